@@ -1,0 +1,96 @@
+import { findRow, type LatencyResult, median, medianThroughput, mibPerSecond, type RowResult, type ScenarioReport } from './scenario.js';
+import { type Column, formatTable } from './table.js';
+
+const COLUMNS: Column[] = [
+  { header: 'row', align: 'left' },
+  { header: 'path', align: 'left' },
+  { header: 'MiB/s', align: 'right' },
+  { header: 'min–max', align: 'right' },
+  { header: 'vs base', align: 'right' },
+  { header: 'CPU s/GiB srv+cli', align: 'right' },
+  { header: 'server RSS MB ready→peak', align: 'right' },
+  { header: 'verified', align: 'left' },
+];
+
+/** Median CPU seconds per GiB transferred, server + client (each process, all threads). */
+function cpuPerGib(row: RowResult): string {
+  const perGib = (seconds: number, bytes: number) => seconds / (bytes / 2 ** 30);
+  const server = median(row.runs.map((run) => perGib(run.cpu.serverSeconds, run.bytes)));
+  const client = median(row.runs.map((run) => perGib(run.cpu.clientSeconds, run.bytes)));
+  return `${server.toFixed(1)} + ${client.toFixed(1)}`;
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1e6).toFixed(0);
+}
+
+/** A scenario's result as plain text: title, table, targets, notes. */
+export function formatReport(report: ScenarioReport): string {
+  const baseline = medianThroughput(findRow(report.rows, report.baselineKey));
+  const rows = report.rows.map((row) => {
+    if (row.runs.length === 0) return [row.key, row.label, 'FAILED', '', '', '', '', row.error ?? ''];
+    const speeds = row.runs.map(mibPerSecond);
+    const median = medianThroughput(row);
+    const ready = Math.max(...row.runs.map((run) => run.server?.readyRssBytes ?? 0));
+    const peak = Math.max(...row.runs.map((run) => run.server?.peakRssBytes ?? 0));
+    const checks = [...new Set(row.runs.flatMap((run) => run.checks))];
+    return [
+      row.key,
+      row.label,
+      median.toFixed(0),
+      speeds.length > 1 ? `${Math.min(...speeds).toFixed(0)}–${Math.max(...speeds).toFixed(0)}` : '',
+      row.key === report.baselineKey ? '1.00×' : Number.isFinite(median / baseline) ? `${(median / baseline).toFixed(2)}×` : 'n/a',
+      cpuPerGib(row),
+      peak > 0 ? `${megabytes(ready)} → ${megabytes(peak)}` : '',
+      checks.join(', '),
+    ];
+  });
+  const runs = report.rows[0]?.runs.length ?? 0;
+  const lines = [`== ${report.scenario}: ${report.title}`];
+  if (report.rows.length > 0) {
+    lines.push(
+      `   ${(report.sizeBytes / 1024 / 1024).toFixed(0)} MiB per run, ${runs} run${runs === 1 ? '' : 's'} per row (median MiB/s; ratios against ${report.baselineKey})`,
+      '',
+      formatTable(COLUMNS, rows),
+    );
+  }
+  if (report.latencies && report.latencies.length > 0) lines.push('', formatLatencies(report.latencies));
+  lines.push(
+    '',
+    ...report.rows.flatMap((row) =>
+      row.error !== undefined && row.runs.length > 0 ? [`FAIL  ${row.key} failed after ${row.runs.length} run(s): ${row.error}`] : [],
+    ),
+    ...report.targets.map((target) => `${target.pass ? 'PASS' : 'MISS'}  ${target.description}: ${target.actual}`),
+    ...report.notes.map((note) => `  - ${note}`),
+  );
+  return lines.join('\n');
+}
+
+const LATENCY_COLUMNS: Column[] = [
+  { header: 'row', align: 'left' },
+  { header: 'requests', align: 'left' },
+  { header: 'n', align: 'right' },
+  { header: 'p50 ms', align: 'right' },
+  { header: 'p90 ms', align: 'right' },
+  { header: 'p99 ms', align: 'right' },
+  { header: 'max ms', align: 'right' },
+  { header: 'server RSS MB ready→peak', align: 'right' },
+  { header: 'verified', align: 'left' },
+];
+
+function formatLatencies(latencies: LatencyResult[]): string {
+  return formatTable(
+    LATENCY_COLUMNS,
+    latencies.map((latency) => [
+      latency.key,
+      latency.label,
+      String(latency.requests),
+      latency.p50Ms.toFixed(2),
+      latency.p90Ms.toFixed(2),
+      latency.p99Ms.toFixed(2),
+      latency.maxMs.toFixed(2),
+      latency.server ? `${megabytes(latency.server.readyRssBytes)} → ${megabytes(latency.server.peakRssBytes)}` : '',
+      latency.checks.join(', '),
+    ]),
+  );
+}

@@ -1,0 +1,74 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type MemoryUsage, ServerProcess } from './process.js';
+
+const serverEntry = createRequire(import.meta.url).resolve('@spool/server');
+/** The server CLI as users run it: `node packages/server/dist/cli.js`. */
+export const SPOOL_CLI = path.join(path.dirname(serverEntry), 'cli.js');
+const unmaskProbe = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers', 'spool-unmask-probe.js')).href;
+
+export interface SpoolServerOptions {
+  /** Fresh (or seeded) data directory. */
+  dataDir: string;
+  /** When set, the server runs with `--cpu-prof` and writes its profile here on exit. */
+  profileDir?: string | undefined;
+  /** Extra SPOOL_* settings. */
+  env?: Record<string, string>;
+}
+
+/** Which unmasking the Spool server process uses, as reported from inside it. */
+export type SpoolUnmask = 'bufferutil (native)' | 'JavaScript' | 'unknown';
+
+/**
+ * The Spool server CLI in its own process on 127.0.0.1 (free port, default settings
+ * except the data directory), with a preloaded probe reporting its unmasking path.
+ */
+export class SpoolServerProcess {
+  readonly process: ServerProcess;
+  /** `http://127.0.0.1:PORT`. */
+  readonly httpUrl: string;
+  /** `ws://127.0.0.1:PORT`. */
+  readonly wsUrl: string;
+  readonly unmask: SpoolUnmask;
+
+  private constructor(serverProcess: ServerProcess) {
+    this.process = serverProcess;
+    this.httpUrl = serverProcess.url;
+    this.wsUrl = serverProcess.url.replace(/^http/, 'ws');
+    const probe = /"probe":"spool-unmask","nativeUnmaskAvailable":(true|false)/.exec(serverProcess.output)?.[1];
+    this.unmask = probe === 'true' ? 'bufferutil (native)' : probe === 'false' ? 'JavaScript' : 'unknown';
+  }
+
+  static async start(options: SpoolServerOptions): Promise<SpoolServerProcess> {
+    const nodeFlags = ['--import', unmaskProbe];
+    if (options.profileDir) nodeFlags.push('--cpu-prof', '--cpu-prof-dir', options.profileDir);
+    const serverProcess = await ServerProcess.start({
+      name: 'Spool server',
+      script: SPOOL_CLI,
+      nodeFlags,
+      env: {
+        SPOOL_HOST: '127.0.0.1',
+        SPOOL_PORT: '0',
+        SPOOL_DATA_DIR: options.dataDir,
+        SPOOL_LOG_LEVEL: 'info',
+        ...options.env,
+      },
+    });
+    return new SpoolServerProcess(serverProcess);
+  }
+
+  /** Download URI of a resource on this server. */
+  downloadUri(resourceId: string): string {
+    return `${this.wsUrl}/ws/streaming/download/${resourceId}`;
+  }
+
+  /** Path of a resource's bytes in the embedded file store. */
+  static blobPath(dataDir: string, resourceId: string): string {
+    return path.join(dataDir, 'blobs', resourceId);
+  }
+
+  stop(): Promise<MemoryUsage> {
+    return this.process.stop();
+  }
+}

@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  InvalidRangeError,
+  isTerminal,
+  LineAccessUnsupportedError,
+  LinesOutOfRangeError,
+  ProtocolViolationError,
+  type ResourceStatus,
+  type SpoolError,
+  TimeoutError,
+} from '@spool/common';
+import { LineSplitter } from './line-splitter.js';
+import { type ChunkSource, ResourceReadStream } from './resource-read-stream.js';
+import { StatusTracker, type WaitForStatusOptions } from './status-tracker.js';
+import type { DownloadTransport } from './transport.js';
+
+/** Default largest chunk requested at once (4 MiB). */
+export const DEFAULT_MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Default largest number of lines requested at once. */
+export const DEFAULT_MAX_LINES_PER_REQUEST = 10_000;
+
+export interface RemoteResourceOptions {
+  /** Largest byte range requested in one message (default 4 MiB); bounds memory per stream. */
+  maxChunkBytes?: number;
+  /** Largest number of lines requested in one message (default 10,000). */
+  maxLinesPerRequest?: number;
+}
+
+export interface OpenRemoteResourceOptions extends RemoteResourceOptions {
+  /** How long to wait for the first status (default 30 s). */
+  timeoutMs?: number;
+}
+
+export interface ReadStreamRange {
+  /** First byte (default 0). */
+  start?: number;
+  /** End, exclusive (default: the size visible now). Must not exceed it. */
+  end?: number;
+}
+
+export interface FollowOptions {
+  /** Offset of the first byte to deliver (default 0). */
+  fromOffset?: number;
+}
+
+export interface FollowLinesOptions extends FollowOptions {
+  /** A line longer than this (UTF-16 code units) is delivered in pieces (default 1 Mi). */
+  maxLineLength?: number;
+}
+
+/** What {@link RemoteResource.downloadTo} wrote. */
+export interface DownloadSummary {
+  size: number;
+  /** Lowercase hex MD5 of the bytes written. */
+  md5: string;
+}
+
+/**
+ * A remote resource — possibly still growing — read through any {@link DownloadTransport}:
+ * its status, byte ranges, lines, and a follower stream that delivers every byte as the
+ * resource grows and ends (or fails) with it.
+ *
+ * Create it with {@link RemoteResource.open} (or a client's `open()`); close it with
+ * {@link close} when done, which also ends open streams with a `ConnectionClosedError`.
+ */
+export class RemoteResource {
+  readonly #transport: DownloadTransport;
+  readonly #statuses = new StatusTracker();
+  readonly #maxChunkBytes: number;
+  readonly #maxLinesPerRequest: number;
+  readonly #chunkSource: ChunkSource;
+
+  /**
+   * Waits for the transport's first status, then wraps it. On failure (connection closed
+   * first, timeout) the transport is closed and the error rethrown.
+   * @throws TimeoutError, or whatever error closed the connection (e.g. ResourceNotFoundError).
+   */
+  static async open(transport: DownloadTransport, options: OpenRemoteResourceOptions = {}): Promise<RemoteResource> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const cleanups: Array<() => void> = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        cleanups.push(transport.onStatus(() => resolve()));
+        cleanups.push(transport.onClose(reject));
+        const timer = setTimeout(
+          () => reject(new TimeoutError(`No status for resource ${transport.resourceId} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        cleanups.push(() => clearTimeout(timer));
+      });
+    } catch (error) {
+      await transport.close().catch(() => undefined);
+      throw error;
+    } finally {
+      for (const cleanup of cleanups) cleanup();
+    }
+    return new RemoteResource(transport, options);
+  }
+
+  /** Wraps a transport that has already received a status (see {@link open}). */
+  constructor(transport: DownloadTransport, options: RemoteResourceOptions = {}) {
+    this.#transport = transport;
+    this.#maxChunkBytes = positiveInteger('maxChunkBytes', options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES);
+    this.#maxLinesPerRequest = positiveInteger('maxLinesPerRequest', options.maxLinesPerRequest ?? DEFAULT_MAX_LINES_PER_REQUEST);
+    transport.onStatus((status) => this.#statuses.update(status));
+    transport.onClose((error) => this.#statuses.close(error));
+    if (!this.#statuses.latest) {
+      throw new Error(`Transport for ${transport.resourceId} has no status yet; use RemoteResource.open()`);
+    }
+    this.#chunkSource = {
+      resourceId: transport.resourceId,
+      statuses: this.#statuses,
+      requestChunk: (start, end) => transport.requestChunk(start, end),
+    };
+  }
+
+  get id(): string {
+    return this.#transport.resourceId;
+  }
+
+  /** The latest status received (sizes never go backwards). */
+  get status(): ResourceStatus {
+    // Set in the constructor and only ever replaced.
+    return this.#statuses.latest as ResourceStatus;
+  }
+
+  /** Why the connection ended, once it has (undefined while open). */
+  get closeError(): SpoolError | undefined {
+    return this.#statuses.closeError;
+  }
+
+  /** Subscribes to status changes; the latest status is replayed at once. Returns an unsubscribe function. */
+  onStatus(listener: (status: ResourceStatus) => void): () => void {
+    return this.#statuses.subscribe(listener);
+  }
+
+  /**
+   * Resolves with the first status (the current one included) that satisfies `predicate`.
+   * Rejects with UploadFailedError / ResourceTerminalError if the resource ends without
+   * satisfying it, with the close error if the connection ends, TimeoutError on timeout.
+   */
+  waitForStatus(predicate: (status: ResourceStatus) => boolean, options?: WaitForStatusOptions): Promise<ResourceStatus> {
+    return this.#statuses.waitFor(predicate, options);
+  }
+
+  /** Resolves with the terminal status (COMPLETED or FAILED). */
+  waitForTerminal(options?: WaitForStatusOptions): Promise<ResourceStatus> {
+    return this.#statuses.waitFor((status) => isTerminal(status.state), options);
+  }
+
+  /**
+   * Reads bytes `[start, end)`, in requests of at most `maxChunkBytes`. For large ranges
+   * prefer {@link createReadStream}, which does not hold the whole range in memory.
+   * @throws InvalidRangeError if the range is malformed or ends past the visible size.
+   */
+  async readRange(start: number, end: number): Promise<Buffer> {
+    this.#checkRange(start, end);
+    const chunks: Buffer[] = [];
+    for (let at = start; at < end; at += this.#maxChunkBytes) {
+      const chunkEnd = Math.min(end, at + this.#maxChunkBytes);
+      const chunk = await this.#transport.requestChunk(at, chunkEnd);
+      if (chunk.length !== chunkEnd - at) {
+        throw new ProtocolViolationError(`Asked for bytes [${at}, ${chunkEnd}) of ${this.id}, got ${chunk.length} bytes`, {
+          start: at,
+          end: chunkEnd,
+          received: chunk.length,
+        });
+      }
+      chunks.push(chunk);
+    }
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, end - start);
+  }
+
+  /**
+   * Streams bytes `[start, end)` (default: everything visible now) in chunks of at most
+   * `maxChunkBytes`, fetching the next only as the consumer reads.
+   * @throws InvalidRangeError if the range is malformed or ends past the visible size.
+   */
+  createReadStream(range: ReadStreamRange = {}): Readable {
+    const start = range.start ?? 0;
+    const end = range.end ?? this.status.size;
+    this.#checkRange(start, end);
+    return new ResourceReadStream(this.#chunkSource, { start, end, maxChunkBytes: this.#maxChunkBytes });
+  }
+
+  /**
+   * Follows the resource from `fromOffset`: a byte stream (also async-iterable) that
+   * delivers every byte as the resource grows, with back-pressure. It ends when the
+   * resource is COMPLETED and every byte was delivered; if the resource FAILED it errors
+   * with `UploadFailedError` after delivering the bytes that exist; if the connection
+   * ends first it errors with that error (e.g. `ConnectionClosedError`).
+   */
+  follow(options: FollowOptions = {}): Readable {
+    const start = options.fromOffset ?? 0;
+    if (!Number.isSafeInteger(start) || start < 0) {
+      throw new InvalidRangeError(`fromOffset must be a non-negative integer, got ${start}`, { fromOffset: start });
+    }
+    return new ResourceReadStream(this.#chunkSource, { start, end: undefined, maxChunkBytes: this.#maxChunkBytes });
+  }
+
+  /**
+   * Follows the resource line by line (UTF-8), each line with its trailing "\n"; the last
+   * line may lack one. Errors like {@link follow}, after yielding any partial last line.
+   */
+  async *followLines(options: FollowLinesOptions = {}): AsyncGenerator<string, void, undefined> {
+    const stream = this.follow(options);
+    const splitter = new LineSplitter(options.maxLineLength);
+    try {
+      for await (const chunk of stream) yield* splitter.push(chunk as Buffer);
+    } catch (error) {
+      // Deliver what exists, as follow() does, then report why it stopped.
+      yield* splitter.end();
+      throw error;
+    } finally {
+      stream.destroy();
+    }
+    yield* splitter.end();
+  }
+
+  /**
+   * Reads up to `count` lines starting at line index `start`, each with its trailing "\n".
+   * Returns fewer when fewer lines are visible now; requests at most `maxLinesPerRequest`
+   * lines per message.
+   * @throws LineAccessUnsupportedError if the resource was not uploaded with line access.
+   * @throws LinesOutOfRangeError if `start` or `count` is negative or `start` is past the visible lines.
+   */
+  async readLines(start: number, count: number): Promise<string[]> {
+    const available = this.status.lines;
+    if (available === null) throw new LineAccessUnsupportedError(this.id);
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0) {
+      throw new LinesOutOfRangeError(`Invalid line range: start ${start}, count ${count}`, { start, count });
+    }
+    if (start > available) {
+      throw new LinesOutOfRangeError(`Line ${start} is past the ${available} lines of ${this.id}`, { start, count, available });
+    }
+    const wanted = Math.min(count, available - start);
+    const lines: string[] = [];
+    while (lines.length < wanted) {
+      const page = Math.min(this.#maxLinesPerRequest, wanted - lines.length);
+      const received = await this.#transport.requestLines(start + lines.length, page);
+      for (const line of received) lines.push(line);
+      if (received.length < page) break; // The server has no more right now.
+    }
+    return lines;
+  }
+
+  /**
+   * Follows the resource to its end into the file at `path` (overwritten), with
+   * back-pressure, and returns its size and MD5. If the resource FAILED, the file keeps
+   * the partial data and this rejects with `UploadFailedError`.
+   */
+  async downloadTo(path: string): Promise<DownloadSummary> {
+    const md5 = createHash('md5');
+    let size = 0;
+    let followFailure: unknown;
+    const follower = this.follow();
+    await pipeline(
+      // The follower's error is held back until the file is flushed: handing it to the
+      // pipeline would destroy the file stream and lose the last bytes written.
+      async function* measure() {
+        try {
+          for await (const chunk of follower) {
+            md5.update(chunk as Buffer);
+            size += (chunk as Buffer).length;
+            yield chunk as Buffer;
+          }
+        } catch (error) {
+          followFailure = error;
+        }
+      },
+      createWriteStream(path),
+    );
+    if (followFailure !== undefined) throw followFailure;
+    return { size, md5: md5.digest('hex') };
+  }
+
+  /** Closes the connection. Open streams and pending waits end with a `ConnectionClosedError`. */
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+
+  #checkRange(start: number, end: number): void {
+    const size = this.status.size;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+      throw new InvalidRangeError(`Invalid byte range [${start}, ${end})`, { start, end, size });
+    }
+    if (end > size) {
+      throw new InvalidRangeError(`Byte range [${start}, ${end}) ends past the ${size} bytes visible in ${this.id}`, { start, end, size });
+    }
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}

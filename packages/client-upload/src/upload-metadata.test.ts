@@ -1,0 +1,54 @@
+import { ErrorCode, SpoolError } from '@spool/common';
+import { expect } from 'chai';
+import { splitIntoFrames } from './frames.js';
+import { growingFile } from './growing-file.js';
+import { resolveUploadMetadata } from './upload-metadata.js';
+
+describe('resolveUploadMetadata', () => {
+  it('derives the filename from a path source and line access from text/*', () => {
+    expect(resolveUploadMetadata('/var/log/build.log', { mimeType: 'text/plain' })).to.deep.equal({
+      filename: 'build.log',
+      mimeType: 'text/plain',
+      supportsLineAccess: true,
+    });
+    expect(resolveUploadMetadata(growingFile('/tmp/trace.bin'))).to.deep.equal({
+      filename: 'trace.bin',
+      mimeType: 'application/octet-stream',
+      supportsLineAccess: false,
+    });
+    expect(resolveUploadMetadata(Buffer.alloc(1), { filename: 'a.txt', sourceCharset: 'latin1' }).mimeType).to.equal('text/plain');
+    expect(
+      resolveUploadMetadata(Buffer.alloc(1), { filename: 'a.csv', mimeType: 'text/csv', supportsLineAccess: false }).supportsLineAccess,
+    ).to.equal(false);
+  });
+
+  it('rejects missing filenames and MIME types with parameters', () => {
+    const codeOf = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        return (error as SpoolError).code;
+      }
+      return undefined;
+    };
+    expect(codeOf(() => resolveUploadMetadata(Buffer.alloc(1)))).to.equal(ErrorCode.INVALID_METADATA);
+    expect(codeOf(() => resolveUploadMetadata(Buffer.alloc(1), { filename: 'a', mimeType: 'text/plain; charset=utf-8' }))).to.equal(
+      ErrorCode.INVALID_METADATA,
+    );
+    expect(codeOf(() => resolveUploadMetadata(Buffer.alloc(1), { filename: 'a/b' }))).to.equal(ErrorCode.INVALID_METADATA);
+    expect(() => resolveUploadMetadata(Buffer.alloc(1))).to.throw(SpoolError);
+  });
+});
+
+describe('splitIntoFrames', () => {
+  it('cuts chunks into frames of at most the limit and drops empty ones', async () => {
+    async function* chunks() {
+      yield Buffer.alloc(0);
+      yield Buffer.alloc(10, 1);
+      yield Buffer.alloc(3, 2);
+    }
+    const sizes: number[] = [];
+    for await (const frame of splitIntoFrames(chunks(), 4)) sizes.push(frame.length);
+    expect(sizes).to.deep.equal([4, 4, 2, 3]);
+  });
+});

@@ -1,0 +1,71 @@
+import { createReadStream } from 'node:fs';
+import type { UploadChunk, UploadSource } from './types.js';
+
+/** Default size of the chunks read from files and cut from in-memory buffers. */
+export const DEFAULT_SOURCE_CHUNK_BYTES = 256 * 1024;
+
+export interface ReadUploadSourceOptions {
+  /** Size of the chunks read from a file path or cut from a buffer (default 256 KiB). */
+  chunkBytes?: number;
+}
+
+/** Converts one chunk to a Buffer without copying bytes that already are binary. */
+export function chunkToBuffer(chunk: UploadChunk): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(`Upload chunks must be Buffer, Uint8Array or string, got ${describe(chunk)}`);
+}
+
+/**
+ * Normalises any {@link UploadSource} into an async iterable of Buffers, pulling one
+ * chunk at a time so memory stays bounded whatever the source's size: files are read
+ * in `chunkBytes` pieces, in-memory buffers are cut into views, streams and iterables
+ * are consumed with back-pressure. Stopping the iteration early closes files and
+ * destroys streams.
+ */
+export async function* readUploadSource(source: UploadSource, options: ReadUploadSourceOptions = {}): AsyncGenerator<Buffer> {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_SOURCE_CHUNK_BYTES;
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) {
+    throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`);
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    for await (const chunk of createReadStream(source, { highWaterMark: chunkBytes })) {
+      yield chunk as Buffer;
+    }
+    return;
+  }
+  if (source instanceof Uint8Array) {
+    const bytes = chunkToBuffer(source);
+    for (let offset = 0; offset < bytes.length; offset += chunkBytes) {
+      yield bytes.subarray(offset, offset + chunkBytes);
+    }
+    return;
+  }
+  if (isAsyncIterable(source)) {
+    // Covers Node Readables too (byte, string-decoded or object mode).
+    for await (const chunk of source) yield chunkToBuffer(chunk as UploadChunk);
+    return;
+  }
+  if (isIterable(source)) {
+    for (const chunk of source) yield chunkToBuffer(chunk);
+    return;
+  }
+  throw new TypeError(`Unsupported upload source: ${describe(source)}`);
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function'
+  );
+}
+
+function isIterable(value: unknown): value is Iterable<UploadChunk> {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function';
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value;
+}

@@ -1,0 +1,38 @@
+/** Transfer states, spelled as on the Step wire. INITIATED → IN_PROGRESS → COMPLETED | FAILED. */
+export const TransferState = {
+  INITIATED: 'INITIATED',
+  IN_PROGRESS: 'IN_PROGRESS',
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+} as const;
+export type TransferState = (typeof TransferState)[keyof typeof TransferState];
+
+export function isTerminal(state: TransferState): boolean {
+  return state === TransferState.COMPLETED || state === TransferState.FAILED;
+}
+
+/**
+ * What a reader may rely on at one moment. `size` is the *visible* size (readers may
+ * read `[0, size)`); `lines` counts `\n` within those bytes (plus a final unterminated
+ * line once terminal), or is null without line access.
+ */
+export interface ResourceStatus {
+  id: string;
+  state: TransferState;
+  size: number;
+  lines: number | null;
+  /** Lowercase hex MD5 of all bytes, once COMPLETED. */
+  checksum?: string | undefined;
+  /** Why a resource FAILED, when known. */
+  error?: string | undefined;
+}
+
+/** Orders two statuses of one resource: true if `next` may follow `prev` (never backwards). */
+export function isStatusProgress(prev: ResourceStatus | undefined, next: ResourceStatus): boolean {
+  if (!prev) return true;
+  if (isTerminal(prev.state)) return false;
+  if (next.size < prev.size) return false;
+  const rank = (s: TransferState) => (s === 'INITIATED' ? 0 : s === 'IN_PROGRESS' ? 1 : 2);
+  if (rank(next.state) < rank(prev.state)) return false;
+  return !(next.size === prev.size && next.state === prev.state && next.lines === prev.lines);
+}

@@ -1,0 +1,115 @@
+import {
+  readUploadSource,
+  resolveUploadMetadata,
+  splitIntoFrames,
+  transcodeToUtf8,
+  type Upload,
+  type UploadClient,
+  type UploadRequest,
+  type UploadSource,
+} from '@spool/client-upload';
+import { CloseCode, ProtocolViolationError, resourceIdFromStepUri } from '@spool/common';
+import { ClientCloseCode } from './close-errors.js';
+import { StepUpload } from './step-upload.js';
+import { StepUploadConnection } from './step-upload-connection.js';
+import { stepUploadUrl } from './step-urls.js';
+import { closeWebSocket, connectWebSocket } from './web-socket-connection.js';
+
+export interface StepUploadClientOptions {
+  /** Server base URL (`ws://host:port`, `http://host:port`, optionally with a path prefix); `/ws/streaming/upload` is appended. */
+  url: string | URL;
+  /** Upload context (`streamingUploadContextId`), when the server requires one. */
+  contextId?: string;
+  /** Largest data frame sent (default 256 KiB); also the read size for file sources. */
+  frameSize?: number;
+  /** Bytes queued on the socket before the upload waits for it to drain (default 1 MiB). */
+  highWaterMark?: number;
+  /** Opening handshake timeout (default 10 s). */
+  connectTimeoutMs?: number;
+  /** How long to wait for ReadyForUpload and UploadAcknowledged (default 60 s). */
+  responseTimeoutMs?: number;
+  /** Ping interval for dead-server detection (default 30 s; 0 disables). */
+  keepAliveIntervalMs?: number;
+  /** Extra HTTP headers for the upgrade request (e.g. authentication). */
+  headers?: Record<string, string>;
+}
+
+const DEFAULT_FRAME_SIZE = 256 * 1024;
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+
+/**
+ * Uploads over the Step-compatible WebSocket protocol; works with Spool servers and the
+ * Java Step server alike.
+ *
+ * @example
+ * const client = new StepUploadClient({ url: 'ws://localhost:8080' });
+ * const log = growingFile('build.log');
+ * const upload = await client.upload(log, { mimeType: 'text/plain' });
+ * console.log('follow at', upload.reference.uri);
+ * // ... when the build is done:
+ * const { size, lines } = await upload.complete();
+ */
+export class StepUploadClient implements UploadClient {
+  /** The upload endpoint used. */
+  readonly url: URL;
+  readonly #frameSize: number;
+  readonly #highWaterMark: number;
+  readonly #connectTimeoutMs: number;
+  readonly #responseTimeoutMs: number;
+  readonly #keepAliveIntervalMs: number;
+  readonly #headers: Record<string, string> | undefined;
+
+  constructor(options: StepUploadClientOptions) {
+    this.url = stepUploadUrl(options.url, options.contextId);
+    this.#frameSize = positiveInteger('frameSize', options.frameSize ?? DEFAULT_FRAME_SIZE);
+    this.#highWaterMark = positiveInteger('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
+    this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 30_000;
+    this.#headers = options.headers;
+  }
+
+  /**
+   * Starts an upload: validates the request, connects, sends StartUpload and resolves
+   * on ReadyForUpload with an {@link Upload} whose `reference` readers can open at once.
+   * The data then streams in the background; finish with `upload.complete()`.
+   * @throws InvalidMetadataError for a bad filename, MIME type or charset (before connecting).
+   * @throws ConnectionClosedError, ContextRequiredError, QuotaExceededError, TimeoutError… if the server refuses.
+   */
+  async upload(source: UploadSource, request: UploadRequest = {}): Promise<Upload> {
+    const metadata = resolveUploadMetadata(source, request);
+    const bytes = readUploadSource(source, { chunkBytes: this.#frameSize });
+    const utf8 = request.sourceCharset === undefined ? bytes : transcodeToUtf8(bytes, request.sourceCharset);
+    const frames = splitIntoFrames(utf8, this.#frameSize);
+
+    const ws = await connectWebSocket(this.url, {
+      handshakeTimeoutMs: this.#connectTimeoutMs,
+      ...(this.#headers ? { headers: this.#headers } : {}),
+    });
+    const connection = new StepUploadConnection(ws, { highWaterMark: this.#highWaterMark, keepAliveIntervalMs: this.#keepAliveIntervalMs });
+    try {
+      const ready = connection.expect('ReadyForUpload', this.#responseTimeoutMs);
+      connection.send({ '@': 'StartUpload', metadata });
+      const { reference } = await ready;
+      let id: string;
+      try {
+        id = resourceIdFromStepUri(reference.uri);
+      } catch {
+        throw connection.fail(
+          new ProtocolViolationError(`ReadyForUpload carries no usable download URI: ${reference.uri}`, { uri: reference.uri }),
+          CloseCode.PROTOCOL_ERROR,
+          'Invalid reference',
+        );
+      }
+      return new StepUpload(connection, { uri: reference.uri, id }, source, frames, this.#responseTimeoutMs);
+    } catch (error) {
+      await closeWebSocket(ws, ClientCloseCode.CANCELLED, 'Upload not started');
+      throw error;
+    }
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}

@@ -1,0 +1,129 @@
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { isCompletableSource, type Upload, type UploadReference, type UploadResult, type UploadSource } from '@spool/client-upload';
+import { ChecksumMismatchError, OffThreadHash, ProtocolViolationError, SpoolError, UploadAbortedError } from '@spool/common';
+import { untilAborted } from './abortable.js';
+import { ClientCloseCode } from './close-errors.js';
+import type { StepUploadConnection } from './step-upload-connection.js';
+
+const END_OF_DATA = Buffer.alloc(0);
+
+/**
+ * A Step upload accepted by the server (ReadyForUpload received): streams the frames in
+ * the background as one fragmented binary message ending with an empty FIN frame (none
+ * at all for zero bytes), then FinishUpload with the MD5, waits for UploadAcknowledged
+ * and closes with 1000 "Upload completed". Created by `StepUploadClient.upload()`.
+ */
+export class StepUpload implements Upload {
+  readonly reference: UploadReference;
+  readonly #connection: StepUploadConnection;
+  readonly #source: UploadSource;
+  readonly #responseTimeoutMs: number;
+  readonly #result: Promise<UploadResult>;
+  #bytesSent = 0;
+
+  constructor(
+    connection: StepUploadConnection,
+    reference: UploadReference,
+    source: UploadSource,
+    frames: AsyncIterable<Buffer>,
+    responseTimeoutMs: number,
+  ) {
+    this.#connection = connection;
+    this.reference = reference;
+    this.#source = source;
+    this.#responseTimeoutMs = responseTimeoutMs;
+    // A failure (server close, cancel, timeout) must also release a source we may be
+    // waiting on: a growing file idling on a poll, a stream that has stalled.
+    connection.failed.catch((error: unknown) => {
+      if (isCompletableSource(source)) source.abort(error);
+      else if (source instanceof Readable) source.destroy();
+    });
+    this.#result = this.#run(frames);
+    // Reported through complete(); not an unhandled rejection if nobody asks.
+    this.#result.catch(() => undefined);
+  }
+
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
+  complete(): Promise<UploadResult> {
+    if (isCompletableSource(this.#source)) this.#source.complete();
+    return this.#result;
+  }
+
+  async cancel(reason = 'Upload cancelled'): Promise<void> {
+    if (this.#connection.acknowledged || this.#connection.failure) return this.#connection.closed;
+    this.#connection.fail(new UploadAbortedError(`Upload cancelled: ${reason}`, { reason }), ClientCloseCode.CANCELLED, reason);
+    await this.#connection.closed;
+    await this.#result.catch(() => undefined);
+  }
+
+  async #run(frames: AsyncIterable<Buffer>): Promise<UploadResult> {
+    const connection = this.#connection;
+    const iterator = frames[Symbol.asyncIterator]();
+    let sourceEnded = false;
+    let hashing: OffThreadHash | undefined;
+    try {
+      // MD5 (the Step protocol's checksum) runs on a worker thread: inline it halves throughput.
+      const md5 = new OffThreadHash('md5');
+      hashing = md5;
+      for (;;) {
+        const next = await this.#nextFrame(iterator);
+        if (next.done) {
+          sourceEnded = true;
+          break;
+        }
+        const frame = next.value;
+        if (frame.length === 0) continue;
+        md5.update(frame);
+        await connection.sendFrame(frame, false);
+        // Checked after the send: a 'drain' during it must not be waited for in vain.
+        if (!md5.accepting) await once(md5, 'drain');
+        this.#bytesSent += frame.length;
+      }
+      // Like the Java client: an empty FIN frame ends the message; zero bytes → no message.
+      if (this.#bytesSent > 0) await connection.sendFrame(END_OF_DATA, true);
+      hashing = undefined;
+      const checksum = await md5.digest();
+      const acknowledgement = connection.expect('UploadAcknowledged', this.#responseTimeoutMs);
+      connection.send({ '@': 'FinishUpload', checksum });
+      const ack = await acknowledgement;
+      await connection.closeCompleted();
+      if (ack.checksum.toLowerCase() !== checksum) throw new ChecksumMismatchError(checksum, ack.checksum);
+      if (ack.size !== this.#bytesSent) {
+        throw new ProtocolViolationError(`The server acknowledged ${ack.size} bytes, ${this.#bytesSent} were sent`, {
+          acknowledged: ack.size,
+          sent: this.#bytesSent,
+        });
+      }
+      return { reference: this.reference, size: ack.size, checksum, lines: ack.numberOfLines ?? ack.numberOflines ?? null };
+    } finally {
+      // Closes files and streams; a pending read is released by source.abort() (see constructor).
+      if (!sourceEnded) iterator.return?.().catch(() => undefined);
+      hashing?.destroy();
+    }
+  }
+
+  /** The next frame, unless the upload fails first; a source error fails the upload. */
+  async #nextFrame(iterator: AsyncIterator<Buffer>): Promise<IteratorResult<Buffer>> {
+    const connection = this.#connection;
+    try {
+      return await untilAborted(iterator.next(), connection.failedSignal);
+    } catch (error) {
+      if (connection.failure) throw connection.failure;
+      const failure = sourceFailure(error);
+      throw connection.fail(failure, ClientCloseCode.SOURCE_FAILED, `Upload source failed: ${failure.message}`);
+    }
+  }
+}
+
+/** A source error as a SpoolError: SpoolErrors as they are, others wrapped (kept as `cause`). */
+function sourceFailure(error: unknown): SpoolError {
+  if (error instanceof SpoolError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const failure = new UploadAbortedError(`Reading the upload source failed: ${message}`, { cause: message });
+  failure.cause = error;
+  return failure;
+}

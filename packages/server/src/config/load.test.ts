@@ -1,0 +1,42 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from './load.js';
+
+describe('loadConfig', () => {
+  it('has defaults that start an embedded server with nothing else', () => {
+    const config = loadConfig();
+    expect(config).to.include({ host: '127.0.0.1', port: 8080, dataDir: './data', checkpointIntervalMs: 100, maxResourceBytes: 0 });
+    expect(config.publicUrl).to.equal(undefined);
+  });
+
+  it('layers file < environment < flags < overrides', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'spool-config-'));
+    const file = path.join(dir, 'spool.json');
+    writeFileSync(file, JSON.stringify({ port: 1000, dataDir: '/from/file', logLevel: 'debug', checkpointIntervalMs: 7 }));
+    const config = loadConfig({
+      env: { SPOOL_CONFIG: file, SPOOL_PORT: '2000', SPOOL_DATA_DIR: '/from/env', SPOOL_SYNC_ON_CHECKPOINT: 'true' },
+      argv: ['--port', '3000'],
+      overrides: { checkpointIntervalMs: 9 },
+    });
+    expect(config).to.include({ port: 3000, dataDir: '/from/env', logLevel: 'debug', checkpointIntervalMs: 9, syncOnCheckpoint: true });
+  });
+
+  it('names every bad value', () => {
+    expect(() => loadConfig({ env: { SPOOL_PORT: '70000', SPOOL_PUBLIC_URL: 'ftp://x' } }))
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.matches(/port: .*; publicUrl: /);
+  });
+
+  it('refuses unknown flags and unknown keys in a config file', () => {
+    expect(() => loadConfig({ argv: ['--prot', '1'] })).to.throw(ConfigError, /Unknown option '--prot'/);
+    const dir = mkdtempSync(path.join(tmpdir(), 'spool-config-'));
+    const file = path.join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ prot: 1 }));
+    expect(() => loadConfig({ argv: ['--config', file] })).to.throw(ConfigError, /prot/);
+    writeFileSync(file, '[1]');
+    expect(() => loadConfig({ argv: ['-c', file] })).to.throw(ConfigError, /not a JSON object/);
+  });
+});

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+const role = z.enum(['admin', 'uploader', 'reader']);
+const apiToken = z.object({ name: z.string().min(1), role, token: z.string().min(16, 'tokens need at least 16 characters') });
+/** `name:role:token,name:role:token` in the environment or a flag; an array of objects in a config file. */
+const apiTokens = z.union([
+  z.array(apiToken),
+  z.string().transform((text, ctx) => {
+    const out: z.infer<typeof apiToken>[] = [];
+    for (const entry of text.split(',').filter((e) => e.trim() !== '')) {
+      const [name, roleName, ...secret] = entry.trim().split(':');
+      const parsed = apiToken.safeParse({ name, role: roleName, token: secret.join(':') });
+      if (!parsed.success) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${name ?? ''}:${roleName ?? ''}:…" is not name:admin|uploader|reader:token (token ≥ 16 chars)`,
+        });
+        return z.NEVER;
+      }
+      out.push(parsed.data);
+    }
+    return out;
+  }),
+]);
+
+const bytes = z.coerce.number().int().min(0);
+const millis = z.coerce.number().int().min(1);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
+
+/**
+ * Every setting of the server, with its default. Filled from a config file, then
+ * SPOOL_* environment variables, then command-line flags (later wins); see
+ * docs/configuration.md. Keys are camelCase here, SPOOL_SNAKE_CASE in the environment,
+ * --kebab-case as flags.
+ */
+export const ConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all)'),
+    port: z.coerce.number().int().min(0).max(65535).default(8080).describe('TCP port (0 = any free port)'),
+    dataDir: z.string().min(1).default('./data').describe('Directory for the catalog and resource files'),
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('Base URL clients reach the server at (behind a proxy); resource references are built from it'),
+    checkpointIntervalMs: millis.default(100).describe('How often uploads are checkpointed and status is published'),
+    syncOnCheckpoint: bool.default(false).describe('fdatasync at each checkpoint (survive machine crashes, not only process crashes)'),
+    maxResourceBytes: bytes.default(0).describe('Largest resource in bytes; 0 = unlimited'),
+    maxActiveUploads: z.coerce.number().int().min(0).default(0).describe('Most uploads in progress at once; 0 = unlimited'),
+    resumeGraceMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(10 * 60_000)
+      .describe('How long a resumable upload whose writer left (or whose server died) waits to be resumed before it is FAILED'),
+    retentionMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Delete COMPLETED/FAILED resources this long after they ended; 0 = keep forever'),
+    sweepIntervalMs: millis.default(5_000).describe('How often the resume-grace and retention rules run'),
+    authEnabled: bool.default(false).describe('Require access tokens on every protocol path'),
+    apiTokens: apiTokens.default([]).describe('API tokens with roles: name:admin|uploader|reader:token, comma-separated'),
+    requireUploadContext: bool.default(false).describe('Refuse Step uploads without streamingUploadContextId'),
+    uploadHighWaterMarkBytes: bytes
+      .min(64 * 1024)
+      .default(4 * 1024 * 1024)
+      .describe('Bytes queued for disk before reading from the client pauses'),
+    maxTextMessageBytes: bytes
+      .min(1024)
+      .default(1024 * 1024)
+      .describe('Largest WebSocket text (control) message'),
+    maxLinesReplyBytes: bytes
+      .min(1024)
+      .default(64 * 1024 * 1024)
+      .describe('Largest line page a client may request'),
+    pingIntervalMs: millis.default(25_000).describe('WebSocket keepalive ping interval'),
+    closeTimeoutMs: millis.default(5_000).describe('How long to wait for a peer to answer a close frame'),
+    shutdownTimeoutMs: millis.default(10_000).describe('Longest graceful shutdown before connections are cut'),
+    httpMaxBodyBytes: bytes
+      .default(0)
+      .describe(
+        'Largest HTTP request body (one upload, append or form) in bytes; 0 = unlimited (maxResourceBytes still applies). Larger: 413, bytes up to the limit kept',
+      ),
+    httpIdleTimeoutMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(60_000)
+      .describe('An HTTP request body that sends no byte for this long is answered 408, bytes received so far kept; 0 = never'),
+    httpRequestDeadlineMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'Longest time to receive one HTTP request body (an upload of a growing log may take hours); 0 = no deadline. Exceeded: 408, bytes kept',
+      ),
+    httpMaxHeaderBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(16 * 1024)
+      .describe('Largest HTTP request head (request line and headers); larger: 431'),
+    httpSseKeepaliveMs: millis.default(15_000).describe('Interval of keepalive comments on HTTP Server-Sent Events streams'),
+    logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Least severe log level written'),
+    logFormat: z.enum(['json', 'pretty']).default('json').describe('Log line format on stderr'),
+  })
+  .strict();
+
+export type SpoolConfig = z.infer<typeof ConfigSchema>;
+export type SpoolConfigInput = z.input<typeof ConfigSchema>;

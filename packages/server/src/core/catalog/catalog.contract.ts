@@ -1,0 +1,143 @@
+import { ErrorCode, SpoolError, TransferState } from '@spool/common';
+import { expect } from 'chai';
+import type { Catalog } from './catalog.js';
+
+/**
+ * The behaviour every Catalog implementation must show. Call inside a test file with a
+ * factory for a fresh, empty catalog.
+ */
+export function catalogContract(name: string, open: () => Promise<Catalog>): void {
+  describe(`Catalog contract: ${name}`, () => {
+    let catalog: Catalog;
+    beforeEach(async () => {
+      catalog = await open();
+    });
+    afterEach(async () => {
+      await catalog.close();
+    });
+
+    const meta = (id: string, extra: { contextId?: string | null; filename?: string } = {}) => ({
+      id,
+      filename: extra.filename ?? `${id}.log`,
+      mimeType: 'text/plain',
+      supportsLineAccess: true,
+      contextId: extra.contextId ?? null,
+    });
+
+    it('creates INITIATED resources with size 0 and reads them back', async () => {
+      const created = await catalog.create(meta('a'));
+      expect(created).to.include({ id: 'a', state: 'INITIATED', size: 0, newlines: 0, lines: 0, filename: 'a.log' });
+      expect(await catalog.get('a')).to.deep.equal(created);
+      expect(await catalog.get('missing')).to.equal(undefined);
+    });
+
+    it('refuses a duplicate id', async () => {
+      await catalog.create(meta('dup'));
+      let caught: unknown;
+      await catalog.create(meta('dup')).catch((e: unknown) => {
+        caught = e;
+      });
+      expect(caught).to.be.instanceOf(Error);
+    });
+
+    it('records checkpoints with index entries atomically and never backwards', async () => {
+      await catalog.create(meta('c'));
+      await catalog.checkpoint('c', {
+        size: 100,
+        newlines: 300,
+        lines: 300,
+        state: 'IN_PROGRESS',
+        indexEntries: [{ block: 1, offset: 40 }],
+      });
+      expect(await catalog.lineBlockOffset('c', 0)).to.equal(0);
+      expect(await catalog.lineBlockOffset('c', 1)).to.equal(40);
+      expect(await catalog.lineBlockOffset('c', 2)).to.equal(undefined);
+      const err = await catalog
+        .checkpoint('c', { size: 50, newlines: 300, lines: 300, state: 'IN_PROGRESS', indexEntries: [] })
+        .catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(SpoolError);
+      expect((await catalog.get('c'))?.size).to.equal(100);
+    });
+
+    it('keeps terminal states final', async () => {
+      await catalog.create(meta('t'));
+      const done = await catalog.checkpoint('t', {
+        size: 5,
+        newlines: 1,
+        lines: 2,
+        state: TransferState.COMPLETED,
+        checksum: 'abc',
+        indexEntries: [],
+      });
+      expect(done).to.include({ state: 'COMPLETED', checksum: 'abc', lines: 2 });
+      expect(done.completedAt).to.be.a('number');
+      const err = (await catalog
+        .checkpoint('t', { size: 6, newlines: 1, lines: 2, state: 'FAILED', indexEntries: [] })
+        .catch((e: unknown) => e)) as SpoolError;
+      expect(err.code).to.equal(ErrorCode.RESOURCE_TERMINAL);
+    });
+
+    it('fails a checkpoint of an unknown resource with RESOURCE_NOT_FOUND', async () => {
+      const err = (await catalog
+        .checkpoint('nope', { size: 1, newlines: 0, lines: 0, state: 'IN_PROGRESS', indexEntries: [] })
+        .catch((e: unknown) => e)) as SpoolError;
+      expect(err.code).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
+    });
+
+    it('lists by state, context and name prefix, in creation order, with paging', async () => {
+      for (const id of ['r1', 'r2', 'r3', 'r4'])
+        await catalog.create(meta(id, { contextId: id === 'r4' ? 'ctx' : null, filename: `${id === 'r2' ? 'build_%' : 'test'}-${id}` }));
+      await catalog.checkpoint('r3', { size: 0, newlines: 0, lines: 0, state: 'FAILED', indexEntries: [] });
+      expect((await catalog.list()).map((r) => r.id)).to.deep.equal(['r1', 'r2', 'r3', 'r4']);
+      expect((await catalog.list({ state: 'FAILED' })).map((r) => r.id)).to.deep.equal(['r3']);
+      expect((await catalog.list({ contextId: 'ctx' })).map((r) => r.id)).to.deep.equal(['r4']);
+      expect((await catalog.list({ namePrefix: 'build_%' })).map((r) => r.id)).to.deep.equal(['r2']);
+      expect((await catalog.list({ namePrefix: 'build__' })).map((r) => r.id)).to.deep.equal([]);
+      expect((await catalog.list({ limit: 2 })).map((r) => r.id)).to.deep.equal(['r1', 'r2']);
+      expect((await catalog.list({ limit: 2, after: 'r2' })).map((r) => r.id)).to.deep.equal(['r3', 'r4']);
+    });
+
+    it('keeps resumability and capability hashes, and filters by update and completion time', async () => {
+      const created = await catalog.create({
+        ...meta('f1'),
+        resumable: true,
+        writeTokenHash: 'w'.repeat(64),
+        readTokenHash: 'r'.repeat(64),
+      });
+      expect(created).to.include({ resumable: true, writeTokenHash: 'w'.repeat(64), readTokenHash: 'r'.repeat(64) });
+      expect(await catalog.create(meta('f2'))).to.include({ resumable: false, writeTokenHash: null, readTokenHash: null });
+      await catalog.checkpoint('f2', { size: 0, newlines: 0, lines: 0, state: 'COMPLETED', indexEntries: [] });
+      const later = Date.now() + 60_000;
+      expect((await catalog.list({ updatedBefore: later })).map((r) => r.id)).to.deep.equal(['f1', 'f2']);
+      expect((await catalog.list({ updatedBefore: 0 })).map((r) => r.id)).to.deep.equal([]);
+      expect((await catalog.list({ completedBefore: later })).map((r) => r.id)).to.deep.equal(['f2']);
+    });
+
+    it('truncates size, counts and index entries past the new size', async () => {
+      await catalog.create(meta('x'));
+      await catalog.checkpoint('x', {
+        size: 1000,
+        newlines: 600,
+        lines: 600,
+        state: 'IN_PROGRESS',
+        indexEntries: [
+          { block: 1, offset: 300 },
+          { block: 2, offset: 700 },
+        ],
+      });
+      await catalog.truncate('x', 500, 400, 400);
+      expect(await catalog.get('x')).to.include({ size: 500, newlines: 400, lines: 400 });
+      expect(await catalog.lineBlockOffset('x', 1)).to.equal(300);
+      expect(await catalog.lineBlockOffset('x', 2)).to.equal(undefined);
+    });
+
+    it('deletes a resource and its index', async () => {
+      await catalog.create(meta('d'));
+      await catalog.checkpoint('d', { size: 10, newlines: 256, lines: 256, state: 'IN_PROGRESS', indexEntries: [{ block: 1, offset: 9 }] });
+      expect(await catalog.delete('d')).to.equal(true);
+      expect(await catalog.get('d')).to.equal(undefined);
+      expect(await catalog.lineBlockOffset('d', 1)).to.equal(undefined);
+      expect(await catalog.delete('d')).to.equal(false);
+    });
+  });
+}

@@ -1,0 +1,231 @@
+import { ErrorCode, isTerminal, ResourceNotFoundError, ResourceTerminalError, SpoolError, type TransferState } from '@spool/common';
+import Database from 'better-sqlite3';
+import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { Catalog, CatalogCheckpoint } from './catalog.js';
+
+interface ResourceRow {
+  id: string;
+  seq: number;
+  filename: string;
+  mime_type: string;
+  supports_line_access: number;
+  context_id: string | null;
+  resumable: number;
+  write_token_hash: string | null;
+  read_token_hash: string | null;
+  state: TransferState;
+  size: number;
+  newlines: number;
+  lines: number;
+  checksum: string | null;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS resources (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  filename TEXT NOT NULL,
+  mime_type TEXT NOT NULL,
+  supports_line_access INTEGER NOT NULL,
+  context_id TEXT,
+  resumable INTEGER NOT NULL DEFAULT 0,
+  write_token_hash TEXT,
+  read_token_hash TEXT,
+  state TEXT NOT NULL,
+  size INTEGER NOT NULL DEFAULT 0,
+  newlines INTEGER NOT NULL DEFAULT 0,
+  lines INTEGER NOT NULL DEFAULT 0,
+  checksum TEXT,
+  error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  completed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS resources_context ON resources(context_id, seq);
+CREATE INDEX IF NOT EXISTS resources_state ON resources(state, seq);
+CREATE TABLE IF NOT EXISTS line_index (
+  resource_id TEXT NOT NULL,
+  block INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  PRIMARY KEY (resource_id, block)
+) WITHOUT ROWID;
+`;
+
+function toRecord(row: ResourceRow): ResourceRecord {
+  return {
+    id: row.id,
+    filename: row.filename,
+    mimeType: row.mime_type,
+    supportsLineAccess: row.supports_line_access === 1,
+    contextId: row.context_id,
+    resumable: row.resumable === 1,
+    writeTokenHash: row.write_token_hash,
+    readTokenHash: row.read_token_hash,
+    state: row.state,
+    size: row.size,
+    newlines: row.newlines,
+    lines: row.lines,
+    checksum: row.checksum,
+    error: row.error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    completedAt: row.completed_at,
+  };
+}
+
+/**
+ * The embedded catalog: one SQLite file in WAL mode. Written at checkpoints only
+ * (never per frame), each checkpoint one transaction with its line index entries, so a
+ * crash never leaves an index entry without the size that covers it.
+ */
+export class SqliteCatalog implements Catalog {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash; a machine crash may lose the last
+    // transactions, which recovery tolerates (it clamps the catalog to the bytes on disk).
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.statements = {
+      insert: this.db.prepare(
+        `INSERT INTO resources (id, filename, mime_type, supports_line_access, context_id, resumable, write_token_hash,
+           read_token_hash, state, created_at, updated_at)
+         VALUES (@id, @filename, @mimeType, @supportsLineAccess, @contextId, @resumable, @writeTokenHash, @readTokenHash,
+           'INITIATED', @now, @now)`,
+      ),
+      get: this.db.prepare<[string], ResourceRow>('SELECT * FROM resources WHERE id = ?'),
+      checkpoint: this.db.prepare(
+        `UPDATE resources SET size = @size, newlines = @newlines, lines = @lines, state = @state, checksum = @checksum, error = @error,
+           updated_at = @now, completed_at = @completedAt WHERE id = @id`,
+      ),
+      insertIndex: this.db.prepare('INSERT OR REPLACE INTO line_index (resource_id, block, offset) VALUES (?, ?, ?)'),
+      lineBlock: this.db.prepare<[string, number], { offset: number }>('SELECT offset FROM line_index WHERE resource_id = ? AND block = ?'),
+      truncateIndex: this.db.prepare('DELETE FROM line_index WHERE resource_id = ? AND offset > ?'),
+      truncate: this.db.prepare('UPDATE resources SET size = ?, newlines = ?, lines = ?, updated_at = ? WHERE id = ?'),
+      delete: this.db.prepare('DELETE FROM resources WHERE id = ?'),
+      deleteIndex: this.db.prepare('DELETE FROM line_index WHERE resource_id = ?'),
+    };
+  }
+
+  async create(resource: NewResource): Promise<ResourceRecord> {
+    this.statements.insert.run({
+      id: resource.id,
+      filename: resource.filename,
+      mimeType: resource.mimeType,
+      supportsLineAccess: resource.supportsLineAccess ? 1 : 0,
+      contextId: resource.contextId,
+      resumable: resource.resumable ? 1 : 0,
+      writeTokenHash: resource.writeTokenHash ?? null,
+      readTokenHash: resource.readTokenHash ?? null,
+      now: Date.now(),
+    });
+    return this.mustGet(resource.id);
+  }
+
+  async get(id: string): Promise<ResourceRecord | undefined> {
+    const row = this.statements.get.get(id);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async list(filter: ListFilter = {}): Promise<ResourceRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.state) {
+      where.push('state = ?');
+      params.push(filter.state);
+    }
+    if (filter.contextId !== undefined) {
+      where.push('context_id = ?');
+      params.push(filter.contextId);
+    }
+    if (filter.namePrefix) {
+      // substr comparison, not LIKE: a prefix may contain % or _.
+      where.push('substr(filename, 1, ?) = ?');
+      params.push(filter.namePrefix.length, filter.namePrefix);
+    }
+    if (filter.updatedBefore !== undefined) {
+      where.push('updated_at < ?');
+      params.push(filter.updatedBefore);
+    }
+    if (filter.completedBefore !== undefined) {
+      where.push('completed_at < ?');
+      params.push(filter.completedBefore);
+    }
+    if (filter.after) {
+      where.push('seq > coalesce((SELECT seq FROM resources WHERE id = ?), 0)');
+      params.push(filter.after);
+    }
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+    const sql = `SELECT * FROM resources ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${limit}`;
+    return this.db
+      .prepare<unknown[], ResourceRow>(sql)
+      .all(...params)
+      .map(toRecord);
+  }
+
+  async checkpoint(id: string, cp: CatalogCheckpoint): Promise<ResourceRecord> {
+    const apply = this.db.transaction(() => {
+      const current = this.statements.get.get(id);
+      if (!current) throw new ResourceNotFoundError(id);
+      if (isTerminal(current.state)) throw new ResourceTerminalError(id, current.state);
+      if (cp.size < current.size || cp.newlines < current.newlines) {
+        throw new SpoolError(ErrorCode.INTERNAL, `Checkpoint of ${id} would move backwards`, {
+          from: current.size,
+          to: cp.size,
+        });
+      }
+      const now = Date.now();
+      this.statements.checkpoint.run({
+        id,
+        size: cp.size,
+        newlines: cp.newlines,
+        lines: cp.lines,
+        state: cp.state,
+        checksum: cp.checksum ?? current.checksum,
+        error: cp.error ?? current.error,
+        now,
+        completedAt: isTerminal(cp.state) ? now : null,
+      });
+      for (const entry of cp.indexEntries) this.statements.insertIndex.run(id, entry.block, entry.offset);
+    });
+    apply();
+    return this.mustGet(id);
+  }
+
+  async lineBlockOffset(id: string, block: number): Promise<number | undefined> {
+    if (block === 0) return 0;
+    return this.statements.lineBlock.get(id, block)?.offset;
+  }
+
+  async truncate(id: string, size: number, newlines: number, lines: number): Promise<void> {
+    this.db.transaction(() => {
+      this.statements.truncateIndex.run(id, size);
+      this.statements.truncate.run(size, newlines, lines, Date.now(), id);
+    })();
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.statements.deleteIndex.run(id);
+      return this.statements.delete.run(id).changes > 0;
+    })();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private mustGet(id: string): ResourceRecord {
+    const row = this.statements.get.get(id);
+    if (!row) throw new ResourceNotFoundError(id);
+    return toRecord(row);
+  }
+}

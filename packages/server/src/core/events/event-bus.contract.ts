@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import type { EventBus } from './event-bus.js';
+
+/** The behaviour every EventBus implementation must show. */
+export function eventBusContract(name: string, open: () => Promise<EventBus>, settle = () => new Promise((r) => setTimeout(r, 0))): void {
+  describe(`EventBus contract: ${name}`, () => {
+    let bus: EventBus;
+    beforeEach(async () => {
+      bus = await open();
+    });
+    afterEach(async () => {
+      await bus.close();
+    });
+
+    it('delivers messages of a channel to every listener in publish order', async () => {
+      const a: number[] = [];
+      const b: number[] = [];
+      await bus.subscribe<number>('ch', (m) => a.push(m));
+      await bus.subscribe<number>('ch', (m) => b.push(m));
+      for (let i = 0; i < 100; i++) await bus.publish('ch', i);
+      await settle();
+      const expected = Array.from({ length: 100 }, (_, i) => i);
+      expect(a).to.deep.equal(expected);
+      expect(b).to.deep.equal(expected);
+    });
+
+    it('keeps channels apart and stops delivery after unsubscribe', async () => {
+      const got: string[] = [];
+      const off = await bus.subscribe<string>('one', (m) => got.push(m));
+      await bus.subscribe<string>('two', (m) => got.push(`two:${m}`));
+      await bus.publish('one', 'x');
+      await settle();
+      off();
+      await bus.publish('one', 'y');
+      await bus.publish('two', 'z');
+      await settle();
+      expect(got).to.deep.equal(['x', 'two:z']);
+    });
+
+    it('carries JSON-shaped objects intact', async () => {
+      const got: unknown[] = [];
+      await bus.subscribe('obj', (m) => got.push(m));
+      await bus.publish('obj', { id: 'r', state: 'IN_PROGRESS', size: 3, lines: null });
+      await settle();
+      expect(got).to.deep.equal([{ id: 'r', state: 'IN_PROGRESS', size: 3, lines: null }]);
+    });
+
+    it('isolates a throwing listener from the others', async () => {
+      const got: number[] = [];
+      await bus.subscribe<number>('iso', () => {
+        throw new Error('listener bug');
+      });
+      await bus.subscribe<number>('iso', (m) => got.push(m));
+      await bus.publish('iso', 1);
+      await settle();
+      expect(got).to.deep.equal([1]);
+    });
+  });
+}

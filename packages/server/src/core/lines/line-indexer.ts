@@ -1,0 +1,59 @@
+import { LINE_INDEX_STRIDE, type LineIndexEntry } from '../types.js';
+
+const NEWLINE = 0x0a;
+
+/**
+ * Counts `\n` bytes as data is appended and records a sparse index entry every
+ * LINE_INDEX_STRIDE lines, so line `i` is found by one catalog lookup plus a scan of at
+ * most LINE_INDEX_STRIDE lines — never a scan of the file.
+ */
+export class LineIndexer {
+  private count: number;
+  private readonly pending: LineIndexEntry[] = [];
+
+  constructor(startNewlines = 0) {
+    this.count = startNewlines;
+  }
+
+  get newlines(): number {
+    return this.count;
+  }
+
+  /** Scans `chunk`, which starts at byte `offset` of the resource. */
+  scan(chunk: Buffer, offset: number): void {
+    let at = chunk.indexOf(NEWLINE);
+    while (at !== -1) {
+      this.count++;
+      if (this.count % LINE_INDEX_STRIDE === 0) {
+        this.pending.push({ block: this.count / LINE_INDEX_STRIDE, offset: offset + at + 1 });
+      }
+      at = chunk.indexOf(NEWLINE, at + 1);
+    }
+  }
+
+  /** Removes and returns the pending entries that point at or before `size`. */
+  takeEntriesUpTo(size: number): LineIndexEntry[] {
+    let n = 0;
+    while (n < this.pending.length && (this.pending[n]?.offset ?? Infinity) <= size) n++;
+    return this.pending.splice(0, n);
+  }
+}
+
+/** Status line count: newlines, plus a last unterminated line once the resource is terminal. */
+export function reportedLines(newlines: number, size: number, lastByte: number | undefined, terminal: boolean): number {
+  return terminal && size > 0 && lastByte !== NEWLINE ? newlines + 1 : newlines;
+}
+
+/** Splits a buffer into lines that keep their trailing `\n`; the last piece may be partial. */
+export function splitLines(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  let at = data.indexOf(NEWLINE);
+  while (at !== -1) {
+    out.push(data.subarray(start, at + 1));
+    start = at + 1;
+    at = data.indexOf(NEWLINE, start);
+  }
+  if (start < data.length) out.push(data.subarray(start));
+  return out;
+}

@@ -1,0 +1,461 @@
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import {
+  describeZodError,
+  InvalidMetadataError,
+  InvalidRangeError,
+  isStatusProgress,
+  isTerminal,
+  LineAccessUnsupportedError,
+  LinesOutOfRangeError,
+  MessageTooLargeError,
+  OffsetMismatchError,
+  OffThreadHash,
+  QuotaExceededError,
+  ResourceMetadataSchema,
+  ResourceNotFoundError,
+  type ResourceStatus,
+  ResourceTerminalError,
+  TransferState,
+  WriterConflictError,
+} from '@spool/common';
+import { v7 as uuidv7 } from 'uuid';
+import type { Logger } from 'winston';
+import { AccessControl } from './access/access-control.js';
+import type { Catalog } from './catalog/catalog.js';
+import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
+import { reportedLines, splitLines } from './lines/line-indexer.js';
+import type { ByteStore } from './storage/byte-store.js';
+import { LINE_INDEX_STRIDE, type ListFilter, type ResourceRecord } from './types.js';
+import { type UploadLimits, UploadSession, type UploadSessionDeps } from './upload-session.js';
+
+export interface SpoolCoreOptions extends UploadLimits {
+  checkpointIntervalMs: number;
+  /** How long a resumable upload whose writer left (or whose server died) may be resumed before it is FAILED. */
+  resumeGraceMs: number;
+  /** Terminal resources older than this are deleted; 0 keeps them forever. */
+  retentionMs: number;
+  /** How often the grace and retention rules are applied. */
+  sweepIntervalMs: number;
+  /** Most uploads open at once in this process; 0 = unlimited. */
+  maxActiveUploads: number;
+  /** Largest line page in bytes (lines are returned whole, in one message). */
+  maxLinesReplyBytes: number;
+}
+
+export interface SpoolCoreDeps {
+  catalog: Catalog;
+  /** Access rules for every protocol; absent = access control off. */
+  access?: AccessControl;
+  store: ByteStore;
+  bus: EventBus;
+  logger: Logger;
+}
+
+export interface CreateUploadOptions {
+  contextId?: string | null | undefined;
+  /** The writer may leave and come back (`resumeUpload`) within the grace period. */
+  resumable?: boolean | undefined;
+  writeTokenHash?: string | null | undefined;
+  readTokenHash?: string | null | undefined;
+}
+
+export type StatusListener = (status: ResourceStatus) => void;
+
+/** Bytes read per step while scanning for lines. */
+const LINE_SCAN_BYTES = 64 * 1024;
+
+export function statusOf(record: ResourceRecord): ResourceStatus {
+  return {
+    id: record.id,
+    state: record.state,
+    size: record.size,
+    lines: record.supportsLineAccess ? record.lines : null,
+    ...(record.checksum ? { checksum: record.checksum } : {}),
+    ...(record.error ? { error: record.error } : {}),
+  };
+}
+
+/**
+ * The protocol-agnostic core: registers resources, hands out the one writer per
+ * resource, checkpoints, publishes status, and serves byte ranges and line pages
+ * bounded by the visible size. Adapters translate wire messages into these calls.
+ */
+export class SpoolCore {
+  private readonly active = new Map<string, UploadSession>();
+  /** Ids whose writer is being re-opened: a second writer is refused meanwhile. */
+  private readonly resuming = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private closing = false;
+
+  readonly access: AccessControl;
+
+  constructor(
+    readonly deps: SpoolCoreDeps,
+    readonly options: SpoolCoreOptions,
+  ) {
+    this.access = deps.access ?? new AccessControl(false, [], deps.catalog);
+  }
+
+  /** Recovers after a crash or stop, then starts the checkpointer. */
+  async start(): Promise<void> {
+    await this.recover();
+    this.timer = setInterval(() => this.checkpointAll(), this.options.checkpointIntervalMs);
+    this.timer.unref();
+    this.sweeper = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((err: Error) => {
+          this.deps.logger.error('sweep failed', { error: err.message });
+        })
+        .finally(() => {
+          this.sweeping = undefined;
+        });
+    }, this.options.sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Fails resumable uploads nobody resumed within the grace period, and deletes terminal
+   * resources past the retention age.
+   */
+  async sweep(now = Date.now()): Promise<void> {
+    const { catalog, logger } = this.deps;
+    for (const state of [TransferState.INITIATED, TransferState.IN_PROGRESS]) {
+      let after: string | undefined;
+      for (;;) {
+        const batch = await catalog.list({ state, updatedBefore: now - this.options.resumeGraceMs, after, limit: 500 });
+        if (batch.length === 0) break;
+        after = batch[batch.length - 1]?.id;
+        for (const record of batch) {
+          if (this.active.has(record.id) || this.resuming.has(record.id)) continue;
+          await this.failDetached(record, `Not resumed within ${this.options.resumeGraceMs} ms`);
+          logger.warn('abandoned upload marked FAILED', { resourceId: record.id, size: record.size });
+        }
+      }
+    }
+    if (this.options.retentionMs > 0) {
+      for (;;) {
+        const expired = await catalog.list({ completedBefore: now - this.options.retentionMs, limit: 500 });
+        if (expired.length === 0) break;
+        for (const record of expired) {
+          await this.delete(record.id);
+          logger.info('resource expired', { resourceId: record.id, completedAt: record.completedAt });
+        }
+      }
+    }
+  }
+
+  /** Marks a resource without an attached writer FAILED, keeping its checkpointed bytes. */
+  private async failDetached(record: ResourceRecord, error: string): Promise<void> {
+    const { store, catalog } = this.deps;
+    // Line counts only matter with line access: read the last byte only then.
+    const lines = record.supportsLineAccess
+      ? reportedLines(
+          record.newlines,
+          record.size,
+          record.size > 0 ? (await store.read(record.id, record.size - 1, record.size))[0] : undefined,
+          true,
+        )
+      : 0;
+    const updated = await catalog.checkpoint(record.id, {
+      size: record.size,
+      newlines: record.newlines,
+      lines,
+      state: TransferState.FAILED,
+      indexEntries: [],
+      error,
+    });
+    await this.publish(updated, statusOf(updated));
+  }
+
+  /**
+   * Deletes a resource: its writer (if any) is failed first so followers see FAILED, then
+   * the catalog entry and the bytes go. Readers already streaming keep their open file.
+   */
+  async delete(id: string): Promise<void> {
+    const record = await this.getRecord(id);
+    await this.active.get(id)?.fail('Resource deleted');
+    await this.deps.catalog.delete(id);
+    await this.deps.store.delete(id);
+    this.deps.logger.info('resource deleted', { resourceId: id, filename: record.filename });
+  }
+
+  /**
+   * Like `subscribe`, for every resource of an upload context: the current status of
+   * each existing one at once, then every change (including resources created later).
+   */
+  async subscribeContext(contextId: string, listener: StatusListener): Promise<() => void> {
+    const last = new Map<string, ResourceStatus>();
+    const deliver = (status: ResourceStatus) => {
+      if (!isStatusProgress(last.get(status.id), status)) return;
+      last.set(status.id, status);
+      listener(status);
+    };
+    const unsubscribe = await this.deps.bus.subscribe<ResourceStatus>(contextChannel(contextId), deliver);
+    let after: string | undefined;
+    for (;;) {
+      const batch = await this.deps.catalog.list({ contextId, after, limit: 500 });
+      if (batch.length === 0) break;
+      after = batch[batch.length - 1]?.id;
+      for (const record of batch) deliver(this.activeUpload(record.id)?.status ?? statusOf(record));
+    }
+    return unsubscribe;
+  }
+
+  /**
+   * Uploads that were open when the process stopped are marked FAILED with the bytes of
+   * their last checkpoint. Bytes past it were never visible: they are cut, so catalog and
+   * files agree. If the files hold less than the catalog claims (machine crash before
+   * the OS wrote them), the catalog is clamped down to the bytes that exist.
+   */
+  private async recover(): Promise<void> {
+    const { catalog, store, logger } = this.deps;
+    for (const state of [TransferState.INITIATED, TransferState.IN_PROGRESS]) {
+      let cursor: string | undefined;
+      for (;;) {
+        const batch = await catalog.list({ state, after: cursor, limit: 500 });
+        if (batch.length === 0) break;
+        cursor = batch[batch.length - 1]?.id;
+        for (const record of batch) {
+          let { size, newlines } = record;
+          const stored = await store.size(record.id);
+          if (stored < size) {
+            size = stored;
+            newlines = record.supportsLineAccess ? await this.countNewlines(record.id, size) : 0;
+            await catalog.truncate(record.id, size, newlines, newlines);
+          }
+          if (stored > size) await store.truncate(record.id, size);
+          if (record.resumable) {
+            // Stays IN_PROGRESS: its writer may resume within the grace period (the sweeper fails it after).
+            logger.info('interrupted upload may be resumed', { resourceId: record.id, size });
+            continue;
+          }
+          await this.failDetached({ ...record, size, newlines }, 'Server stopped during upload');
+          logger.warn('marked interrupted upload FAILED', { resourceId: record.id, size });
+        }
+      }
+    }
+  }
+
+  private async countNewlines(id: string, size: number): Promise<number> {
+    let count = 0;
+    for await (const chunk of this.deps.store.createReadStream(id, 0, size) as AsyncIterable<Buffer>) {
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) count++;
+    }
+    return count;
+  }
+
+  private checkpointAll(): void {
+    for (const session of this.active.values()) {
+      session.checkpoint().catch((err: Error) => {
+        this.deps.logger.error('checkpoint failed', { resourceId: session.id, error: err.message });
+      });
+    }
+  }
+
+  /** Registers a resource (INITIATED) and returns its writer. Validates the metadata. */
+  async createUpload(metadata: unknown, options: CreateUploadOptions = {}): Promise<UploadSession> {
+    const parsed = ResourceMetadataSchema.safeParse(metadata);
+    if (!parsed.success) throw new InvalidMetadataError(`Invalid metadata: ${describeZodError(parsed.error)}`);
+    const { maxActiveUploads } = this.options;
+    if (maxActiveUploads > 0 && this.active.size >= maxActiveUploads) {
+      throw new QuotaExceededError(`Too many uploads in progress (limit ${maxActiveUploads})`, { limit: maxActiveUploads });
+    }
+    const { catalog, logger } = this.deps;
+    const record = await catalog.create({
+      ...parsed.data,
+      id: uuidv7(),
+      contextId: options.contextId ?? null,
+      resumable: options.resumable ?? false,
+      writeTokenHash: options.writeTokenHash ?? null,
+      readTokenHash: options.readTokenHash ?? null,
+    });
+    const session = await this.attachWriter(record);
+    logger.info('upload created', { resourceId: record.id, filename: record.filename, contextId: record.contextId });
+    await this.publish(record, session.status);
+    return session;
+  }
+
+  /**
+   * Re-opens the writer of an IN_PROGRESS resource whose previous writer was released
+   * (or lost). `offset`, when given, must equal the visible size: the tus model — a write
+   * at any other offset changes nothing and fails with OFFSET_MISMATCH.
+   */
+  async resumeUpload(id: string, offset?: number): Promise<UploadSession> {
+    // Claim the writer slot before any await so two resumes cannot both win.
+    if (this.active.has(id) || this.resuming.has(id)) throw new WriterConflictError(id);
+    this.resuming.add(id);
+    try {
+      const record = await this.getRecord(id);
+      if (isTerminal(record.state)) throw new ResourceTerminalError(id, record.state);
+      if (offset !== undefined && offset !== record.size) throw new OffsetMismatchError(id, record.size, offset);
+      const { store } = this.deps;
+      // Bytes past the visible size were never acknowledged to anyone: drop them.
+      if ((await store.size(id)) > record.size) await store.truncate(id, record.size);
+      const lastByte = record.size > 0 ? (await store.read(id, record.size - 1, record.size))[0] : undefined;
+      const session = await this.attachWriter(record, { lastByte, hashStored: () => this.hashStored(id) });
+      this.deps.logger.info('upload resumed', { resourceId: id, offset: record.size });
+      return session;
+    } finally {
+      this.resuming.delete(id);
+    }
+  }
+
+  /** MD5 of everything stored for `id`, read back from storage (finish of a resumed upload). */
+  private async hashStored(id: string): Promise<string> {
+    const hash = new OffThreadHash('md5');
+    const size = await this.deps.store.size(id);
+    for await (const chunk of this.deps.store.createReadStream(id, 0, size) as AsyncIterable<Buffer>) {
+      if (!hash.update(chunk)) await once(hash, 'drain');
+    }
+    return hash.digest();
+  }
+
+  private async attachWriter(record: ResourceRecord, resumeFrom?: UploadSessionDeps['resumeFrom']): Promise<UploadSession> {
+    const { store, catalog, logger } = this.deps;
+    const writer = await store.openWriter(record.id);
+    const session = new UploadSession({
+      record,
+      writer,
+      catalog,
+      publish: (status) => this.publish(record, status),
+      limits: this.options,
+      logger,
+      onClosed: (s) => this.active.delete(s.id),
+      ...(resumeFrom ? { resumeFrom } : {}),
+    });
+    this.active.set(record.id, session);
+    return session;
+  }
+
+  private async publish(record: ResourceRecord, status: ResourceStatus): Promise<void> {
+    const { bus } = this.deps;
+    await bus.publish(resourceChannel(record.id), status);
+    if (record.contextId) await bus.publish(contextChannel(record.contextId), status);
+  }
+
+  async getRecord(id: string): Promise<ResourceRecord> {
+    const record = await this.deps.catalog.get(id);
+    if (!record) throw new ResourceNotFoundError(id);
+    return record;
+  }
+
+  async getStatus(id: string): Promise<ResourceStatus> {
+    return this.activeUpload(id)?.status ?? statusOf(await this.getRecord(id));
+  }
+
+  /** The writer of `id` if it is attached in this process. */
+  activeUpload(id: string): UploadSession | undefined {
+    return this.active.get(id);
+  }
+
+  list(filter?: ListFilter): Promise<ResourceRecord[]> {
+    return this.deps.catalog.list(filter);
+  }
+
+  /**
+   * Calls `listener` with the current status at once, then with every later one, in
+   * order and never backwards (a slow bus may drop intermediate ones, never reorder).
+   */
+  async subscribe(id: string, listener: StatusListener): Promise<() => void> {
+    let last: ResourceStatus | undefined;
+    const deliver = (status: ResourceStatus) => {
+      if (!isStatusProgress(last, status)) return;
+      last = status;
+      listener(status);
+    };
+    // Subscribe before reading the current status so nothing falls between the two.
+    const unsubscribe = await this.deps.bus.subscribe<ResourceStatus>(resourceChannel(id), deliver);
+    try {
+      deliver(await this.getStatus(id));
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+    return unsubscribe;
+  }
+
+  /** Streams bytes `[start, end)`; `end` must be within the visible size. */
+  async openRange(id: string, start: number, end: number): Promise<Readable> {
+    const status = await this.getStatus(id);
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > status.size) {
+      throw new InvalidRangeError(`Range [${start}, ${end}) is not within [0, ${status.size}] of resource ${id}`, {
+        start,
+        end,
+        size: status.size,
+      });
+    }
+    // Followers at the tail read what was just written: from memory, not one file read each.
+    const recent = this.activeUpload(id)?.recentBytes(start, end);
+    if (recent) return Readable.from(recent);
+    return this.deps.store.createReadStream(id, start, end);
+  }
+
+  /**
+   * Lines `[start, start + count)` as raw bytes, each keeping its `\n` (a last
+   * unterminated line of a terminal resource has none). Served from the sparse line
+   * index: at most LINE_INDEX_STRIDE lines are scanned before the first one returned.
+   */
+  async readLines(id: string, start: number, count: number): Promise<Buffer[]> {
+    const record = await this.getRecord(id);
+    if (!record.supportsLineAccess) throw new LineAccessUnsupportedError(id);
+    const status = this.activeUpload(id)?.status ?? statusOf(record);
+    const available = status.lines ?? 0;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > available) {
+      throw new LinesOutOfRangeError(`Lines [${start}, ${start + count}) are not within the ${available} lines of resource ${id}`, {
+        start,
+        count,
+        lines: available,
+      });
+    }
+    if (count === 0) return [];
+    const block = Math.floor(start / LINE_INDEX_STRIDE);
+    const blockOffset = await this.deps.catalog.lineBlockOffset(id, block);
+    if (blockOffset === undefined) throw new LinesOutOfRangeError(`Line index of ${id} has no block ${block}`);
+    let skip = start - block * LINE_INDEX_STRIDE;
+    const lines: Buffer[] = [];
+    let partial: Buffer[] = [];
+    let bytes = 0;
+    let offset = blockOffset;
+    while (lines.length < count && offset < status.size) {
+      const chunk = await this.deps.store.read(id, offset, Math.min(status.size, offset + LINE_SCAN_BYTES));
+      offset += chunk.length;
+      for (const piece of splitLines(chunk)) {
+        const complete = piece[piece.length - 1] === 10;
+        if (skip > 0) {
+          if (complete) skip--;
+          continue;
+        }
+        bytes += piece.length;
+        if (bytes > this.options.maxLinesReplyBytes) throw new MessageTooLargeError(this.options.maxLinesReplyBytes);
+        partial.push(piece);
+        if (complete) {
+          lines.push(partial.length === 1 ? (partial[0] as Buffer) : Buffer.concat(partial));
+          partial = [];
+          if (lines.length === count) break;
+        }
+      }
+    }
+    // A terminal resource's last line may lack its `\n`.
+    if (lines.length < count && partial.length > 0 && isTerminal(status.state)) lines.push(Buffer.concat(partial));
+    return lines;
+  }
+
+  get activeUploads(): number {
+    return this.active.size;
+  }
+
+  /** Final checkpoint of every open upload (left IN_PROGRESS for recovery), then close. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.sweeping;
+    await Promise.allSettled([...this.active.values()].map((s) => s.checkpoint()));
+    await this.deps.bus.close();
+    await this.deps.catalog.close();
+  }
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { expect } from 'chai';
+import type { ByteStore } from './byte-store.js';
+
+async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+/** The behaviour every ByteStore implementation must show. */
+export function byteStoreContract(name: string, open: () => Promise<ByteStore>): void {
+  describe(`ByteStore contract: ${name}`, () => {
+    let store: ByteStore;
+    beforeEach(async () => {
+      store = await open();
+    });
+
+    it('reports 0 bytes for a resource it never saw', async () => {
+      expect(await store.size('never')).to.equal(0);
+    });
+
+    it('appends in order and serves any range while the writer is open', async () => {
+      const writer = await store.openWriter('r1');
+      await writer.append([Buffer.from('hello '), Buffer.from('wor')]);
+      await writer.append([Buffer.from('ld')]);
+      expect(writer.size).to.equal(11);
+      expect(await store.size('r1')).to.equal(11);
+      expect((await store.read('r1', 0, 11)).toString()).to.equal('hello world');
+      expect((await collect(store.createReadStream('r1', 6, 11))).toString()).to.equal('world');
+      expect((await collect(store.createReadStream('r1', 3, 3))).length).to.equal(0);
+      await writer.sync();
+      await writer.close();
+    });
+
+    it('reopens a writer at the end of what exists', async () => {
+      const w1 = await store.openWriter('r2');
+      await w1.append([Buffer.from('abc')]);
+      await w1.close();
+      const w2 = await store.openWriter('r2');
+      expect(w2.size).to.equal(3);
+      await w2.append([Buffer.from('def')]);
+      await w2.close();
+      expect((await store.read('r2', 0, 6)).toString()).to.equal('abcdef');
+    });
+
+    it('streams a multi-MB resource byte-exact', async () => {
+      const writer = await store.openWriter('big');
+      const source = createHash('sha256');
+      for (let i = 0; i < 40; i++) {
+        const chunk = Buffer.alloc(100_003, i);
+        source.update(chunk);
+        await writer.append([chunk]);
+      }
+      await writer.close();
+      const read = createHash('sha256');
+      for await (const part of store.createReadStream('big', 0, 40 * 100_003) as AsyncIterable<Buffer>) read.update(part);
+      expect(read.digest('hex')).to.equal(source.digest('hex'));
+    });
+
+    it('truncates and deletes', async () => {
+      const writer = await store.openWriter('t');
+      await writer.append([Buffer.from('0123456789')]);
+      await writer.close();
+      await store.truncate('t', 4);
+      expect(await store.size('t')).to.equal(4);
+      await store.delete('t');
+      expect(await store.size('t')).to.equal(0);
+    });
+  });
+}

@@ -1,0 +1,30 @@
+import type { Readable } from 'node:stream';
+
+/** Appends bytes to one resource. One writer per resource; calls never overlap. */
+export interface ByteWriter {
+  /** Bytes the store holds for this resource (handed to the OS at least). */
+  readonly size: number;
+  /** Appends the chunks in order; resolves once the OS has them. */
+  append(chunks: readonly Buffer[]): Promise<void>;
+  /** Makes everything appended so far survive a machine crash. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where resource bytes live. Embedded: one file per resource in the data directory;
+ * later: shared storage. Every implementation must pass `byte-store.contract.ts`.
+ */
+export interface ByteStore {
+  /** Opens the resource for appending at its current end, creating it if missing. */
+  openWriter(id: string): Promise<ByteWriter>;
+  /** Bytes stored for the resource (0 if it has none). */
+  size(id: string): Promise<number>;
+  /** Streams `[start, end)`; the caller guarantees `end` ≤ what was appended. */
+  createReadStream(id: string, start: number, end: number): Readable;
+  /** Reads `[start, end)` into one buffer: for small reads only (line lookups). */
+  read(id: string, start: number, end: number): Promise<Buffer>;
+  /** Cuts the resource to `size` bytes (crash recovery of bytes never made visible). */
+  truncate(id: string, size: number): Promise<void>;
+  delete(id: string): Promise<void>;
+}

@@ -1,0 +1,12 @@
+export { ConfigError, loadConfig } from './config/load.js';
+export { ConfigSchema, type SpoolConfig, type SpoolConfigInput } from './config/schema.js';
+export type { Catalog, CatalogCheckpoint } from './core/catalog/catalog.js';
+export { SqliteCatalog } from './core/catalog/sqlite-catalog.js';
+export type { BusListener, EventBus } from './core/events/event-bus.js';
+export { MemoryEventBus } from './core/events/memory-event-bus.js';
+export { SpoolCore, type SpoolCoreOptions, statusOf } from './core/spool-core.js';
+export type { ByteStore, ByteWriter } from './core/storage/byte-store.js';
+export { FileByteStore } from './core/storage/file-byte-store.js';
+export * from './core/types.js';
+export { UploadSession } from './core/upload-session.js';
+export { embeddedDeps, type SpoolServer, startServer } from './server.js';

@@ -1,0 +1,65 @@
+import { EventEmitter } from 'node:events';
+import { describeZodError, InvalidMessageError, MessageTooLargeError } from '@spool/common';
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import { pumpRequestBody } from './body-pump.js';
+import { refuseContentEncoding } from './content-encoding.js';
+import type { HttpContext } from './context.js';
+import { HttpErrorCode, HttpFaceError } from './errors.js';
+import { acceptBody, requestHasBody } from './request-body.js';
+import { bodyTimeouts } from './upload-budget.js';
+
+/** Control bodies (descriptions, reasons) are small. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+/** Collects a small body in memory (bounded by the pump's room). */
+class BufferSink extends EventEmitter {
+  private readonly chunks: Buffer[] = [];
+  write(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/**
+ * Reads an optional JSON body through the same pump as uploads (same idle timeout and
+ * deadline), then validates it against `schema`. No body → undefined. Not JSON → 415;
+ * larger than 64 KiB → 413; malformed or not matching → 400 INVALID_MESSAGE.
+ */
+export async function readJsonBody<S extends z.ZodType>(
+  ctx: HttpContext,
+  req: Request,
+  res: Response,
+  schema: S,
+): Promise<z.infer<S> | undefined> {
+  if (!requestHasBody(req)) return undefined;
+  if (!req.is('application/json')) {
+    throw new HttpFaceError(
+      415,
+      HttpErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      `Expected an application/json body, got ${req.headers['content-type'] ?? 'no Content-Type'}`,
+    );
+  }
+  refuseContentEncoding(req);
+  acceptBody(req, res);
+  const sink = new BufferSink();
+  await pumpRequestBody(req, sink, {
+    ...bodyTimeouts(ctx.config),
+    room: MAX_JSON_BODY_BYTES,
+    tooLarge: () => new MessageTooLargeError(MAX_JSON_BODY_BYTES),
+  }).done;
+  const text = sink.text();
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidMessageError(`Malformed JSON body: ${(err as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InvalidMessageError(`Invalid JSON body: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}

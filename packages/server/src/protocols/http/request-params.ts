@@ -1,0 +1,42 @@
+import { InvalidMessageError } from '@spool/common';
+import type { Request } from 'express';
+
+/** A query parameter's value (the first one if repeated), or undefined. */
+export function queryParam(req: Request, name: string): string | undefined {
+  const value: unknown = (req.query as Record<string, unknown>)[name];
+  if (Array.isArray(value)) return typeof value[0] === 'string' ? value[0] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A header's value (first if repeated), trimmed, or undefined. */
+export function headerValue(req: Request, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.trim();
+}
+
+const TRUE = new Set(['', '1', 'true', 'yes', 'on', '?1']);
+const FALSE = new Set(['0', 'false', 'no', 'off', '?0']);
+
+/**
+ * A boolean flag: `?follow`, `?follow=1|true|yes|on`, structured-field `?1`/`?0`
+ * (RFC 8941, as in `Upload-Complete: ?1`); undefined if absent.
+ */
+export function parseFlag(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  const normalized = value.trim().toLowerCase();
+  if (TRUE.has(normalized)) return true;
+  if (FALSE.has(normalized)) return false;
+  throw new InvalidMessageError(`${name} must be a boolean (1/0, true/false, ?1/?0), got ${JSON.stringify(value)}`);
+}
+
+/** A non-negative integer (offsets, counts); undefined if absent. */
+export function parseNonNegativeInteger(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const number = Number(trimmed);
+  if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(number)) {
+    throw new InvalidMessageError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}

@@ -1,0 +1,48 @@
+import { InvalidMessageError, OffsetMismatchError } from '@spool/common';
+import type { Request, Response } from 'express';
+import { resourceMd5 } from '../checksum.js';
+import { refuseContentEncoding } from '../content-encoding.js';
+import { type HttpContext, respondWithResource } from '../context.js';
+import { receiveBody } from '../receive-body.js';
+import { headerValue, parseNonNegativeInteger } from '../request-params.js';
+import { reopenUpload } from '../sessions.js';
+import { refuseDeclaredOverBudget, uploadBudget } from '../upload-budget.js';
+import { uploadCompleteFlag } from '../upload-metadata.js';
+
+/**
+ * `PATCH /api/v1/resources/:id/content` with `Upload-Offset: N` (tus): appends the body
+ * at N, which must be the resource's current size (HEAD tells it) — otherwise 409
+ * OFFSET_MISMATCH with the right `Upload-Offset`, and nothing changes. Another writer
+ * (any protocol) → 409 WRITER_CONFLICT; a terminal resource → 409 RESOURCE_TERMINAL.
+ * `Upload-Complete: ?1` (or `?complete=1`) makes it the final append: the resource is
+ * COMPLETED (whole-resource `Spool-MD5`/`?md5=` verified). Otherwise it stays
+ * IN_PROGRESS; so does an interrupted append, keeping every byte received.
+ */
+export function appendContent(ctx: HttpContext) {
+  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+    const id = req.params.id;
+    const offset = parseNonNegativeInteger(headerValue(req, 'upload-offset'), 'Upload-Offset');
+    if (offset === undefined) {
+      throw new InvalidMessageError('Upload-Offset header is required: the offset this body starts at (HEAD the resource to learn it)');
+    }
+    const final = uploadCompleteFlag(req) ?? false;
+    if (req.headers['content-md5'] !== undefined) {
+      throw new InvalidMessageError(
+        "Content-MD5 is not supported on appends (it would cover this body only): send the whole resource's MD5 as Spool-MD5 with the final append",
+      );
+    }
+    const md5 = resourceMd5(req);
+    if (md5 !== undefined && !final) throw new InvalidMessageError('A checksum is verified only by the final append (Upload-Complete: ?1)');
+    refuseContentEncoding(req);
+    const budget = uploadBudget(ctx.config, offset);
+    refuseDeclaredOverBudget(req, budget);
+
+    const session = await reopenUpload(ctx, id, offset).catch((err: unknown) => {
+      if (err instanceof OffsetMismatchError) ctx.logger.debug('append at wrong offset', { resourceId: id, ...err.details });
+      throw err;
+    });
+    await receiveBody(ctx, req, res, session, budget, 'release');
+    const status = final ? await session.finish(md5) : await session.release();
+    await respondWithResource(ctx, res, 200, id, status);
+  };
+}

@@ -1,0 +1,62 @@
+import type { ResourceStatus } from '@spool/common';
+import type { Request, Response } from 'express';
+import { authorize } from '../access.js';
+import type { HttpContext } from '../context.js';
+import { drainedOrClosed } from '../stream-copy.js';
+import { sseEvent } from './events.js';
+
+/**
+ * `GET /api/v1/contexts/:contextId/events` — the status of every resource of an upload
+ * context as Server-Sent Events: each existing resource's current status first, then
+ * every change, including resources created later. A context has no end, so neither has
+ * the stream. A slow client gets the newest status per resource (memory: one status per
+ * resource of the context, never a queue).
+ */
+export function contextEvents(ctx: HttpContext) {
+  return async (req: Request<{ contextId: string }>, res: Response): Promise<void> => {
+    // Reading a context's statuses is listing it: read access, no resource id.
+    await authorize(ctx, req, 'read');
+    const pending = new Map<string, ResourceStatus>();
+    let wake: (() => void) | undefined;
+    let closed = false;
+    const unsubscribe = await ctx.core.subscribeContext(req.params.contextId, (status) => {
+      // Delete first so a changed resource moves to the end: events stay in arrival order.
+      pending.delete(status.id);
+      pending.set(status.id, status);
+      wake?.();
+    });
+    res.once('close', () => {
+      closed = true;
+      unsubscribe();
+      wake?.();
+    });
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const keepalive = setInterval(() => {
+      if (!res.writableNeedDrain) res.write(': keepalive\n\n');
+    }, ctx.config.httpSseKeepaliveMs);
+    keepalive.unref();
+    try {
+      while (!closed) {
+        if (pending.size === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+          continue;
+        }
+        const batch = [...pending.values()];
+        pending.clear();
+        let more = true;
+        for (const status of batch) more = res.write(sseEvent(status));
+        if (!more) await drainedOrClosed(res);
+      }
+    } finally {
+      clearInterval(keepalive);
+      unsubscribe();
+    }
+  };
+}

@@ -1,0 +1,42 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { resourceMd5 } from '../checksum.js';
+import { type HttpContext, respondWithResource } from '../context.js';
+import { readJsonBody } from '../json-body.js';
+import { reopenUpload } from '../sessions.js';
+
+const CompleteBodySchema = z
+  .object({
+    md5: z
+      .string()
+      .regex(/^[0-9a-fA-F]{32}$/, 'md5 must be 32 hex digits')
+      .optional(),
+  })
+  .strict();
+const FailBodySchema = z.object({ reason: z.string().max(1024).optional() }).strict();
+
+/**
+ * `POST /api/v1/resources/:id/complete` — ends an open (released) resource as COMPLETED
+ * with the bytes it has; optional whole-resource MD5 as `{"md5": "<hex>"}`, `?md5=` or
+ * `Spool-MD5` (mismatch → 422, FAILED). 409 if another request or protocol is writing
+ * it (WRITER_CONFLICT) or it is already terminal (RESOURCE_TERMINAL).
+ */
+export function completeResource(ctx: HttpContext) {
+  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+    const body = await readJsonBody(ctx, req, res, CompleteBodySchema);
+    const md5 = body?.md5?.toLowerCase() ?? resourceMd5(req);
+    const session = await reopenUpload(ctx, req.params.id);
+    const status = await session.finish(md5);
+    await respondWithResource(ctx, res, 200, req.params.id, status);
+  };
+}
+
+/** `POST /api/v1/resources/:id/fail` — ends an open resource as FAILED (`{"reason": "..."}`), bytes kept. */
+export function failResource(ctx: HttpContext) {
+  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+    const body = await readJsonBody(ctx, req, res, FailBodySchema);
+    const session = await reopenUpload(ctx, req.params.id);
+    const status = await session.fail(body?.reason ?? 'Failed by a client over HTTP');
+    await respondWithResource(ctx, res, 200, req.params.id, status);
+  };
+}

@@ -1,0 +1,80 @@
+import { pipeline } from 'node:stream/promises';
+import { InvalidRangeError, isTerminal, TransferState } from '@spool/common';
+import type { Request, Response } from 'express';
+import { ifRangeAllows, isNotModified, lastModifiedHeader, validatorsFor } from '../conditional.js';
+import { setContentHeaders } from '../content-headers.js';
+import { type HttpContext, loadResource } from '../context.js';
+import { parseRange, type RangeRequest } from '../range.js';
+import { parseFlag, parseNonNegativeInteger, queryParam } from '../request-params.js';
+import { followContent } from './follow.js';
+import { progressiveText } from './progressive-text.js';
+
+/**
+ * `GET|HEAD /api/v1/resources/:id/content`: the visible bytes, with RFC 9110 single
+ * byte ranges and validators. `?follow=1` → follow mode (follow.ts); `?start=N` →
+ * Jenkins-style progressive text (progressive-text.ts).
+ *
+ * While the resource grows, the content is its visible (checkpointed) size at the moment
+ * of the request; a 206's `Content-Range` total is that size, and a range starting at or
+ * past it is 416 (`bytes *\/size`) — not yet there.
+ */
+export function readContent(ctx: HttpContext) {
+  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+    const follow = parseFlag(queryParam(req, 'follow'), 'follow') ?? false;
+    const start = parseNonNegativeInteger(queryParam(req, 'start'), 'start');
+    if (follow) return followContent(ctx, req, res, start ?? 0);
+    if (start !== undefined) return progressiveText(ctx, req, res, start);
+
+    const id = req.params.id;
+    const { record, status } = await loadResource(ctx.core, id);
+    const size = status.size;
+    const completed = status.state === TransferState.COMPLETED;
+    const validators = completed ? validatorsFor(status.checksum ?? record.checksum, record.completedAt) : undefined;
+    const range: RangeRequest = ifRangeAllows(req, validators) ? parseRange(req.headers.range, size) : { kind: 'none' };
+    if (range.kind === 'unsatisfiable') {
+      const growing = !isTerminal(status.state);
+      throw new InvalidRangeError(
+        `Range ${req.headers.range} is not within the ${size} bytes of resource ${id}${growing ? ' visible so far' : ''}`,
+        { size },
+      );
+    }
+
+    setContentHeaders(req, res, record, status);
+    res.setHeader('Accept-Ranges', 'bytes');
+    if (validators) {
+      res.setHeader('ETag', validators.etag);
+      res.setHeader('Last-Modified', lastModifiedHeader(validators));
+      // Immutable from now on, but it could be deleted one day: revalidate (a cheap 304).
+      res.setHeader('Cache-Control', 'no-cache');
+    } else {
+      res.setHeader('Cache-Control', 'no-store');
+    }
+    if (isNotModified(req, validators)) {
+      res.removeHeader('Content-Disposition');
+      res.status(304).end();
+      return;
+    }
+
+    let first = 0;
+    let end = size; // exclusive
+    if (range.kind === 'satisfiable') {
+      first = range.start;
+      end = range.end + 1;
+      res.status(206);
+      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    } else {
+      res.status(200);
+    }
+    res.setHeader('Content-Length', String(end - first));
+    if (req.method === 'HEAD' || end === first) {
+      res.end();
+      return;
+    }
+    const source = await ctx.core.openRange(id, first, end);
+    await pipeline(source, res).catch((err: NodeJS.ErrnoException) => {
+      // A client that stops reading (a browser seeking elsewhere) is normal; a storage error is not.
+      if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+      ctx.logger.error('reading content failed', { resourceId: id, error: err.message });
+    });
+  };
+}

@@ -1,0 +1,226 @@
+import {
+  ErrorCode,
+  ProtocolViolationError,
+  SPOOL_UPLOAD_CLIENT_TYPES,
+  type SpoolAborted,
+  type SpoolCompleted,
+  type SpoolCreate,
+  SpoolError,
+  type SpoolReady,
+  type SpoolReferences,
+  type SpoolResume,
+  SpoolUploadClientMessageSchema,
+} from '@spool/common';
+import type { Logger } from 'winston';
+import type { Principal } from '../../core/access/access-control.js';
+import type { SpoolCore } from '../../core/spool-core.js';
+import type { UploadSession } from '../../core/upload-session.js';
+import type { WsCloseInfo, WsConnection } from '../../transport/websocket/index.js';
+import { DurableAcks } from './durable-acks.js';
+import { parseSpoolMessage } from './parse-message.js';
+import { refuseConnection } from './refuse.js';
+
+/**
+ * awaiting (create/resume) → opening (core call under way) → receiving (data) →
+ * finishing (finish under way) → ended (completed/aborted sent); closed at any point.
+ */
+type Phase = 'awaiting' | 'opening' | 'receiving' | 'finishing' | 'ended' | 'closed';
+
+export interface SpoolUploadContext {
+  core: SpoolCore;
+  /** Who connected (authenticated at the upgrade); authorized per create/resume. */
+  principal: Principal;
+  /** The shareable URIs of a resource (with its read token when one was issued). */
+  references: (id: string, readToken?: string) => SpoolReferences;
+  /** Refuse `create` without a contextId (the server's requireUploadContext). */
+  requireUploadContext: boolean;
+  logger: Logger;
+}
+
+/**
+ * One Spool upload connection: `create` or `resume` → `ready` (with the durable offset
+ * to continue from), binary messages appended in order (back-pressure: the socket is
+ * paused while the session's disk queue is full), `durable` acks as checkpoints make
+ * bytes durable, then `finish` → `completed` or `abort` → `aborted`.
+ *
+ * A connection that ends without finish/abort *releases* the writer: the resource stays
+ * IN_PROGRESS with every received byte, resumable within the server's grace period. An
+ * error (bad message, quota, storage) fails the resource and closes the connection.
+ */
+export class SpoolUploadHandler {
+  private phase: Phase = 'awaiting';
+  private session: UploadSession | undefined;
+  private acks: DurableAcks | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly conn: WsConnection,
+    private readonly ctx: SpoolUploadContext,
+  ) {
+    conn.on('text', (text: string) => this.guard(() => this.onText(text)));
+    conn.on('binaryStart', () => this.guard(() => this.onBinaryStart()));
+    conn.on('binaryChunk', (chunk: Buffer) => this.guard(() => this.onBinaryChunk(chunk)));
+    conn.on('close', (info: WsCloseInfo) => void this.onClose(info));
+  }
+
+  private guard(step: () => void | Promise<void>): void {
+    try {
+      const result = step();
+      if (result) result.catch((err: unknown) => this.refuse(err));
+    } catch (err) {
+      this.refuse(err);
+    }
+  }
+
+  private async onText(text: string): Promise<void> {
+    const message = parseSpoolMessage(text, SpoolUploadClientMessageSchema, SPOOL_UPLOAD_CLIENT_TYPES);
+    switch (message.type) {
+      case 'create':
+      case 'resume':
+        return this.open(message);
+      case 'finish':
+        return this.finish(message.md5);
+      case 'abort':
+        return this.abort(message.reason);
+    }
+  }
+
+  private async open(message: SpoolCreate | SpoolResume): Promise<void> {
+    if (this.phase !== 'awaiting')
+      throw new ProtocolViolationError(`${message.type} after the upload was opened (one create or resume per connection)`);
+    this.phase = 'opening';
+    const { core, principal, logger } = this.ctx;
+    let session: UploadSession;
+    let readToken: string | undefined;
+    let writeToken: string | undefined;
+    if (message.type === 'create') {
+      if (this.ctx.requireUploadContext && !message.contextId) {
+        throw new SpoolError(ErrorCode.CONTEXT_REQUIRED, 'This server requires a contextId in create');
+      }
+      await core.access.authorize(principal, 'create');
+      const capabilities = core.access.issueCapabilities();
+      session = await core.createUpload(message.metadata, {
+        contextId: message.contextId ?? null,
+        resumable: true,
+        writeTokenHash: capabilities?.writeTokenHash,
+        readTokenHash: capabilities?.readTokenHash,
+      });
+      readToken = capabilities?.readToken;
+      writeToken = capabilities?.writeToken;
+    } else {
+      await core.access.authorize(principal, 'write', message.id);
+      session = await core.resumeUpload(message.id, message.offset);
+    }
+    if (this.phase !== 'opening') {
+      // The client left while the core was opening: leave the resource resumable.
+      await session.release().catch(() => undefined);
+      return;
+    }
+    this.session = session;
+    session.on('error', (err: unknown) => this.refuse(err));
+    session.on('drain', () => this.conn.resume());
+    const offset = session.status.size;
+    const ready: SpoolReady = {
+      type: 'ready',
+      id: session.id,
+      offset,
+      state: session.status.state,
+      references: this.ctx.references(session.id, readToken),
+      ...(writeToken ? { writeToken } : {}),
+      ...(readToken ? { readToken } : {}),
+    };
+    // Data the client sends once it has read `ready` is accepted from here on.
+    this.phase = 'receiving';
+    const sent = this.conn.sendText(JSON.stringify(ready));
+    const acks = new DurableAcks((durable) => this.conn.sendText(JSON.stringify({ type: 'durable', offset: durable })), offset);
+    this.acks = acks;
+    logger.info(message.type === 'create' ? 'spool upload created' : 'spool upload resumed', {
+      resourceId: session.id,
+      offset,
+      connectionId: this.conn.id,
+    });
+    // The session's visible size is its durable offset: tell the uploader each time it grows.
+    const unsubscribe = await core.subscribe(session.id, (status) => acks.offer(status.size));
+    if ((this.phase as Phase) === 'closed') unsubscribe();
+    else this.unsubscribe = unsubscribe;
+    await sent;
+  }
+
+  private onBinaryStart(): void {
+    if (this.phase === 'receiving') return;
+    if (this.phase === 'awaiting') throw new ProtocolViolationError('Binary data before create or resume');
+    if (this.phase === 'opening') throw new ProtocolViolationError('Binary data before ready');
+    if (this.phase !== 'closed') throw new ProtocolViolationError('Binary data after finish or abort');
+  }
+
+  private onBinaryChunk(chunk: Buffer): void {
+    if (this.phase !== 'receiving' || !this.session) return; // refused: drop the rest
+    if (!this.session.write(chunk)) this.conn.pause();
+  }
+
+  private async finish(md5: string | undefined): Promise<void> {
+    const session = this.requireReceiving('finish');
+    this.phase = 'finishing';
+    this.stopAcks();
+    const status = await session.finish(md5);
+    if (this.phase === 'finishing') this.phase = 'ended';
+    const completed: SpoolCompleted = { type: 'completed', size: status.size, md5: status.checksum ?? '', lines: status.lines };
+    this.ctx.logger.info('spool upload completed', { resourceId: session.id, size: status.size });
+    await this.conn.sendText(JSON.stringify(completed));
+  }
+
+  private async abort(reason: string | undefined): Promise<void> {
+    const session = this.requireReceiving('abort');
+    this.phase = 'ended';
+    this.stopAcks();
+    const status = await session.fail(reason ? `Aborted by the uploader: ${reason}` : 'Aborted by the uploader');
+    this.ctx.logger.info('spool upload aborted', { resourceId: session.id, size: status.size, reason });
+    const aborted: SpoolAborted = { type: 'aborted', size: status.size };
+    await this.conn.sendText(JSON.stringify(aborted));
+  }
+
+  private requireReceiving(type: string): UploadSession {
+    if (this.phase === 'receiving' && this.session) return this.session;
+    if (this.phase === 'awaiting') throw new ProtocolViolationError(`${type} before create or resume`);
+    if (this.phase === 'opening') throw new ProtocolViolationError(`${type} before ready`);
+    throw new ProtocolViolationError(`${type} after the upload ended`);
+  }
+
+  /** Ends the connection with the error; the resource is FAILED (its bytes kept) if it was open here. */
+  private refuse(err: unknown): void {
+    if (this.phase === 'closed') return;
+    const failsResource = this.phase === 'receiving' || this.phase === 'finishing';
+    this.phase = 'closed';
+    this.stopAcks();
+    // Close once the resource is FAILED, so the client never sees it still IN_PROGRESS.
+    const failed =
+      failsResource && this.session
+        ? this.session.fail((err as Error).message ?? String(err)).catch(() => undefined)
+        : Promise.resolve();
+    void failed.then(() => refuseConnection(this.conn, err, this.ctx.logger));
+  }
+
+  private stopAcks(): void {
+    this.acks?.stop();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  private async onClose(info: WsCloseInfo): Promise<void> {
+    const phase = this.phase;
+    this.phase = 'closed';
+    this.stopAcks();
+    const session = this.session;
+    if (!session || phase !== 'receiving') return;
+    // No finish, no abort: the uploader may come back (resume) within the grace period.
+    this.ctx.logger.info('spool upload detached; resumable', {
+      resourceId: session.id,
+      received: session.receivedBytes,
+      code: info.code,
+      reason: info.reason,
+    });
+    await session.release().catch((err: unknown) => {
+      this.ctx.logger.warn('release after disconnect failed', { resourceId: session.id, error: (err as Error).message });
+    });
+  }
+}

@@ -1,0 +1,582 @@
+import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { type Duplex, Readable } from 'node:stream';
+import { CloseCode, ConnectionClosedError, truncateCloseReason } from '@spool/common';
+import { decodeClosePayload, encodeClosePayload, isValidCloseCode, NO_STATUS_RECEIVED } from './close-frame.js';
+import { FrameParser, type FrameParserHandler } from './frame-parser.js';
+import { encodeControlFrame, encodeFrameHeader } from './frame-writer.js';
+import { type ControlOpcode, type DataOpcode, Opcode } from './opcodes.js';
+import { TextAccumulator } from './text-accumulator.js';
+
+export interface WsConnectionOptions {
+  /** Largest text message accepted (summed over its frames); beyond it → close 1009. */
+  maxTextMessageBytes: number;
+  /** Keepalive ping interval; a peer silent for a whole interval is terminated. ≤ 0 disables. */
+  pingIntervalMs: number;
+  /** How long the closing handshake may take before the socket is destroyed. */
+  closeTimeoutMs: number;
+}
+
+export interface WsCloseInfo {
+  /**
+   * Code of the close frame that started the closing handshake (ours or the peer's; 1005
+   * if it carried none). 1006 if no close frame came back — except when we failed the
+   * connection for a protocol error (1002/1007/1009...), which reports our code.
+   */
+  code: number;
+  reason: string;
+  /** The peer started the close (close frame, or vanished). */
+  remote: boolean;
+  /** Close frames went both ways. */
+  clean: boolean;
+}
+
+export interface WsConnectionEvents {
+  /** A whole text message, UTF-8 validated. */
+  text: [text: string];
+  /** A binary message begins; 'binaryChunk's follow as its payload arrives. */
+  binaryStart: [];
+  /**
+   * Payload of the current binary message, as it arrives (several per frame possible).
+   * The chunk is the listener's to keep: its memory is never reused.
+   */
+  binaryChunk: [chunk: Buffer];
+  /** The binary message ended (FIN). Also emitted for an empty message. */
+  binaryEnd: [];
+  /** Exactly once, when the socket is gone. */
+  close: [info: WsCloseInfo];
+}
+
+/** What `sendBinary` accepts; a stream/iterable is sent as one fragmented message. */
+export type BinaryMessageSource = Buffer | Uint8Array | Readable | AsyncIterable<Buffer | Uint8Array>;
+
+export interface WsConnectionInit {
+  request: IncomingMessage;
+  socket: Duplex;
+  /** Bytes that arrived with the upgrade request, after its headers. */
+  head: Buffer;
+  options: WsConnectionOptions;
+  /** Negotiated subprotocol, '' if none. */
+  protocol?: string;
+}
+
+/** A message source once a plain Uint8Array has been viewed as a Buffer. */
+type OutboundSource = Buffer | Readable | AsyncIterable<Buffer | Uint8Array>;
+
+interface OutboundMessage {
+  readonly opcode: DataOpcode;
+  readonly source: OutboundSource;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** open → closing (handshake under way, or socket being torn down) → closed ('close' emitted). */
+type Lifecycle = 'open' | 'closing' | 'closed';
+
+interface CloseHandshake {
+  code: number;
+  reason: string;
+  remote: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Payloads below this are copied next to their header (one small write beats a writev). */
+const COALESCE_BELOW_BYTES = 1024;
+
+/**
+ * Server side of one WebSocket connection, created by `acceptWebSocket`.
+ *
+ * Inbound binary payload is handed out as it arrives ('binaryChunk'), with `pause()` /
+ * `resume()` as back-pressure. Outbound messages go through one ordered queue; a
+ * stream source is sent as fragments, at the pace the socket drains.
+ */
+export class WsConnection extends EventEmitter<WsConnectionEvents> {
+  /** Short random id for logs. */
+  readonly id: string = randomBytes(6).toString('base64url');
+  readonly request: IncomingMessage;
+  readonly protocol: string;
+
+  private readonly socket: Duplex;
+  private readonly options: WsConnectionOptions;
+  private readonly parser: FrameParser;
+
+  private lifecycle: Lifecycle = 'open';
+  private closeFrameSent = false;
+  private closeFrameReceived = false;
+  /** The close frame that started the closing handshake, and who sent it. */
+  private handshake: CloseHandshake | undefined;
+  /** Why the connection ended without a received close frame (reported as 1006). */
+  private abnormalEnd: { reason: string; remote: boolean } | undefined;
+
+  /** We closed because the peer broke the protocol: its further input is not parsed. */
+  private failed = false;
+
+  /** Input flows from the next event-loop turn on, so the caller can attach listeners first. */
+  private started = false;
+  /** Bytes that came with the upgrade request; parsed before anything read later. */
+  private pendingHead: Buffer | undefined;
+  private inboundPaused = false;
+  private readonly textMessage: TextAccumulator;
+
+  private readonly outbound: OutboundMessage[] = [];
+  private sending = false;
+  /** Aborted when no more data frames may be written (closing started, or socket gone). */
+  private readonly sendAbort = new AbortController();
+  /** Aborted when the socket has closed. */
+  private readonly socketGone = new AbortController();
+
+  private peerActiveSincePing = true;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(init: WsConnectionInit) {
+    super();
+    this.request = init.request;
+    this.socket = init.socket;
+    this.options = init.options;
+    this.protocol = init.protocol ?? '';
+    this.parser = new FrameParser(this.createParserHandler(), { maxTextMessageBytes: init.options.maxTextMessageBytes });
+    this.textMessage = new TextAccumulator(init.options.maxTextMessageBytes);
+
+    const socket = this.socket;
+    if (socket instanceof Socket) {
+      socket.setNoDelay(true);
+      socket.setTimeout(0); // node:http may have armed an idle timeout for the request
+    }
+    // Hold input until the caller has attached listeners (possibly after awaiting
+    // something); setImmediate lets pending promise continuations run first.
+    socket.pause();
+    socket.on('data', this.onSocketData);
+    socket.on('end', this.onSocketEnd);
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onSocketClose);
+    socket.on('drain', this.onSocketDrain);
+    this.pendingHead = init.head.length > 0 ? init.head : undefined;
+    setImmediate(() => {
+      this.started = true;
+      if (!this.inboundPaused) this.readInput();
+    });
+
+    if (init.options.pingIntervalMs > 0) {
+      this.pingTimer = setInterval(this.onPingTick, init.options.pingIntervalMs);
+      this.pingTimer.unref();
+    }
+  }
+
+  /** True once no more messages can be sent: closing handshake started, or socket gone. */
+  get closed(): boolean {
+    return this.lifecycle !== 'open';
+  }
+
+  /**
+   * Stops reading from the socket. Events of a chunk being parsed may still arrive.
+   * Call it right after `acceptWebSocket` to defer all inbound events.
+   */
+  pause(): void {
+    if (this.lifecycle !== 'open') return; // while closing we must keep reading for the close frame
+    this.inboundPaused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.inboundPaused) return;
+    this.inboundPaused = false;
+    this.peerActiveSincePing = true; // its pongs may be waiting unread in the socket
+    if (this.started) this.readInput();
+  }
+
+  /** Queues a text message. Resolves once written to the socket (and drained below its high-water mark). */
+  sendText(text: string): Promise<void> {
+    return this.enqueue(Opcode.TEXT, Buffer.from(text, 'utf8'));
+  }
+
+  /**
+   * Queues a binary message. A Buffer is sent as one frame; a Readable / async iterable
+   * as one message fragmented per chunk, pulled only as fast as the socket drains.
+   * A stream source is destroyed if the connection closes before it is fully sent.
+   * Rejects with `ConnectionClosedError` if the connection closes first.
+   */
+  sendBinary(data: BinaryMessageSource): Promise<void> {
+    if (data instanceof Uint8Array && !Buffer.isBuffer(data)) {
+      return this.enqueue(Opcode.BINARY, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    }
+    if (!Buffer.isBuffer(data) && typeof (data as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
+      return Promise.reject(new TypeError('sendBinary expects a Buffer, a Readable or an async iterable of Buffers'));
+    }
+    return this.enqueue(Opcode.BINARY, data as OutboundSource); // plain Uint8Array handled above
+  }
+
+  /**
+   * Starts the closing handshake: queued messages are dropped (rejected), a stream being
+   * sent is cut short (the close frame may follow a fragment, which RFC 6455 allows
+   * for control frames), then waits up to `closeTimeoutMs` for the peer's close frame.
+   */
+  close(code: number, reason: string): void {
+    if (!isValidCloseCode(code)) throw new RangeError(`Invalid WebSocket close code ${code}`);
+    if (this.lifecycle !== 'open') return;
+    const truncatedReason = truncateCloseReason(reason);
+    this.beginClosing(
+      { code, reason: truncatedReason, remote: false },
+      new ConnectionClosedError(`WebSocket closed (${code} ${truncatedReason})`, { code, reason: truncatedReason }),
+    );
+    this.writeCloseFrame(code, truncatedReason);
+  }
+
+  /** Destroys the socket at once ('close' reports 1006 unless the handshake was complete). */
+  terminate(): void {
+    if (this.lifecycle === 'closed') return;
+    this.abnormalEnd ??= { reason: 'Connection terminated', remote: false };
+    this.destroySocket();
+  }
+
+  // ---- inbound -------------------------------------------------------------------
+
+  private readInput(): void {
+    if (this.lifecycle === 'closed') return;
+    const head = this.pendingHead;
+    this.pendingHead = undefined;
+    if (head !== undefined) this.onSocketData(head);
+    if (!this.inboundPaused) this.socket.resume(); // a handler may have paused again
+  }
+
+  private readonly onSocketData = (chunk: Buffer): void => {
+    this.peerActiveSincePing = true;
+    this.parser.push(chunk);
+  };
+
+  private createParserHandler(): FrameParserHandler {
+    return {
+      onMessageStart: (type) => {
+        if (type === Opcode.BINARY && this.lifecycle === 'open') this.emit('binaryStart');
+      },
+      onTextPayload: (chunk) => {
+        if (this.lifecycle === 'open') this.textMessage.append(chunk);
+      },
+      onBinaryPayload: (chunk) => {
+        if (this.lifecycle === 'open') this.emit('binaryChunk', chunk);
+      },
+      onMessageEnd: (type) => {
+        if (type === Opcode.TEXT) this.finishTextMessage();
+        else if (this.lifecycle === 'open') this.emit('binaryEnd');
+      },
+      onControlFrame: (opcode, payload) => this.onControlFrame(opcode, payload),
+      onProtocolError: (error) => this.failConnection(error.closeCode, error.message),
+    };
+  }
+
+  private finishTextMessage(): void {
+    const bytes = this.textMessage.take();
+    if (this.lifecycle !== 'open') return;
+    if (!isUtf8(bytes)) {
+      this.failConnection(CloseCode.INVALID_PAYLOAD, 'Text message is not valid UTF-8');
+      return;
+    }
+    this.emit('text', bytes.toString('utf8'));
+  }
+
+  private onControlFrame(opcode: ControlOpcode, payload: Buffer): void {
+    if (opcode === Opcode.PING) {
+      if (!this.closeFrameSent) this.writeControlFrame(Opcode.PONG, payload);
+    } else if (opcode === Opcode.CLOSE) {
+      this.onCloseFrame(payload);
+    }
+    // PONG: liveness is already recorded for any inbound data.
+  }
+
+  private onCloseFrame(payload: Buffer): void {
+    this.closeFrameReceived = true;
+    this.parser.stop(); // nothing may follow a close frame
+    if (this.lifecycle === 'open') {
+      const decoded = decodeClosePayload(payload);
+      if (decoded.valid) {
+        this.beginClosing(
+          { code: decoded.code, reason: decoded.reason, remote: true },
+          new ConnectionClosedError(`WebSocket closed by peer (${decoded.code} ${decoded.reason})`, {
+            code: decoded.code,
+            reason: decoded.reason,
+          }),
+        );
+        // Echo the peer's code; an empty close frame if it sent none.
+        this.writeCloseFrame(decoded.code === NO_STATUS_RECEIVED ? undefined : decoded.code, decoded.reason);
+      } else {
+        this.beginClosing(
+          { code: decoded.closeCode, reason: decoded.message, remote: false },
+          new ConnectionClosedError(`Invalid close frame from peer: ${decoded.message}`),
+        );
+        this.writeCloseFrame(decoded.closeCode, decoded.message);
+      }
+    }
+    // Handshake complete: the server closes the TCP connection first (RFC 6455 §7.1.1).
+    this.endSocket();
+  }
+
+  /**
+   * The peer broke the protocol: send a close frame and end the socket without waiting
+   * for the peer's close frame, which could not be parsed reliably (RFC 6455 §7.1.7).
+   */
+  private failConnection(code: number, message: string): void {
+    this.parser.stop();
+    this.textMessage.reset();
+    if (this.lifecycle !== 'open') return;
+    this.failed = true;
+    this.close(code, message);
+    this.endSocket();
+  }
+
+  // ---- socket lifecycle ---------------------------------------------------------------
+
+  private readonly onSocketEnd = (): void => {
+    if (this.closeFrameReceived) {
+      this.endSocket();
+      return;
+    }
+    // The peer is gone without a close frame. node:http upgrade sockets allow half-open
+    // connections, so without this the socket would linger.
+    this.abnormalEnd ??= { reason: 'Peer ended the connection without a close frame', remote: true };
+    this.destroySocket();
+  };
+
+  private readonly onSocketError = (error: Error): void => {
+    this.abnormalEnd ??= { reason: `Socket error: ${error.message}`, remote: true };
+    this.destroySocket();
+  };
+
+  private readonly onSocketClose = (): void => {
+    if (this.lifecycle === 'closed') return;
+    this.lifecycle = 'closed';
+    this.clearTimers();
+    const error = new ConnectionClosedError('WebSocket connection closed');
+    this.stopSending(error);
+    this.socketGone.abort(error);
+    this.textMessage.reset();
+    const info: WsCloseInfo =
+      this.handshake !== undefined && (this.closeFrameReceived || this.failed)
+        ? { ...this.handshake, clean: this.closeFrameSent && this.closeFrameReceived }
+        : {
+            code: CloseCode.ABNORMAL,
+            reason: this.abnormalEnd?.reason ?? 'Connection closed without a close frame',
+            remote: this.abnormalEnd?.remote ?? true,
+            clean: false,
+          };
+    this.emit('close', info);
+  };
+
+  private beginClosing(handshake: CloseHandshake, sendError: Error): void {
+    this.lifecycle = 'closing';
+    this.handshake = handshake;
+    this.stopSending(sendError);
+    this.clearPingTimer();
+    this.closeTimer = setTimeout(() => {
+      this.abnormalEnd ??= { reason: 'Closing handshake timed out', remote: false };
+      this.socket.destroy();
+    }, this.options.closeTimeoutMs);
+    this.closeTimer.unref();
+    if (this.inboundPaused) {
+      // The peer's close frame (or its end of the socket) must be read.
+      this.inboundPaused = false;
+      if (this.started) this.readInput();
+    }
+  }
+
+  private endSocket(): void {
+    if (!this.socket.writableEnded && !this.socket.destroyed) this.socket.end();
+  }
+
+  private destroySocket(): void {
+    if (this.lifecycle === 'open') this.lifecycle = 'closing';
+    this.stopSending(new ConnectionClosedError(this.abnormalEnd?.reason ?? 'WebSocket connection lost'));
+    this.socket.destroy();
+  }
+
+  /**
+   * Outbound data draining means the peer's TCP stack acknowledges it: the peer is alive
+   * even if its pong is stuck behind a long reply we are still sending it.
+   */
+  private readonly onSocketDrain = (): void => {
+    this.peerActiveSincePing = true;
+  };
+
+  private readonly onPingTick = (): void => {
+    // While paused we are not reading, so the peer's pong could not be seen.
+    if (this.lifecycle !== 'open' || this.inboundPaused) return;
+    if (!this.peerActiveSincePing) {
+      this.abnormalEnd ??= { reason: 'Keepalive timeout: no pong from peer', remote: false };
+      this.destroySocket();
+      return;
+    }
+    this.peerActiveSincePing = false;
+    this.writeControlFrame(Opcode.PING, EMPTY);
+  };
+
+  private clearPingTimer(): void {
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
+  private clearTimers(): void {
+    this.clearPingTimer();
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+  }
+
+  // ---- outbound -----------------------------------------------------------------------
+
+  private enqueue(opcode: DataOpcode, source: OutboundSource): Promise<void> {
+    if (this.lifecycle !== 'open') return Promise.reject(new ConnectionClosedError('WebSocket is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.outbound.push({ opcode, source, resolve, reject });
+      if (!this.sending) void this.processOutbound();
+    });
+  }
+
+  /** The single sender: one message at a time, in call order. Never rejects. */
+  private async processOutbound(): Promise<void> {
+    this.sending = true;
+    try {
+      for (;;) {
+        if (this.lifecycle !== 'open') return;
+        const message = this.outbound.shift();
+        if (message === undefined) return;
+        try {
+          if (Buffer.isBuffer(message.source)) await this.sendWholeMessage(message.opcode, message.source);
+          else await this.sendFragmentedMessage(message.source);
+          message.resolve();
+        } catch (error) {
+          message.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private async sendWholeMessage(opcode: DataOpcode, payload: Buffer): Promise<void> {
+    // Once written it is ahead of any close frame, so only the socket's end can fail it.
+    if (!this.writeDataFrame(opcode, true, payload)) await this.waitForDrain(this.socketGone.signal);
+  }
+
+  private async sendFragmentedMessage(source: Readable | AsyncIterable<Buffer | Uint8Array>): Promise<void> {
+    const signal = this.sendAbort.signal;
+    const iterator: AsyncIterator<unknown> = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    let opcode: Opcode = Opcode.BINARY; // first frame; continuations after it
+    let completed = false;
+    try {
+      for (;;) {
+        const step = await untilAborted(iterator.next(), signal);
+        signal.throwIfAborted();
+        if (step.done) break;
+        const chunk = toBuffer(step.value);
+        if (chunk.length === 0) continue;
+        const belowHighWaterMark = this.writeDataFrame(opcode, false, chunk);
+        opcode = Opcode.CONTINUATION;
+        if (!belowHighWaterMark) await this.waitForDrain(signal);
+      }
+      signal.throwIfAborted();
+      this.writeDataFrame(opcode, true, EMPTY); // FIN; a lone frame for an empty message
+      completed = true;
+    } catch (error) {
+      if (opcode === Opcode.CONTINUATION && this.lifecycle === 'open') {
+        // Fragments are on the wire and a message cannot be withdrawn: the connection is unusable.
+        const detail = error instanceof Error ? error.message : String(error);
+        this.close(CloseCode.INTERNAL_ERROR, `Failed to send a message: ${detail}`);
+      }
+      throw error;
+    } finally {
+      if (!completed) releaseSource(source, iterator);
+    }
+  }
+
+  /** Writes one data frame; returns false when the caller should wait for 'drain'. */
+  private writeDataFrame(opcode: Opcode, fin: boolean, payload: Buffer): boolean {
+    const socket = this.socket;
+    if (!socket.writable) throw new ConnectionClosedError('WebSocket socket is not writable');
+    const header = encodeFrameHeader(opcode, fin, payload.length);
+    if (payload.length === 0) return socket.write(header);
+    if (payload.length < COALESCE_BELOW_BYTES) return socket.write(Buffer.concat([header, payload]));
+    // Corked so header and payload leave in one writev, without copying the payload.
+    socket.cork();
+    socket.write(header);
+    const belowHighWaterMark = socket.write(payload);
+    socket.uncork();
+    return belowHighWaterMark;
+  }
+
+  private writeControlFrame(opcode: ControlOpcode, payload: Buffer): void {
+    if (this.socket.writable) this.socket.write(encodeControlFrame(opcode, payload));
+  }
+
+  private writeCloseFrame(code: number | undefined, reason: string): void {
+    if (!this.socket.writable) return;
+    this.writeControlFrame(Opcode.CLOSE, encodeClosePayload(code, truncateCloseReason(reason)));
+    this.closeFrameSent = true;
+  }
+
+  private waitForDrain(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(signal.reason);
+      };
+      const cleanup = (): void => {
+        this.socket.off('drain', onDrain);
+        signal.removeEventListener('abort', onAbort);
+      };
+      this.socket.on('drain', onDrain);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Rejects queued messages and aborts the one being streamed. */
+  private stopSending(error: Error): void {
+    if (!this.sendAbort.signal.aborted) this.sendAbort.abort(error);
+    for (const message of this.outbound.splice(0)) message.reject(error);
+  }
+}
+
+/** `promise`, or the abort reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {}); // it may still reject later; nobody waits for it
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError('sendBinary source yielded a non-binary chunk (a Readable must not use setEncoding or objectMode)');
+}
+
+/** Stops a source that will not be read to its end (a Readable is destroyed, freeing e.g. its fd). */
+function releaseSource(source: Readable | AsyncIterable<unknown>, iterator: AsyncIterator<unknown>): void {
+  if (source instanceof Readable) {
+    source.destroy();
+    return;
+  }
+  // return() of an async generator waits for a pending next(); do not block on it.
+  Promise.resolve()
+    .then(() => iterator.return?.())
+    .catch(() => {});
+}

@@ -1,0 +1,67 @@
+/**
+ * The server as a user runs it — `node packages/server/dist/cli.js` in a process of its
+ * own — for tests that kill it (`kill -9`) and start it again on the same port and data.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+
+const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('@spool/server')), 'cli.js');
+
+export interface CliServer {
+  child: ChildProcess;
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  wsUrl: string;
+  stderr(): string;
+}
+
+/** A TCP port that was free a moment ago (bound on 127.0.0.1, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the CLI with `env` (SPOOL_*); resolves once it logged where it listens. */
+export function startCli(env: Record<string, string>, timeoutMs = 20_000): Promise<CliServer> {
+  const child = spawn(process.execPath, [cli], {
+    env: { ...process.env, SPOOL_HOST: '127.0.0.1', SPOOL_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${stderr}`));
+    };
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // Keep only the tail: a long run must not grow this without bound.
+      if (stderr.length > 64 * 1024) stderr = stderr.slice(-32 * 1024);
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(stderr);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve({ child, url: match[1], wsUrl: match[1].replace(/^http/, 'ws'), stderr: () => stderr });
+      }
+    });
+    child.once('exit', onExit);
+  });
+}
+
+/** Resolves when the process has exited. */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}

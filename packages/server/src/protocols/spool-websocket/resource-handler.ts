@@ -157,7 +157,7 @@ export class SpoolResourceHandler {
     try {
       const header: SpoolData = { type: 'data', offset: start, length: end - start };
       await this.conn.sendText(JSON.stringify(header));
-      await this.conn.sendBinary(stream);
+      await this.conn.sendBinary(stream, { length: end - start });
     } finally {
       stream.destroy();
     }
@@ -178,7 +178,7 @@ export class SpoolResourceHandler {
       try {
         const header: SpoolRange = { type: 'range', requestId: request.requestId, start: request.start, end: request.end };
         await this.conn.sendText(JSON.stringify(header));
-        await this.conn.sendBinary(stream);
+        await this.conn.sendBinary(stream, { length: request.end - request.start });
       } finally {
         stream.destroy();
       }

@@ -99,7 +99,7 @@ export class StepDownloadHandler {
     if (request['@'] === 'RequestChunk') {
       const stream = await this.core.openRange(this.resourceId, request.startOffset, request.endOffset);
       try {
-        await this.conn.sendBinary(stream);
+        await this.conn.sendBinary(stream, { length: request.endOffset - request.startOffset });
       } finally {
         stream.destroy();
       }

@@ -6,7 +6,7 @@ import { ConnectionClosedError } from '@spool/common';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import type { WsCloseInfo, WsConnection, WsConnectionOptions } from './connection.js';
-import { RawClient, startWsTestServer, upgradeRequest, type WsTestServer } from './test-server.testkit.js';
+import { RawClient, randomSource, rejectionOf, startWsTestServer, upgradeRequest, type WsTestServer } from './test-server.testkit.js';
 
 const MiB = 1024 * 1024;
 
@@ -36,15 +36,6 @@ function sendFragment(client: WebSocket, chunk: Buffer, fin: boolean): Promise<v
   return new Promise((resolve, reject) => {
     client.send(chunk, { binary: true, fin }, (error) => (error ? reject(error) : resolve()));
   });
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('Expected the promise to reject');
 }
 
 describe('websocket WsConnection (with a ws client)', function () {
@@ -150,19 +141,7 @@ describe('websocket WsConnection (with a ws client)', function () {
     const { client, connection } = await setup({}, { maxPayload: 0 });
     const total = 100 * MiB;
     const sentHash = createHash('sha256');
-    let produced = 0;
-    const source = new Readable({
-      read() {
-        if (produced >= total) {
-          this.push(null);
-          return;
-        }
-        const piece = randomBytes(Math.min(256 * 1024, total - produced));
-        produced += piece.length;
-        sentHash.update(piece);
-        this.push(piece);
-      },
-    });
+    const source = randomSource(total, 256 * 1024, sentHash);
     const message = nextMessage(client);
     await connection.sendBinary(source);
     const { data, isBinary } = await message;

@@ -7,6 +7,7 @@ import { type Duplex, Readable } from 'node:stream';
 import { CloseCode, ConnectionClosedError, truncateCloseReason } from '@spool/common';
 import { decodeClosePayload, encodeClosePayload, isValidCloseCode, NO_STATUS_RECEIVED } from './close-frame.js';
 import { FrameParser, type FrameParserHandler } from './frame-parser.js';
+import { type FramePiece, FrameSplitter } from './frame-splitter.js';
 import { encodeControlFrame, encodeFrameHeader } from './frame-writer.js';
 import { type ControlOpcode, type DataOpcode, Opcode } from './opcodes.js';
 import { TextAccumulator } from './text-accumulator.js';
@@ -53,6 +54,15 @@ export interface WsConnectionEvents {
 /** What `sendBinary` accepts; a stream/iterable is sent as one fragmented message. */
 export type BinaryMessageSource = Buffer | Uint8Array | Readable | AsyncIterable<Buffer | Uint8Array>;
 
+export interface SendBinaryOptions {
+  /**
+   * Exact length of a stream source. The message is then sent as frames of up to 16 MiB
+   * whose headers precede their payload (one frame for most replies) instead of one
+   * fragment per chunk. A source that ends short fails the send (and the connection).
+   */
+  length?: number;
+}
+
 export interface WsConnectionInit {
   request: IncomingMessage;
   socket: Duplex;
@@ -69,6 +79,8 @@ type OutboundSource = Buffer | Readable | AsyncIterable<Buffer | Uint8Array>;
 interface OutboundMessage {
   readonly opcode: DataOpcode;
   readonly source: OutboundSource;
+  /** Known length of a stream source (see SendBinaryOptions). */
+  readonly length: number | undefined;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -85,6 +97,8 @@ interface CloseHandshake {
 const EMPTY = Buffer.alloc(0);
 /** Payloads below this are copied next to their header (one small write beats a writev). */
 const COALESCE_BELOW_BYTES = 1024;
+/** Largest frame of a message sent with a known length: a close or ping waits at most this long. */
+const MAX_SIZED_FRAME_BYTES = 16 * 1024 * 1024;
 
 /**
  * Server side of one WebSocket connection, created by `acceptWebSocket`.
@@ -123,6 +137,11 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
 
   private readonly outbound: OutboundMessage[] = [];
   private sending = false;
+  /** A frame's header is written but not all its payload: nothing else may reach the socket. */
+  private midFrame = false;
+  /** Control frames, and ending the socket, held back until the frame under way is complete. */
+  private readonly deferredControlFrames: Buffer[] = [];
+  private endDeferred = false;
   /** Aborted when no more data frames may be written (closing started, or socket gone). */
   private readonly sendAbort = new AbortController();
   /** Aborted when the socket has closed. */
@@ -195,18 +214,23 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
 
   /**
    * Queues a binary message. A Buffer is sent as one frame; a Readable / async iterable
-   * as one message fragmented per chunk, pulled only as fast as the socket drains.
+   * as one message, pulled only as fast as the socket drains: one fragment per chunk, or
+   * with `options.length` in frames sized in advance (see {@link SendBinaryOptions}).
    * A stream source is destroyed if the connection closes before it is fully sent.
    * Rejects with `ConnectionClosedError` if the connection closes first.
    */
-  sendBinary(data: BinaryMessageSource): Promise<void> {
+  sendBinary(data: BinaryMessageSource, options: SendBinaryOptions = {}): Promise<void> {
     if (data instanceof Uint8Array && !Buffer.isBuffer(data)) {
       return this.enqueue(Opcode.BINARY, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     }
     if (!Buffer.isBuffer(data) && typeof (data as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
       return Promise.reject(new TypeError('sendBinary expects a Buffer, a Readable or an async iterable of Buffers'));
     }
-    return this.enqueue(Opcode.BINARY, data as OutboundSource); // plain Uint8Array handled above
+    const { length } = options;
+    if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) {
+      return Promise.reject(new RangeError(`Invalid message length ${length}`));
+    }
+    return this.enqueue(Opcode.BINARY, data as OutboundSource, length); // plain Uint8Array handled above
   }
 
   /**
@@ -382,6 +406,10 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
   }
 
   private endSocket(): void {
+    if (this.midFrame) {
+      this.endDeferred = true;
+      return;
+    }
     if (!this.socket.writableEnded && !this.socket.destroyed) this.socket.end();
   }
 
@@ -424,10 +452,10 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
 
   // ---- outbound -----------------------------------------------------------------------
 
-  private enqueue(opcode: DataOpcode, source: OutboundSource): Promise<void> {
+  private enqueue(opcode: DataOpcode, source: OutboundSource, length?: number): Promise<void> {
     if (this.lifecycle !== 'open') return Promise.reject(new ConnectionClosedError('WebSocket is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.outbound.push({ opcode, source, resolve, reject });
+      this.outbound.push({ opcode, source, length, resolve, reject });
       if (!this.sending) void this.processOutbound();
     });
   }
@@ -442,6 +470,7 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
         if (message === undefined) return;
         try {
           if (Buffer.isBuffer(message.source)) await this.sendWholeMessage(message.opcode, message.source);
+          else if (message.length !== undefined) await this.sendSizedMessage(message.source, message.length);
           else await this.sendFragmentedMessage(message.source);
           message.resolve();
         } catch (error) {
@@ -489,11 +518,89 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     }
   }
 
-  /** Writes one data frame; returns false when the caller should wait for 'drain'. */
-  private writeDataFrame(opcode: Opcode, fin: boolean, payload: Buffer): boolean {
+  /**
+   * Streams a message of known length in frames whose headers precede their payload.
+   * Inside a frame nothing else can be written, so control frames and the socket's end
+   * wait for its last byte, and closing lets the frame finish (only the socket's end
+   * interrupts it); a source failing there leaves no way out but destroying the socket.
+   */
+  private async sendSizedMessage(source: Readable | AsyncIterable<Buffer | Uint8Array>, length: number): Promise<void> {
+    const frames = new FrameSplitter(length, MAX_SIZED_FRAME_BYTES);
+    const iterator: AsyncIterator<unknown> = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    try {
+      if (length === 0) {
+        this.sendAbort.signal.throwIfAborted();
+        if (!this.writeDataFrame(Opcode.BINARY, true, EMPTY)) await this.waitForDrain(this.socketGone.signal);
+        return;
+      }
+      while (!frames.complete) {
+        const step = await untilAborted(iterator.next(), this.sendSignal(frames));
+        this.sendSignal(frames).throwIfAborted();
+        if (step.done) throw new Error(`Message source ended after ${frames.sent} of the ${length} bytes announced`);
+        let belowHighWaterMark = true;
+        for (const piece of frames.split(toBuffer(step.value))) belowHighWaterMark = this.writeFramePiece(piece);
+        if (!frames.inFrame) this.endFrame();
+        if (!belowHighWaterMark) await this.waitForDrain(frames.complete ? this.socketGone.signal : this.sendSignal(frames));
+      }
+    } catch (error) {
+      this.abandonSizedMessage(frames, error);
+      throw error;
+    } finally {
+      // Bytes past `length` are not read: the source is released once the message is out.
+      releaseSource(source, iterator);
+    }
+  }
+
+  /** What may interrupt a sized message now: closing between frames, only the socket's end inside one. */
+  private sendSignal(frames: FrameSplitter): AbortSignal {
+    return frames.inFrame ? this.socketGone.signal : this.sendAbort.signal;
+  }
+
+  private writeFramePiece(piece: FramePiece): boolean {
+    if (piece.header === undefined) {
+      if (!this.socket.writable) throw new ConnectionClosedError('WebSocket socket is not writable');
+      return this.socket.write(piece.payload);
+    }
+    const { opcode, fin, length } = piece.header;
+    const belowHighWaterMark = this.writeDataFrame(opcode, fin, piece.payload, length);
+    this.midFrame = piece.payload.length < length;
+    return belowHighWaterMark;
+  }
+
+  /** The frame under way is complete: what waited for it goes out. */
+  private endFrame(): void {
+    this.midFrame = false;
+    for (const frame of this.deferredControlFrames.splice(0)) {
+      if (this.socket.writable) this.socket.write(frame);
+    }
+    if (this.endDeferred) {
+      this.endDeferred = false;
+      this.endSocket();
+    }
+  }
+
+  private abandonSizedMessage(frames: FrameSplitter, error: unknown): void {
+    const detail = error instanceof Error ? error.message : String(error);
+    if (frames.inFrame) {
+      // A frame cannot be cut short, nor anything written after part of one.
+      this.midFrame = false;
+      this.deferredControlFrames.length = 0;
+      this.abnormalEnd ??= { reason: `Failed to send a message: ${detail}`, remote: false };
+      this.destroySocket();
+    } else if (frames.frames > 0 && this.lifecycle === 'open') {
+      // Frames are on the wire and a message cannot be withdrawn: the connection is unusable.
+      this.close(CloseCode.INTERNAL_ERROR, `Failed to send a message: ${detail}`);
+    }
+  }
+
+  /**
+   * Writes the header of a data frame announcing `frameLength` bytes, and `payload` (all of
+   * it, or the start of a frame streamed on); returns false when the caller should wait for 'drain'.
+   */
+  private writeDataFrame(opcode: Opcode, fin: boolean, payload: Buffer, frameLength = payload.length): boolean {
     const socket = this.socket;
     if (!socket.writable) throw new ConnectionClosedError('WebSocket socket is not writable');
-    const header = encodeFrameHeader(opcode, fin, payload.length);
+    const header = encodeFrameHeader(opcode, fin, frameLength);
     if (payload.length === 0) return socket.write(header);
     if (payload.length < COALESCE_BELOW_BYTES) return socket.write(Buffer.concat([header, payload]));
     // Corked so header and payload leave in one writev, without copying the payload.
@@ -505,7 +612,10 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
   }
 
   private writeControlFrame(opcode: ControlOpcode, payload: Buffer): void {
-    if (this.socket.writable) this.socket.write(encodeControlFrame(opcode, payload));
+    if (!this.socket.writable) return;
+    const frame = encodeControlFrame(opcode, payload);
+    if (this.midFrame) this.deferredControlFrames.push(frame);
+    else this.socket.write(frame);
   }
 
   private writeCloseFrame(code: number | undefined, reason: string): void {

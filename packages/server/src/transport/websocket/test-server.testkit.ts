@@ -1,8 +1,9 @@
 /** Test helpers: a node:http server on 127.0.0.1 that upgrades with `acceptWebSocket`, and raw TCP clients. */
+import { type Hash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
 import type { WsConnection, WsConnectionOptions } from './connection.js';
 import { acceptWebSocket, rejectUpgrade } from './handshake.js';
 
@@ -112,4 +113,31 @@ export class RawClient {
     await this.ended;
     return this.data;
   }
+}
+
+/** The error `promise` rejects with (fails if it resolves). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('Expected the promise to reject');
+}
+
+/** `total` random bytes in pieces of `pieceBytes`, generated as read; each piece is fed to `hash`. */
+export function randomSource(total: number, pieceBytes: number, hash: Hash): Readable {
+  let produced = 0;
+  return new Readable({
+    read() {
+      if (produced >= total) {
+        this.push(null);
+        return;
+      }
+      const piece = randomBytes(Math.min(pieceBytes, total - produced));
+      produced += piece.length;
+      hash.update(piece);
+      this.push(piece);
+    },
+  });
 }

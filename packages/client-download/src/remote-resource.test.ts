@@ -82,21 +82,48 @@ describe('RemoteResource', () => {
       expect(fromCompleted.data.length).to.equal(0);
     });
 
-    it('honours back-pressure: requests at most one chunk ahead of the consumer', async () => {
+    it('honours back-pressure: requests at most readAheadChunks ahead of the consumer', async () => {
       const transport = new FakeDownloadTransport();
-      const resource = await RemoteResource.open(transport, { maxChunkBytes: 100 });
+      const resource = await RemoteResource.open(transport, { maxChunkBytes: 100, readAheadChunks: 3 });
       transport.append(bytes(10_000));
       transport.complete();
       const stream = resource.follow();
       await sleep(30);
-      expect(transport.requests.length).to.equal(1);
+      expect(transport.requests.length).to.equal(3);
       const first = stream.read() as Buffer | null;
       expect(first?.length).to.equal(100);
       await sleep(30);
-      expect(transport.requests.length).to.equal(2);
+      expect(transport.requests.length).to.equal(4);
       const { data } = await readAll(stream);
       expect(data.length).to.equal(9_900);
       expect(transport.requests.length).to.equal(100);
+    });
+
+    it('keeps several requests outstanding and delivers their replies in order', async () => {
+      const transport = new FakeDownloadTransport();
+      const data = bytes(1_050, 7);
+      transport.append(data);
+      transport.complete();
+      const resource = await RemoteResource.open(transport, { maxChunkBytes: 100, readAheadChunks: 4 });
+      const { data: received, error } = await readAll(resource.follow());
+      expect(error).to.equal(undefined);
+      expect(received.equals(data)).to.equal(true);
+      const chunks = transport.requests.filter((r) => r.kind === 'chunk');
+      expect(chunks.map((r) => r.start)).to.deep.equal(Array.from({ length: 11 }, (_, i) => i * 100));
+      expect(() => new RemoteResource(transport, { readAheadChunks: 0 })).to.throw(RangeError);
+    });
+
+    it('a failed request ends the stream after the bytes before it, dropping later replies', async () => {
+      const transport = new FakeDownloadTransport();
+      const data = bytes(1_000, 3);
+      transport.append(data);
+      const resource = await RemoteResource.open(transport, { maxChunkBytes: 100, readAheadChunks: 4 });
+      const original = transport.requestChunk.bind(transport);
+      transport.requestChunk = (start, end) =>
+        start === 200 ? Promise.reject(new ConnectionClosedError('lost while reading')) : original(start, end);
+      const { data: received, error } = await readAll(resource.follow());
+      expect(error).to.be.instanceOf(ConnectionClosedError);
+      expect(received.equals(data.subarray(0, 200))).to.equal(true);
     });
 
     it('starts at fromOffset', async () => {

@@ -19,12 +19,19 @@ import type { DownloadTransport } from './transport.js';
 
 /** Default largest chunk requested at once (4 MiB). */
 export const DEFAULT_MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Default number of chunks a stream requests ahead of its consumer. */
+export const DEFAULT_READ_AHEAD_CHUNKS = 3;
 /** Default largest number of lines requested at once. */
 export const DEFAULT_MAX_LINES_PER_REQUEST = 10_000;
 
 export interface RemoteResourceOptions {
   /** Largest byte range requested in one message (default 4 MiB); bounds memory per stream. */
   maxChunkBytes?: number;
+  /**
+   * Chunk requests a stream (`follow()`, `createReadStream()`) keeps outstanding (default 3),
+   * so the server never waits for a round trip; a stream holds at most this many chunks.
+   */
+  readAheadChunks?: number;
   /** Largest number of lines requested in one message (default 10,000). */
   maxLinesPerRequest?: number;
 }
@@ -70,6 +77,7 @@ export class RemoteResource {
   readonly #transport: DownloadTransport;
   readonly #statuses = new StatusTracker();
   readonly #maxChunkBytes: number;
+  readonly #readAheadChunks: number;
   readonly #maxLinesPerRequest: number;
   readonly #chunkSource: ChunkSource;
 
@@ -104,6 +112,7 @@ export class RemoteResource {
   constructor(transport: DownloadTransport, options: RemoteResourceOptions = {}) {
     this.#transport = transport;
     this.#maxChunkBytes = positiveInteger('maxChunkBytes', options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES);
+    this.#readAheadChunks = positiveInteger('readAheadChunks', options.readAheadChunks ?? DEFAULT_READ_AHEAD_CHUNKS);
     this.#maxLinesPerRequest = positiveInteger('maxLinesPerRequest', options.maxLinesPerRequest ?? DEFAULT_MAX_LINES_PER_REQUEST);
     transport.onStatus((status) => this.#statuses.update(status));
     transport.onClose((error) => this.#statuses.close(error));
@@ -183,7 +192,7 @@ export class RemoteResource {
     const start = range.start ?? 0;
     const end = range.end ?? this.status.size;
     this.#checkRange(start, end);
-    return new ResourceReadStream(this.#chunkSource, { start, end, maxChunkBytes: this.#maxChunkBytes });
+    return this.#stream(start, end);
   }
 
   /**
@@ -198,7 +207,7 @@ export class RemoteResource {
     if (!Number.isSafeInteger(start) || start < 0) {
       throw new InvalidRangeError(`fromOffset must be a non-negative integer, got ${start}`, { fromOffset: start });
     }
-    return new ResourceReadStream(this.#chunkSource, { start, end: undefined, maxChunkBytes: this.#maxChunkBytes });
+    return this.#stream(start, undefined);
   }
 
   /**
@@ -280,6 +289,15 @@ export class RemoteResource {
   /** Closes the connection. Open streams and pending waits end with a `ConnectionClosedError`. */
   async close(): Promise<void> {
     await this.#transport.close();
+  }
+
+  #stream(start: number, end: number | undefined): Readable {
+    return new ResourceReadStream(this.#chunkSource, {
+      start,
+      end,
+      maxChunkBytes: this.#maxChunkBytes,
+      readAheadChunks: this.#readAheadChunks,
+    });
   }
 
   #checkRange(start: number, end: number): void {

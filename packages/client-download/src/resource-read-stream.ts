@@ -23,29 +23,40 @@ export interface ResourceReadStreamOptions {
   end: number | undefined;
   /** Largest chunk requested at once. */
   maxChunkBytes: number;
+  /** Chunks requested or held ahead of the consumer (≥ 1). */
+  readAheadChunks: number;
+}
+
+/** One requested chunk: bytes [start, end), filled when the reply arrives. */
+interface Slot {
+  readonly start: number;
+  readonly end: number;
+  chunk: Buffer | undefined;
 }
 
 /**
  * A byte stream over a remote resource, fetched in chunks of at most `maxChunkBytes`:
  * either a fixed range, or (with `end` undefined) *following* the resource — each
- * status that shows more bytes triggers the next request — until it is COMPLETED
+ * status that shows more bytes triggers the next requests — until it is COMPLETED
  * (normal end) or FAILED (error {@link UploadFailedError} after every existing byte).
  *
- * Back-pressure: at most one chunk is requested ahead of what the consumer has taken,
- * so memory stays at two chunks however slow the consumer. The Readable's own buffer
- * is kept empty (highWaterMark 0): that is what lets an error be raised only after the
- * consumer has taken every byte before it — destroying a Readable drops buffered data.
+ * Up to `readAheadChunks` requests are outstanding (servers answer in order), so the
+ * server never waits for a round trip; that is also the back-pressure: at most that many
+ * chunks are in flight or waiting for the consumer, however slow it is. The Readable's
+ * own buffer is kept empty (highWaterMark 0): that is what lets an error be raised only
+ * after the consumer has taken every byte before it — destroying a Readable drops
+ * buffered data.
  */
 export class ResourceReadStream extends Readable {
   readonly #source: ChunkSource;
   readonly #end: number | undefined;
   readonly #maxChunkBytes: number;
+  readonly #readAheadChunks: number;
   /** Next byte offset to request. */
   #offset: number;
   #latest: ResourceStatus | undefined;
-  /** A chunk fetched ahead, waiting for the consumer. */
-  #prefetched: Buffer | undefined;
-  #fetching = false;
+  /** Requested chunks in offset order; the first is the next to deliver. */
+  readonly #slots: Slot[] = [];
   /** _read() was called and nothing was pushed since. */
   #consumerWaiting = false;
   /** The error to raise once the consumer has taken everything delivered before it. */
@@ -59,6 +70,7 @@ export class ResourceReadStream extends Readable {
     this.#offset = options.start;
     this.#end = options.end;
     this.#maxChunkBytes = options.maxChunkBytes;
+    this.#readAheadChunks = options.readAheadChunks;
     if (this.#end === undefined) {
       this.#unsubscribers.push(
         source.statuses.subscribe((status) => {
@@ -82,7 +94,7 @@ export class ResourceReadStream extends Readable {
 
   /** Offset of the next byte this stream will deliver. */
   get position(): number {
-    return this.#offset - (this.#prefetched?.length ?? 0);
+    return this.#slots[0]?.start ?? this.#offset;
   }
 
   override _read(): void {
@@ -92,7 +104,7 @@ export class ResourceReadStream extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     for (const unsubscribe of this.#unsubscribers.splice(0)) unsubscribe();
-    this.#prefetched = undefined;
+    this.#slots.length = 0;
     callback(error);
   }
 
@@ -100,13 +112,13 @@ export class ResourceReadStream extends Readable {
   #advance(): void {
     if (this.destroyed) return;
     if (this.#consumerWaiting) {
-      const chunk = this.#prefetched;
-      if (chunk) {
-        this.#prefetched = undefined;
+      const head = this.#slots[0];
+      if (head?.chunk) {
+        this.#slots.shift();
         this.#consumerWaiting = false;
-        this.#bytesDelivered += chunk.length;
-        this.push(chunk);
-      } else if (!this.#fetching) {
+        this.#bytesDelivered += head.chunk.length;
+        this.push(head.chunk);
+      } else if (!head) {
         const outcome = this.#outcomeWhenNothingLeft();
         if (outcome === 'end') {
           this.#consumerWaiting = false;
@@ -147,32 +159,44 @@ export class ResourceReadStream extends Readable {
   }
 
   #fetchAhead(): void {
-    if (this.#fetching || this.#prefetched || this.#pendingError || this.destroyed) return;
-    const available = this.#end ?? this.#latest?.size ?? 0;
-    if (this.#offset >= available) return;
-    const start = this.#offset;
-    const end = Math.min(available, start + this.#maxChunkBytes);
-    this.#fetching = true;
-    this.#source.requestChunk(start, end).then(
-      (chunk) => {
-        this.#fetching = false;
-        if (this.destroyed) return; // The consumer went away; drop the late reply.
-        if (chunk.length !== end - start) {
-          this.#pendingError = new ProtocolViolationError(
-            `Asked for bytes [${start}, ${end}) of ${this.#source.resourceId}, got ${chunk.length} bytes`,
-            { start, end, received: chunk.length },
-          );
-        } else {
-          this.#offset = end;
-          this.#prefetched = chunk;
-        }
-        this.#advance();
-      },
-      (error: unknown) => {
-        this.#fetching = false;
-        this.#pendingError ??= toSpoolError(error);
-        this.#advance();
-      },
-    );
+    while (this.#slots.length < this.#readAheadChunks && !this.#pendingError && !this.destroyed) {
+      const available = this.#end ?? this.#latest?.size ?? 0;
+      if (this.#offset >= available) return;
+      const slot: Slot = { start: this.#offset, end: Math.min(available, this.#offset + this.#maxChunkBytes), chunk: undefined };
+      this.#offset = slot.end;
+      this.#slots.push(slot);
+      this.#source.requestChunk(slot.start, slot.end).then(
+        (chunk) => {
+          if (!this.#slots.includes(slot)) return; // destroyed, or dropped after an earlier failure
+          if (chunk.length === slot.end - slot.start) slot.chunk = chunk;
+          else {
+            this.#failFrom(
+              slot,
+              new ProtocolViolationError(
+                `Asked for bytes [${slot.start}, ${slot.end}) of ${this.#source.resourceId}, got ${chunk.length} bytes`,
+                {
+                  start: slot.start,
+                  end: slot.end,
+                  received: chunk.length,
+                },
+              ),
+            );
+          }
+          this.#advance();
+        },
+        (error: unknown) => {
+          if (!this.#slots.includes(slot)) return;
+          this.#failFrom(slot, toSpoolError(error));
+          this.#advance();
+        },
+      );
+    }
+  }
+
+  /** `slot` failed: it and every later request are dropped; the bytes before it are still delivered. */
+  #failFrom(slot: Slot, error: SpoolError): void {
+    this.#pendingError ??= error;
+    this.#slots.splice(this.#slots.indexOf(slot));
+    this.#offset = slot.start;
   }
 }

@@ -7,6 +7,8 @@ import { spoolResourceLocation } from './spool-urls.js';
 export interface SpoolDownloadClientOptions {
   /** Largest byte range requested in one message (default 4 MiB). */
   maxChunkBytes?: number;
+  /** Chunk requests `createReadStream()` (and, on Step, `follow()`) keep outstanding (default 3). */
+  readAheadChunks?: number;
   /** Largest number of lines requested in one message (default 10,000). */
   maxLinesPerRequest?: number;
   /** Bytes a follower holds for a slow consumer before its socket is paused (default 4 MiB). */
@@ -78,6 +80,7 @@ export class SpoolDownloadClient implements DownloadClient {
     return new SpoolRemoteResource(connection, connect, {
       maxChunkBytes,
       ...(options.maxLinesPerRequest === undefined ? {} : { maxLinesPerRequest: options.maxLinesPerRequest }),
+      ...(options.readAheadChunks === undefined ? {} : { readAheadChunks: options.readAheadChunks }),
       ...(options.followBufferBytes === undefined ? {} : { followBufferBytes: options.followBufferBytes }),
     });
   }

@@ -4,6 +4,8 @@ import { StepDownloadTransport } from './step-download-transport.js';
 export interface StepDownloadClientOptions {
   /** Largest byte range requested in one message (default 4 MiB). */
   maxChunkBytes?: number;
+  /** Chunk requests `createReadStream()` (and, on Step, `follow()`) keep outstanding (default 3). */
+  readAheadChunks?: number;
   /** Largest number of lines requested in one message (default 10,000). */
   maxLinesPerRequest?: number;
   /** Largest message accepted from the server (default: 64 MiB or twice `maxChunkBytes`, whichever is larger). */
@@ -54,6 +56,7 @@ export class StepDownloadClient implements DownloadClient {
     return RemoteResource.open(transport, {
       maxChunkBytes,
       ...(options.maxLinesPerRequest === undefined ? {} : { maxLinesPerRequest: options.maxLinesPerRequest }),
+      ...(options.readAheadChunks === undefined ? {} : { readAheadChunks: options.readAheadChunks }),
       ...(options.openTimeoutMs === undefined ? {} : { timeoutMs: options.openTimeoutMs }),
     });
   }

@@ -24,4 +24,23 @@ describe('FileByteStore', () => {
     const err = (await store.openWriter('../escape').catch((e: unknown) => e)) as SpoolError;
     expect(err.code).to.equal(ErrorCode.STORAGE_FAILURE);
   });
+
+  it('streams ranges in 1 MiB reads, and fails with STORAGE_FAILURE when the file is shorter than asked', async () => {
+    const store = new FileByteStore(freshDir());
+    const writer = await store.openWriter('r1');
+    const data = Buffer.alloc(2.5 * 1024 * 1024, 7);
+    await writer.append([data]);
+    await writer.close();
+    const chunks: Buffer[] = [];
+    for await (const chunk of store.createReadStream('r1', 1, data.length) as AsyncIterable<Buffer>) chunks.push(chunk);
+    expect(chunks.map((c) => c.length)).to.deep.equal([1024 * 1024, 1024 * 1024, data.length - 1 - 2 * 1024 * 1024]);
+    await store.truncate('r1', 10);
+    const err = (await (async () => {
+      for await (const _ of store.createReadStream('r1', 0, 20)) {
+        // drain
+      }
+    })().catch((e: unknown) => e)) as SpoolError;
+    expect(err.code).to.equal(ErrorCode.STORAGE_FAILURE);
+    await store.delete('r1');
+  });
 });

@@ -191,7 +191,7 @@ export const wsDownloadScenario: Scenario = {
         ...noteForRow(
           results,
           '(e)',
-          "Row (e) is the SDK's chunk size with requests pipelined (the Step server answers in order); the SDK keeps one request outstanding.",
+          "Row (e) is a wire-level client with the SDK's chunk size and 4 requests pipelined (the Step server answers in order); the SDK keeps readAheadChunks (3) outstanding.",
         ),
       ],
     };

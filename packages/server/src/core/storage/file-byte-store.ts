@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageFailureError } from '@spool/common';
 import type { ByteStore, ByteWriter } from './byte-store.js';
+import { ReadHandleCache } from './read-handle-cache.js';
 
 /** Resource ids become file names: keep them to a safe alphabet. */
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -59,13 +60,23 @@ function dropBytes(chunks: readonly Buffer[], count: number): Buffer[] {
   return out;
 }
 
+export interface FileByteStoreOptions {
+  /** Read handles kept open for reuse by `read` (line pages); 0 opens and closes per read. */
+  readHandles?: number;
+}
+
+/** Default size of the read-handle cache: a handful of hot resources, far below fd limits. */
+export const DEFAULT_READ_HANDLES = 64;
+
 /** The embedded byte store: one file per resource under `<dataDir>/blobs`. */
 export class FileByteStore implements ByteStore {
   private readonly dir: string;
   private ready: Promise<void> | undefined;
+  private readonly handles: ReadHandleCache;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: FileByteStoreOptions = {}) {
     this.dir = path.join(dataDir, 'blobs');
+    this.handles = new ReadHandleCache(options.readHandles ?? DEFAULT_READ_HANDLES);
   }
 
   private pathOf(id: string): string {
@@ -111,8 +122,7 @@ export class FileByteStore implements ByteStore {
     const length = Math.max(0, end - start);
     const buffer = Buffer.allocUnsafe(length);
     if (length === 0) return buffer;
-    const handle = await fs.open(this.pathOf(id), 'r');
-    try {
+    return this.handles.use(id, this.pathOf(id), async (handle) => {
       let filled = 0;
       while (filled < length) {
         const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
@@ -120,9 +130,7 @@ export class FileByteStore implements ByteStore {
         filled += bytesRead;
       }
       return buffer;
-    } finally {
-      await handle.close();
-    }
+    });
   }
 
   async truncate(id: string, size: number): Promise<void> {
@@ -132,6 +140,12 @@ export class FileByteStore implements ByteStore {
   }
 
   async delete(id: string): Promise<void> {
-    await fs.rm(this.pathOf(id), { force: true });
+    const file = this.pathOf(id);
+    await this.handles.forget(id);
+    await fs.rm(file, { force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.handles.close();
   }
 }

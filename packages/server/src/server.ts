@@ -8,6 +8,7 @@ import type { Logger } from 'winston';
 import { type ConfigSources, loadConfig } from './config/load.js';
 import type { SpoolConfig, SpoolConfigInput } from './config/schema.js';
 import { AccessControl } from './core/access/access-control.js';
+import { CachingCatalog } from './core/catalog/caching-catalog.js';
 import { SqliteCatalog } from './core/catalog/sqlite-catalog.js';
 import { MemoryEventBus } from './core/events/memory-event-bus.js';
 import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
@@ -40,7 +41,7 @@ export interface StartOptions extends Omit<ConfigSources, 'overrides'> {
 export function embeddedDeps(config: SpoolConfig, logger: Logger): SpoolCoreDeps {
   mkdirSync(config.dataDir, { recursive: true });
   return {
-    catalog: new SqliteCatalog(path.join(config.dataDir, 'catalog.sqlite')),
+    catalog: new CachingCatalog(new SqliteCatalog(path.join(config.dataDir, 'catalog.sqlite'))),
     store: new FileByteStore(config.dataDir),
     bus: new MemoryEventBus(),
     logger,

@@ -119,6 +119,22 @@ describe('SpoolCore', () => {
     await core.close();
   });
 
+  it('scans long lines in steps, and refuses a page over maxLinesReplyBytes', async () => {
+    const { core } = await openCore(undefined, { maxLinesReplyBytes: 64 * 1024 });
+    const session = await core.createUpload(textMeta);
+    // 20 KB lines: one index block spans 5 MB, more than is read at once.
+    const lines = Array.from({ length: LINE_INDEX_STRIDE + 40 }, (_, i) => `${i}:${String.fromCharCode(97 + (i % 26)).repeat(20_000)}\n`);
+    for (const line of lines) session.write(Buffer.from(line));
+    await session.finish();
+    const page = async (start: number, count: number) => (await core.readLines(session.id, start, count)).map((b) => b.toString('utf8'));
+    expect(await page(200, 3)).to.deep.equal(lines.slice(200, 203));
+    expect(await page(LINE_INDEX_STRIDE - 1, 2)).to.deep.equal(lines.slice(LINE_INDEX_STRIDE - 1, LINE_INDEX_STRIDE + 1));
+    expect(await page(lines.length - 1, 1)).to.deep.equal(lines.slice(-1));
+    const err = (await core.readLines(session.id, 10, 4).catch((e: unknown) => e)) as SpoolError;
+    expect(err.code).to.equal(ErrorCode.MESSAGE_TOO_LARGE);
+    await core.close();
+  });
+
   it('rejects bad ranges and line requests with stable codes', async () => {
     const { core } = await openCore();
     const session = await core.createUpload(textMeta);
@@ -191,6 +207,7 @@ describe('SpoolCore', () => {
       createReadStream: (id, s, e) => files.createReadStream(id, s, e),
       truncate: (id, s) => files.truncate(id, s),
       delete: (id) => files.delete(id),
+      close: () => files.close(),
       openWriter: async (id) => {
         const real = await files.openWriter(id);
         let appended = 0;

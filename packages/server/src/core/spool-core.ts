@@ -8,7 +8,6 @@ import {
   isTerminal,
   LineAccessUnsupportedError,
   LinesOutOfRangeError,
-  MessageTooLargeError,
   OffsetMismatchError,
   OffThreadHash,
   QuotaExceededError,
@@ -24,7 +23,8 @@ import type { Logger } from 'winston';
 import { AccessControl } from './access/access-control.js';
 import type { Catalog } from './catalog/catalog.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
-import { reportedLines, splitLines } from './lines/line-indexer.js';
+import { reportedLines } from './lines/line-indexer.js';
+import { LinePage } from './lines/line-page.js';
 import type { ByteStore } from './storage/byte-store.js';
 import { LINE_INDEX_STRIDE, type ListFilter, type ResourceRecord } from './types.js';
 import { type UploadLimits, UploadSession, type UploadSessionDeps } from './upload-session.js';
@@ -64,6 +64,8 @@ export type StatusListener = (status: ResourceStatus) => void;
 
 /** Bytes read per step while scanning for lines. */
 const LINE_SCAN_BYTES = 64 * 1024;
+/** Largest span between two line index entries read in one step (ordinary lines: ≈30 KiB per entry). */
+const LINE_SPAN_READ_MAX_BYTES = 1024 * 1024;
 
 export function statusOf(record: ResourceRecord): ResourceStatus {
   return {
@@ -411,36 +413,23 @@ export class SpoolCore {
       });
     }
     if (count === 0) return [];
+    const { catalog, store } = this.deps;
     const block = Math.floor(start / LINE_INDEX_STRIDE);
-    const blockOffset = await this.deps.catalog.lineBlockOffset(id, block);
+    const blockOffset = await catalog.lineBlockOffset(id, block);
     if (blockOffset === undefined) throw new LinesOutOfRangeError(`Line index of ${id} has no block ${block}`);
-    let skip = start - block * LINE_INDEX_STRIDE;
-    const lines: Buffer[] = [];
-    let partial: Buffer[] = [];
-    let bytes = 0;
-    let offset = blockOffset;
-    while (lines.length < count && offset < status.size) {
-      const chunk = await this.deps.store.read(id, offset, Math.min(status.size, offset + LINE_SCAN_BYTES));
+    // The index entry after the page's last line bounds the bytes to scan; past the last
+    // entry, the visible end does.
+    const endOffset = await catalog.lineBlockOffset(id, Math.ceil((start + count) / LINE_INDEX_STRIDE));
+    const limit = Math.min(status.size, endOffset ?? status.size);
+    // A span of ordinary lines is read at once; huge lines are scanned in steps, bounding memory.
+    const step = limit - blockOffset <= LINE_SPAN_READ_MAX_BYTES ? limit - blockOffset : LINE_SCAN_BYTES;
+    const page = new LinePage(start - block * LINE_INDEX_STRIDE, count, this.options.maxLinesReplyBytes);
+    for (let offset = blockOffset; !page.full && offset < limit; ) {
+      const chunk = await store.read(id, offset, Math.min(limit, offset + step));
       offset += chunk.length;
-      for (const piece of splitLines(chunk)) {
-        const complete = piece[piece.length - 1] === 10;
-        if (skip > 0) {
-          if (complete) skip--;
-          continue;
-        }
-        bytes += piece.length;
-        if (bytes > this.options.maxLinesReplyBytes) throw new MessageTooLargeError(this.options.maxLinesReplyBytes);
-        partial.push(piece);
-        if (complete) {
-          lines.push(partial.length === 1 ? (partial[0] as Buffer) : Buffer.concat(partial));
-          partial = [];
-          if (lines.length === count) break;
-        }
-      }
+      page.add(chunk);
     }
-    // A terminal resource's last line may lack its `\n`.
-    if (lines.length < count && partial.length > 0 && isTerminal(status.state)) lines.push(Buffer.concat(partial));
-    return lines;
+    return page.finish(isTerminal(status.state));
   }
 
   get activeUploads(): number {
@@ -457,5 +446,6 @@ export class SpoolCore {
     await Promise.allSettled([...this.active.values()].map((s) => s.checkpoint()));
     await this.deps.bus.close();
     await this.deps.catalog.close();
+    await this.deps.store.close();
   }
 }

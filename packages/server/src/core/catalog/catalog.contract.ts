@@ -131,6 +131,20 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
       expect(await catalog.lineBlockOffset('x', 2)).to.equal(undefined);
     });
 
+    it('shows every change of an open resource, then its final record until it is deleted', async () => {
+      await catalog.create(meta('live'));
+      expect(await catalog.get('live')).to.include({ state: 'INITIATED', size: 0 });
+      await catalog.checkpoint('live', { size: 5, newlines: 1, lines: 1, state: 'IN_PROGRESS', indexEntries: [] });
+      expect(await catalog.get('live')).to.include({ state: 'IN_PROGRESS', size: 5 });
+      await catalog.checkpoint('live', { size: 7, newlines: 1, lines: 2, state: 'COMPLETED', indexEntries: [] });
+      expect(await catalog.get('live')).to.include({ state: 'COMPLETED', size: 7, lines: 2 });
+      expect(await catalog.get('live')).to.include({ state: 'COMPLETED', size: 7, lines: 2 });
+      expect(await catalog.delete('live')).to.equal(true);
+      expect(await catalog.get('live')).to.equal(undefined);
+      await catalog.create(meta('live'));
+      expect(await catalog.get('live')).to.include({ state: 'INITIATED', size: 0 });
+    });
+
     it('deletes a resource and its index', async () => {
       await catalog.create(meta('d'));
       await catalog.checkpoint('d', { size: 10, newlines: 256, lines: 256, state: 'IN_PROGRESS', indexEntries: [{ block: 1, offset: 9 }] });

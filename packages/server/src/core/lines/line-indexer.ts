@@ -43,17 +43,3 @@ export class LineIndexer {
 export function reportedLines(newlines: number, size: number, lastByte: number | undefined, terminal: boolean): number {
   return terminal && size > 0 && lastByte !== NEWLINE ? newlines + 1 : newlines;
 }
-
-/** Splits a buffer into lines that keep their trailing `\n`; the last piece may be partial. */
-export function splitLines(data: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let start = 0;
-  let at = data.indexOf(NEWLINE);
-  while (at !== -1) {
-    out.push(data.subarray(start, at + 1));
-    start = at + 1;
-    at = data.indexOf(NEWLINE, start);
-  }
-  if (start < data.length) out.push(data.subarray(start));
-  return out;
-}

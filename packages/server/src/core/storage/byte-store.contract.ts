@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ErrorCode, type SpoolError } from '@spool/common';
 import { expect } from 'chai';
 import type { ByteStore } from './byte-store.js';
 
@@ -14,6 +15,9 @@ export function byteStoreContract(name: string, open: () => Promise<ByteStore>):
     let store: ByteStore;
     beforeEach(async () => {
       store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
     });
 
     it('reports 0 bytes for a resource it never saw', async () => {
@@ -56,6 +60,45 @@ export function byteStoreContract(name: string, open: () => Promise<ByteStore>):
       const read = createHash('sha256');
       for await (const part of store.createReadStream('big', 0, 40 * 100_003) as AsyncIterable<Buffer>) read.update(part);
       expect(read.digest('hex')).to.equal(source.digest('hex'));
+    });
+
+    it('reads bytes appended after an earlier read, and many reads at once', async () => {
+      const writer = await store.openWriter('grow');
+      await writer.append([Buffer.from('first\n')]);
+      expect((await store.read('grow', 0, 6)).toString()).to.equal('first\n');
+      await writer.append([Buffer.from('second\n')]);
+      const reads = await Promise.all([0, 1, 2, 3, 4, 5, 6].map((at) => store.read('grow', at, 13)));
+      expect(reads.map(String)).to.deep.equal([0, 1, 2, 3, 4, 5, 6].map((at) => 'first\nsecond\n'.slice(at)));
+      await writer.close();
+    });
+
+    it('reads the new bytes of a resource deleted and written again', async () => {
+      const w1 = await store.openWriter('again');
+      await w1.append([Buffer.from('old bytes')]);
+      await w1.close();
+      expect((await store.read('again', 0, 9)).toString()).to.equal('old bytes');
+      await store.delete('again');
+      const w2 = await store.openWriter('again');
+      await w2.append([Buffer.from('new')]);
+      await w2.close();
+      expect((await store.read('again', 0, 3)).toString()).to.equal('new');
+    });
+
+    it('fails a read past the stored bytes with STORAGE_FAILURE', async () => {
+      const writer = await store.openWriter('short');
+      await writer.append([Buffer.from('abc')]);
+      await writer.close();
+      const err = (await store.read('short', 0, 10).catch((e: unknown) => e)) as SpoolError;
+      expect(err.code).to.equal(ErrorCode.STORAGE_FAILURE);
+    });
+
+    it('still serves reads after close', async () => {
+      const writer = await store.openWriter('closed');
+      await writer.append([Buffer.from('kept')]);
+      await writer.close();
+      expect((await store.read('closed', 0, 4)).toString()).to.equal('kept');
+      await store.close();
+      expect((await store.read('closed', 1, 4)).toString()).to.equal('ept');
     });
 
     it('truncates and deletes', async () => {

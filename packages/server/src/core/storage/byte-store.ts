@@ -27,4 +27,6 @@ export interface ByteStore {
   /** Cuts the resource to `size` bytes (crash recovery of bytes never made visible). */
   truncate(id: string, size: number): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Releases what the store holds open (cached read handles); reads still work after, uncached. */
+  close(): Promise<void>;
 }

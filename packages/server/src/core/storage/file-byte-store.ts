@@ -4,14 +4,12 @@ import { Readable } from 'node:stream';
 import { StorageFailureError } from '@spool/common';
 import type { ByteStore, ByteWriter } from './byte-store.js';
 import { FileRangeStream } from './file-range-stream.js';
-import { ReadHandles } from './read-handles.js';
+import { ReadHandleCache } from './read-handle-cache.js';
 
 /** Resource ids become file names: keep them to a safe alphabet. */
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** Read size of range streams: 1 MiB, what a push piece is (fewer reads and wakeups per byte). */
 const RANGE_READ_BYTES = 1024 * 1024;
-/** How long a file stays open after its last reader, for the next range request. */
-const READ_HANDLE_IDLE_MS = 2_000;
 
 class FileByteWriter implements ByteWriter {
   private closed = false;
@@ -65,14 +63,23 @@ function dropBytes(chunks: readonly Buffer[], count: number): Buffer[] {
   return out;
 }
 
+export interface FileByteStoreOptions {
+  /** Read handles kept open for reuse by reads and range streams; 0 opens and closes per read. */
+  readHandles?: number;
+}
+
+/** Default size of the read-handle cache: a handful of hot resources, far below fd limits. */
+export const DEFAULT_READ_HANDLES = 64;
+
 /** The embedded byte store: one file per resource under `<dataDir>/blobs`. */
 export class FileByteStore implements ByteStore {
   private readonly dir: string;
   private ready: Promise<void> | undefined;
-  private readonly readHandles = new ReadHandles(READ_HANDLE_IDLE_MS);
+  private readonly handles: ReadHandleCache;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: FileByteStoreOptions = {}) {
     this.dir = path.join(dataDir, 'blobs');
+    this.handles = new ReadHandleCache(options.readHandles ?? DEFAULT_READ_HANDLES);
   }
 
   private pathOf(id: string): string {
@@ -112,7 +119,7 @@ export class FileByteStore implements ByteStore {
       return Readable.from([]);
     }
     const file = this.pathOf(id);
-    return new FileRangeStream(() => this.readHandles.acquire(file), {
+    return new FileRangeStream(() => this.handles.lease(id, file), {
       start,
       end,
       chunkBytes: RANGE_READ_BYTES,
@@ -124,9 +131,7 @@ export class FileByteStore implements ByteStore {
     const length = Math.max(0, end - start);
     const buffer = Buffer.allocUnsafe(length);
     if (length === 0) return buffer;
-    const lease = await this.readHandles.acquire(this.pathOf(id));
-    const { handle } = lease;
-    try {
+    return this.handles.use(id, this.pathOf(id), async (handle) => {
       let filled = 0;
       while (filled < length) {
         const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
@@ -134,9 +139,7 @@ export class FileByteStore implements ByteStore {
         filled += bytesRead;
       }
       return buffer;
-    } finally {
-      lease.release();
-    }
+    });
   }
 
   async truncate(id: string, size: number): Promise<void> {
@@ -147,7 +150,11 @@ export class FileByteStore implements ByteStore {
 
   async delete(id: string): Promise<void> {
     const file = this.pathOf(id);
-    this.readHandles.forget(file);
+    await this.handles.forget(id);
     await fs.rm(file, { force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.handles.close();
   }
 }

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { StorageFailureError } from '@spool/common';
-import type { ReadLease } from './read-handles.js';
+import type { ReadLease } from './read-handle-cache.js';
 
 /**
- * Bytes `[start, end)` of a file read through a borrowed handle ({@link ReadHandles}),
+ * Bytes `[start, end)` of a file read through a borrowed handle ({@link ReadHandleCache}),
  * with positional reads of `chunkBytes` (one chunk read ahead of the consumer), so many
  * ranges of one file cost one open. The handle is given back when the stream ends or is
  * destroyed.

@@ -1,0 +1,87 @@
+import { isTerminal } from '@spool/common';
+import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { Catalog, CatalogCheckpoint } from './catalog.js';
+
+/** Default number of terminal records kept: a few hundred bytes each. */
+export const DEFAULT_CACHED_RECORDS = 1024;
+
+/**
+ * A catalog that remembers the records of terminal (COMPLETED, FAILED) resources in a
+ * bounded LRU in front of another catalog. A terminal record never changes again, and
+ * every read of a finished log (a line page, a range) looks its record up, often twice.
+ * Only deletion ends such a record: deletes through this catalog drop it. Deletes made
+ * by another process on a shared catalog are not seen, so wrap a shared catalog only
+ * where this process is the one that deletes.
+ */
+export class CachingCatalog implements Catalog {
+  /** Map order is the LRU order: the first key is the least recently used. */
+  private readonly terminal = new Map<string, ResourceRecord>();
+  /** Bumped by every delete and truncate: a lookup that overlapped one must not cache what it read. */
+  private generation = 0;
+
+  constructor(
+    private readonly inner: Catalog,
+    private readonly capacity = DEFAULT_CACHED_RECORDS,
+  ) {}
+
+  create(resource: NewResource): Promise<ResourceRecord> {
+    return this.inner.create(resource);
+  }
+
+  async get(id: string): Promise<ResourceRecord | undefined> {
+    const cached = this.terminal.get(id);
+    if (cached) {
+      this.terminal.delete(id);
+      this.terminal.set(id, cached);
+      return cached;
+    }
+    const generation = this.generation;
+    const record = await this.inner.get(id);
+    if (record && isTerminal(record.state) && generation === this.generation && this.capacity > 0) {
+      // Shared by every caller from now on: frozen so a mutation fails loudly instead of spreading.
+      this.terminal.set(id, Object.freeze(record));
+      for (const oldest of this.terminal.keys()) {
+        if (this.terminal.size <= this.capacity) break;
+        this.terminal.delete(oldest);
+      }
+    }
+    return record;
+  }
+
+  list(filter?: ListFilter): Promise<ResourceRecord[]> {
+    return this.inner.list(filter);
+  }
+
+  checkpoint(id: string, checkpoint: CatalogCheckpoint): Promise<ResourceRecord> {
+    return this.inner.checkpoint(id, checkpoint);
+  }
+
+  lineBlockOffset(id: string, block: number): Promise<number | undefined> {
+    return this.inner.lineBlockOffset(id, block);
+  }
+
+  async truncate(id: string, size: number, newlines: number, lines: number): Promise<void> {
+    this.forget(id);
+    await this.inner.truncate(id, size, newlines, lines);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    this.forget(id);
+    try {
+      return await this.inner.delete(id);
+    } finally {
+      // A lookup that started before the delete may still be in flight.
+      this.forget(id);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.terminal.clear();
+    await this.inner.close();
+  }
+
+  private forget(id: string): void {
+    this.generation++;
+    this.terminal.delete(id);
+  }
+}

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** Shared by every follower of this process: `onread` consumers run one at a time. */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const OPCODE = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
 
 export interface RawFollowerEvents {
-  /** `bytes` of pushed data arrived (a whole frame's payload), right after `offset` bytes before them. */
+  /** Pushed bytes arrived (a whole frame's payload) at `offset`; `bytes` is valid during the call only. */
   onBytes(offset: number, bytes: Buffer): void;
   /** A terminal status arrived and every byte up to its size had been pushed. */
   onEnd(size: number): void;
@@ -34,35 +35,61 @@ export class RawSpoolFollower {
     private readonly events: RawFollowerEvents,
   ) {}
 
-  /** Resolves once the follow is sent. */
+  /** Resolves once the handshake is done and the follow sent. */
   connect(): Promise<void> {
+    const url = new URL(this.url);
     const key = randomBytes(16).toString('base64');
     const expectedAccept = createHash('sha1')
       .update(key + WEBSOCKET_GUID)
       .digest('base64');
     return new Promise((resolve, reject) => {
-      const request = http.get(this.url.replace(/^ws/, 'http'), {
-        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key },
+      let handshake: Buffer | undefined = Buffer.alloc(0);
+      // `onread` hands each read to us from one reused buffer, skipping the stream machinery
+      // that a thousand sockets would pay for at every push; nothing is kept past the call
+      // but copies (see onData).
+      const socket = connect({
+        host: url.hostname,
+        port: Number(url.port),
+        noDelay: true,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (bytes) => {
+            const chunk = READ_BUFFER.subarray(0, bytes);
+            if (handshake === undefined) {
+              this.onData(chunk);
+              return true;
+            }
+            handshake = Buffer.concat([handshake, chunk]);
+            const end = handshake.indexOf('\r\n\r\n');
+            if (end < 0) return true;
+            const head = handshake.subarray(0, end).toString('latin1').split('\r\n');
+            const rest = handshake.subarray(end + 4);
+            handshake = undefined;
+            const accept = head.find((line) => line.toLowerCase().startsWith('sec-websocket-accept:'));
+            if (!head[0]?.startsWith('HTTP/1.1 101') || accept?.slice(21).trim() !== expectedAccept) {
+              socket.destroy();
+              reject(new Error(`upgrade refused: ${head[0]}`));
+              return false;
+            }
+            this.send(OPCODE.text, Buffer.from(JSON.stringify({ type: 'follow', from: this.from })));
+            resolve();
+            if (rest.length > 0) this.onData(rest);
+            return true;
+          },
+        },
       });
-      request.on('response', (response) => reject(new Error(`upgrade refused: HTTP ${response.statusCode}`)));
-      request.on('error', reject);
-      request.on('upgrade', (response, socket, head) => {
-        if (response.headers['sec-websocket-accept'] !== expectedAccept) {
-          socket.destroy();
-          reject(new Error('bad Sec-WebSocket-Accept'));
-          return;
-        }
-        this.socket = socket;
-        socket.setNoDelay(true);
-        socket.on('data', (chunk: Buffer) => this.onData(chunk));
-        socket.on('error', (error) => this.fail(error));
-        socket.on('close', () => {
-          if (!this.ended) this.fail(new Error(`connection closed after ${this.received} bytes`));
-        });
-        this.send(OPCODE.text, Buffer.from(JSON.stringify({ type: 'follow', from: this.from })));
-        if (head.length > 0) this.onData(head);
-        resolve();
+      this.socket = socket;
+      socket.on('error', (error) => {
+        reject(error);
+        this.fail(error);
       });
+      socket.on('close', () => {
+        if (!this.ended) this.fail(new Error(`connection closed after ${this.received} bytes`));
+      });
+      socket.write(
+        `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+      );
     });
   }
 
@@ -111,7 +138,7 @@ export class RawSpoolFollower {
       buffer = buffer.subarray(at + length);
       this.onFrame(first & 0x0f, payload);
     }
-    if (buffer.length > 0 && !this.ended) this.pending = Buffer.from(buffer); // own it: the rest of the chunk may be large
+    if (buffer.length > 0 && !this.ended) this.pending = Buffer.from(buffer); // a copy: the read buffer is reused
   }
 
   private onFrame(opcode: number, payload: Buffer): void {

@@ -182,7 +182,7 @@ export const followLatencyScenario: Scenario = {
           p99Ms: histogram.percentile(0.99),
           maxMs: histogram.max,
           server: memory,
-          checks: ['every follower: SHA-256 and count of writes'],
+          checks: ['every follower: framing and offsets, SHA-256 and count of writes'],
         });
         context.log(
           `follow-latency ${row.key}: p50 ${histogram.percentile(0.5).toFixed(1)} ms, p99 ${histogram.percentile(0.99).toFixed(1)} ms`,

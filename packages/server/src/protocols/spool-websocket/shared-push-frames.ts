@@ -1,8 +1,12 @@
 import { isTerminal, type ResourceStatus, type SpoolData, toSpoolStatus } from '@spool/common';
 import { type EncodableMessage, EncodedFrames } from '../../transport/websocket/index.js';
 
-/** Start offsets remembered per status: followers at the tail share one; a few stragglers do not evict it. */
-const UPDATES_PER_STATUS = 4;
+/**
+ * Start offsets remembered per status: followers at the tail share one; a straggler does
+ * not evict it. Small, because a stalled follower keeps its last status (and so these
+ * frames, each at most the recent-bytes window) alive until it reads again.
+ */
+const UPDATES_PER_STATUS = 2;
 
 interface TailUpdate {
   readonly from: number;

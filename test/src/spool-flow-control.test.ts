@@ -113,6 +113,39 @@ describe('Spool protocol: flow control of followers', function () {
     stalled.ws.close();
   });
 
+  it('followers at the tail, pushed from shared frames, each get every byte once, in order, with one stalled among them', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => Buffer.from(`line ${String(i).padStart(5, '0')} ${'x'.repeat(i % 50)}\n`));
+    const expected = createHash('sha256').update(Buffer.concat(lines)).digest('hex');
+    const upload = await createUploadClient(server.url, { verifyMd5: false }).upload(
+      (async function* () {
+        for (const line of lines) {
+          yield line;
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })(),
+      { filename: 'tail.log' },
+    );
+    const url = `${server.wsUrl}/ws/spool/v1/resources/${upload.reference.id}`;
+    const followers = Array.from({ length: 20 }, () => new RawFollower(url));
+    await Promise.all(followers.map((f) => f.opened()));
+    for (const f of followers) f.ws.send(JSON.stringify({ type: 'follow', from: 0 }));
+    const stalled = followers[7] as RawFollower;
+    stalled.ws.pause();
+    const result = await upload.complete();
+    const deadline = Date.now() + 30_000;
+    const others = followers.filter((f) => f !== stalled);
+    while (others.some((f) => !f.completed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    stalled.ws.resume();
+    while (!stalled.completed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const f of followers) {
+      expect(f.problems).to.deep.equal([]);
+      expect(f.completed).to.equal(true);
+      expect(f.received).to.equal(result.size);
+      expect(f.hash.digest('hex')).to.equal(expected);
+      f.ws.close();
+    }
+  });
+
   it('an SDK follower whose consumer does not read pauses its socket and then delivers every byte exactly once', async () => {
     const size = 40 * MIB;
     const source = new GeneratedSource(size, 8);

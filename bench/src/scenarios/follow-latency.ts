@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import WebSocket from 'ws';
+import { RawSpoolFollower } from '../raw-spool-follower.js';
 import { type BenchContext, type LatencyResult, type Scenario, type ScenarioReport, verify } from '../scenario.js';
 import { SpoolServerProcess } from '../spool-server.js';
 
@@ -62,43 +63,26 @@ function follow(
   id: string,
   sentAt: Float64Array,
   histogram: LatencyHistogram,
-  connected: () => void,
-): Promise<FollowerResult> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${wsUrl}/ws/spool/v1/resources/${id}`, { perMessageDeflate: false });
+): { connected: Promise<void>; done: Promise<FollowerResult> } {
+  let connected: Promise<void> = Promise.resolve();
+  const done = new Promise<FollowerResult>((resolve, reject) => {
     const sha: Hash = createHash('sha256');
-    let bytes = 0;
     let records = 0;
-    let finalSize: number | undefined;
-    const maybeDone = () => {
-      if (finalSize !== undefined && bytes >= finalSize) {
-        ws.close();
-        resolve({ sha256: sha.digest('hex'), bytes, records });
-      }
-    };
-    ws.on('open', () => {
-      ws.send(JSON.stringify({ type: 'follow', from: 0 }));
-      connected();
-    });
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) {
+    const follower = new RawSpoolFollower(`${wsUrl}/ws/spool/v1/resources/${id}`, 0, {
+      onBytes(offset, data) {
         const arrived = nowMs();
         sha.update(data);
-        bytes += data.length;
         // Writes completed by this push: no parsing, the offsets say which (the bytes are checked by SHA-256).
-        for (const end = Math.floor(bytes / RECORD_BYTES); records < end; records++) histogram.add(arrived - (sentAt[records] ?? 0));
-        maybeDone();
-        return;
-      }
-      const message = JSON.parse(data.toString('utf8')) as { type: string; state?: string; size?: number; message?: string };
-      if (message.type === 'error') reject(new Error(`follower got an error: ${message.message ?? ''}`));
-      if (message.type === 'status' && (message.state === 'COMPLETED' || message.state === 'FAILED')) {
-        finalSize = message.size;
-        maybeDone();
-      }
+        for (const end = Math.floor((offset + data.length) / RECORD_BYTES); records < end; records++) {
+          histogram.add(arrived - (sentAt[records] ?? 0));
+        }
+      },
+      onEnd: (size) => resolve({ sha256: sha.digest('hex'), bytes: size, records }),
+      onError: reject,
     });
-    ws.on('error', reject);
+    connected = follower.connect();
   });
+  return { connected, done };
 }
 
 /** The producer: creates a resource, then one small binary message per write at a steady rate. */
@@ -171,16 +155,14 @@ export const followLatencyScenario: Scenario = {
           // Connect every follower before the first write, at most 100 handshakes at a time.
           for (let opened = 0; opened < row.followers; ) {
             const batch = Math.min(100, row.followers - opened);
-            await new Promise<void>((resolve, reject) => {
-              let connected = 0;
-              for (let i = 0; i < batch; i++) {
-                const follower = follow(server.wsUrl, id, sentAt, histogram, () => {
-                  if (++connected === batch) resolve();
-                });
-                follower.catch(reject);
-                followers.push(follower);
-              }
-            });
+            const connecting: Promise<void>[] = [];
+            for (let i = 0; i < batch; i++) {
+              const follower = follow(server.wsUrl, id, sentAt, histogram);
+              follower.done.catch(() => undefined); // awaited with the others below
+              followers.push(follower.done);
+              connecting.push(follower.connected);
+            }
+            await Promise.all(connecting);
             opened += batch;
           }
         });
@@ -200,7 +182,7 @@ export const followLatencyScenario: Scenario = {
           p99Ms: histogram.percentile(0.99),
           maxMs: histogram.max,
           server: memory,
-          checks: ['every follower: SHA-256 and count of writes'],
+          checks: ['every follower: framing and offsets, SHA-256 and count of writes'],
         });
         context.log(
           `follow-latency ${row.key}: p50 ${histogram.percentile(0.5).toFixed(1)} ms, p99 ${histogram.percentile(0.99).toFixed(1)} ms`,

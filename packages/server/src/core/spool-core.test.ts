@@ -83,6 +83,28 @@ describe('SpoolCore', () => {
     await core.close();
   });
 
+  it('serves visible tail bytes from memory, shared by every caller, also while the terminal status is published', async () => {
+    const { core } = await openCore();
+    const session = await core.createUpload(textMeta);
+    session.write(Buffer.from('visible\n'));
+    await settle(session);
+    session.write(Buffer.from('not yet'));
+    const first = core.recentBytes(session.id, 2, 8);
+    expect(Buffer.concat(first ?? []).toString()).to.equal('sible\n');
+    expect(core.recentBytes(session.id, 2, 8), 'the same range is one shared copy').to.equal(first);
+    expect(core.recentBytes(session.id, 0, 9), 'past the visible size').to.equal(undefined);
+    expect(core.recentBytes('unknown', 0, 0)).to.equal(undefined);
+    const atEnd: (readonly Buffer[] | undefined)[] = [];
+    await core.subscribe(session.id, (status) => {
+      if (status.state === 'COMPLETED') atEnd.push(core.recentBytes(session.id, 8, status.size));
+    });
+    await session.finish();
+    expect(atEnd.map((bytes) => Buffer.concat(bytes ?? []).toString())).to.deep.equal(['not yet']);
+    expect(core.recentBytes(session.id, 8, 15), 'once published, read the store').to.equal(undefined);
+    expect((await readAll(core, session.id, 8, 15)).toString()).to.equal('not yet');
+    await core.close();
+  });
+
   it('never shows a size going backwards and always ends with the terminal status', async () => {
     const { core } = await openCore();
     const session = await core.createUpload(textMeta);

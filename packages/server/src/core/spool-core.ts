@@ -87,6 +87,8 @@ export class SpoolCore {
   private readonly active = new Map<string, UploadSession>();
   /** Ids whose writer is being re-opened: a second writer is refused meanwhile. */
   private readonly resuming = new Set<string>();
+  /** Uploads publishing their terminal status: their writer is gone, their newest bytes are still served from memory. */
+  private readonly ending = new Map<string, UploadSession>();
   private timer: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -318,11 +320,11 @@ export class SpoolCore {
   private async attachWriter(record: ResourceRecord, resumeFrom?: UploadSessionDeps['resumeFrom']): Promise<UploadSession> {
     const { store, catalog, logger } = this.deps;
     const writer = await store.openWriter(record.id);
-    const session = new UploadSession({
+    const session: UploadSession = new UploadSession({
       record,
       writer,
       catalog,
-      publish: (status) => this.publish(record, status),
+      publish: (status) => (isTerminal(status.state) ? this.publishEnd(session, record, status) : this.publish(record, status)),
       limits: this.options,
       logger,
       onClosed: (s) => this.active.delete(s.id),
@@ -330,6 +332,19 @@ export class SpoolCore {
     });
     this.active.set(record.id, session);
     return session;
+  }
+
+  /**
+   * The terminal status of an upload whose writer has already been detached: followers at
+   * the tail still get its last bytes from memory, not a thousand reads of the file.
+   */
+  private async publishEnd(session: UploadSession, record: ResourceRecord, status: ResourceStatus): Promise<void> {
+    this.ending.set(record.id, session);
+    try {
+      await this.publish(record, status);
+    } finally {
+      if (this.ending.get(record.id) === session) this.ending.delete(record.id);
+    }
   }
 
   private async publish(record: ResourceRecord, status: ResourceStatus): Promise<void> {
@@ -390,9 +405,20 @@ export class SpoolCore {
       });
     }
     // Followers at the tail read what was just written: from memory, not one file read each.
-    const recent = this.activeUpload(id)?.recentBytes(start, end);
+    const recent = this.recentBytes(id, start, end);
     if (recent) return Readable.from(recent);
     return this.deps.store.createReadStream(id, start, end);
+  }
+
+  /**
+   * Bytes `[start, end)` of an upload in progress here, if they are visible and still in
+   * its window of newest bytes; else undefined (use `openRange`). Synchronous, and every
+   * caller asking for the same range gets the same buffers: never modify them.
+   */
+  recentBytes(id: string, start: number, end: number): readonly Buffer[] | undefined {
+    const upload = this.activeUpload(id) ?? this.ending.get(id);
+    if (!upload || start < 0 || end > upload.status.size) return undefined;
+    return upload.recentBytes(start, end);
   }
 
   /**

@@ -9,6 +9,7 @@ import { acceptWebSocket, type WsConnection } from '../../transport/websocket/in
 import { referencesFor } from './references.js';
 import { refuseConnection } from './refuse.js';
 import { SpoolResourceHandler } from './resource-handler.js';
+import { SharedPushFrames } from './shared-push-frames.js';
 import { SpoolUploadHandler } from './upload-handler.js';
 
 export interface SpoolWebSocketDeps {
@@ -35,6 +36,7 @@ export function spoolWebSocketFace(deps: SpoolWebSocketDeps) {
     pingIntervalMs: config.pingIntervalMs,
     closeTimeoutMs: config.closeTimeoutMs,
   };
+  const sharedPushFrames = new SharedPushFrames();
   const handshake = {
     selectProtocol: (offered: readonly string[]) => (offered.includes(SPOOL_SUBPROTOCOL) ? SPOOL_SUBPROTOCOL : undefined),
   };
@@ -69,7 +71,7 @@ export function spoolWebSocketFace(deps: SpoolWebSocketDeps) {
       }
       const id = resourceIdOf(url.pathname);
       await core.access.authorize(principal, 'read', id);
-      const handler = new SpoolResourceHandler(conn, core, id, principalLog);
+      const handler = new SpoolResourceHandler(conn, core, id, sharedPushFrames, principalLog);
       conn.resume();
       await handler.start();
     })().catch((err: unknown) => refuseConnection(conn, err, log));

@@ -6,6 +6,7 @@ import { ConnectionClosedError } from '@spool/common';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import type { WsCloseInfo, WsConnection, WsConnectionOptions } from './connection.js';
+import { EncodedFrames } from './encoded-frames.js';
 import { RawClient, randomSource, rejectionOf, startWsTestServer, upgradeRequest, type WsTestServer } from './test-server.testkit.js';
 
 const MiB = 1024 * 1024;
@@ -174,6 +175,45 @@ describe('websocket WsConnection (with a ws client)', function () {
       { data: '', isBinary: true },
       { data: 'last', isBinary: true },
     ]);
+  });
+
+  it('writes shared encoded frames at once when idle, and queues them in order otherwise', async () => {
+    const { client, connection } = await setup();
+    const received: { data: string; isBinary: boolean }[] = [];
+    client.on('message', (data: WebSocket.RawData, isBinary: boolean) => received.push({ data: String(data), isBinary }));
+    const frames = EncodedFrames.encode([{ text: 'status' }, { binary: [Buffer.from('by'), Buffer.from('tes')] }]);
+    expect(connection.trySendEncoded(frames)).to.equal(true);
+    const stream = new PassThrough();
+    const streaming = connection.sendBinary(stream);
+    // A message is being streamed: writing now would split it, so the caller must queue.
+    expect(connection.trySendEncoded(frames)).to.equal(false);
+    const queued = connection.sendEncoded(frames);
+    stream.end('streamed');
+    await Promise.all([streaming, queued]);
+    while (received.length < 5) await once(client, 'message');
+    expect(received).to.deep.equal([
+      { data: 'status', isBinary: false },
+      { data: 'bytes', isBinary: true },
+      { data: 'streamed', isBinary: true },
+      { data: 'status', isBinary: false },
+      { data: 'bytes', isBinary: true },
+    ]);
+    connection.close(1000, 'done');
+    expect(connection.trySendEncoded(frames)).to.equal(false);
+    expect(await rejectionOf(connection.sendEncoded(frames))).to.be.instanceOf(ConnectionClosedError);
+  });
+
+  it('trySendEncoded refuses while the socket is above its high-water mark', async () => {
+    const { client, connection } = await setup();
+    client.pause(); // the peer stops reading: our writes stop draining
+    const frames = EncodedFrames.encode([{ binary: [Buffer.alloc(MiB)] }]);
+    let written = 0;
+    while (connection.trySendEncoded(frames)) {
+      written++;
+      expect(written, 'writes beyond the socket buffers must be refused').to.be.lessThan(256);
+    }
+    expect(written).to.be.greaterThan(0);
+    client.resume();
   });
 
   it('emits binaryStart/binaryEnd for an empty binary message', async () => {

@@ -6,6 +6,7 @@ import { Socket } from 'node:net';
 import { type Duplex, Readable } from 'node:stream';
 import { CloseCode, ConnectionClosedError, truncateCloseReason } from '@spool/common';
 import { decodeClosePayload, encodeClosePayload, isValidCloseCode, NO_STATUS_RECEIVED } from './close-frame.js';
+import { EncodedFrames } from './encoded-frames.js';
 import { FrameParser, type FrameParserHandler } from './frame-parser.js';
 import { type FramePiece, FrameSplitter } from './frame-splitter.js';
 import { encodeControlFrame, encodeFrameHeader } from './frame-writer.js';
@@ -73,8 +74,8 @@ export interface WsConnectionInit {
   protocol?: string;
 }
 
-/** A message source once a plain Uint8Array has been viewed as a Buffer. */
-type OutboundSource = Buffer | Readable | AsyncIterable<Buffer | Uint8Array>;
+/** A message source once a plain Uint8Array has been viewed as a Buffer; or whole frames encoded beforehand. */
+type OutboundSource = Buffer | Readable | AsyncIterable<Buffer | Uint8Array> | EncodedFrames;
 
 interface OutboundMessage {
   readonly opcode: DataOpcode;
@@ -231,6 +232,25 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
       return Promise.reject(new RangeError(`Invalid message length ${length}`));
     }
     return this.enqueue(Opcode.BINARY, data as OutboundSource, length); // plain Uint8Array handled above
+  }
+
+  /**
+   * Writes whole frames encoded beforehand (shared with other connections) at once, with
+   * no promise and no copy — if the connection is open, nothing else is queued or being
+   * sent, and the socket is below its high-water mark. Otherwise writes nothing and
+   * returns false: use `sendEncoded`, which waits its turn and for 'drain'.
+   */
+  trySendEncoded(frames: EncodedFrames): boolean {
+    if (this.lifecycle !== 'open' || this.sending || this.outbound.length > 0) return false;
+    const socket = this.socket;
+    if (!socket.writable || socket.writableNeedDrain) return false;
+    socket.write(frames.bytes);
+    return true;
+  }
+
+  /** Queues whole frames encoded beforehand; resolves and rejects like `sendText`. */
+  sendEncoded(frames: EncodedFrames): Promise<void> {
+    return this.enqueue(Opcode.BINARY, frames);
   }
 
   /**
@@ -470,6 +490,7 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
         if (message === undefined) return;
         try {
           if (Buffer.isBuffer(message.source)) await this.sendWholeMessage(message.opcode, message.source);
+          else if (message.source instanceof EncodedFrames) await this.sendEncodedFrames(message.source);
           else if (message.length !== undefined) await this.sendSizedMessage(message.source, message.length);
           else await this.sendFragmentedMessage(message.source);
           message.resolve();
@@ -485,6 +506,11 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
   private async sendWholeMessage(opcode: DataOpcode, payload: Buffer): Promise<void> {
     // Once written it is ahead of any close frame, so only the socket's end can fail it.
     if (!this.writeDataFrame(opcode, true, payload)) await this.waitForDrain(this.socketGone.signal);
+  }
+
+  private async sendEncodedFrames(frames: EncodedFrames): Promise<void> {
+    if (!this.socket.writable) throw new ConnectionClosedError('WebSocket socket is not writable');
+    if (!this.socket.write(frames.bytes)) await this.waitForDrain(this.socketGone.signal);
   }
 
   private async sendFragmentedMessage(source: Readable | AsyncIterable<Buffer | Uint8Array>): Promise<void> {

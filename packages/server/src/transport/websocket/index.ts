@@ -7,6 +7,7 @@ export {
   type WsConnectionInit,
   type WsConnectionOptions,
 } from './connection.js';
+export { type EncodableMessage, EncodedFrames } from './encoded-frames.js';
 export { FrameParser, type FrameParserHandler, type FrameParserOptions, WsProtocolError } from './frame-parser.js';
 export { encodeControlFrame, encodeFrameHeader } from './frame-writer.js';
 export { acceptWebSocket, rejectUpgrade, type WsHandshakeOptions } from './handshake.js';

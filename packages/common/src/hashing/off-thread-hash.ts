@@ -4,8 +4,12 @@ import type { HashReply, HashRequest, HashWorkerData } from './hash-worker.js';
 
 /** Bytes shared with the hash worker: the most that can wait to be hashed, process-wide. */
 const RING_BYTES = 4 * 1024 * 1024;
-/** A slice is handed over once this large (or at the end of the tick): fewer, larger messages. */
-const SLICE_BYTES = 256 * 1024;
+/**
+ * A slice is handed over once this large, or at the end of the tick while the worker is
+ * idle: every message wakes the worker thread (a context switch on a busy machine), so a
+ * busy worker gets the bytes of many socket reads in one message.
+ */
+const SLICE_BYTES = 1024 * 1024;
 /** Callers are asked to wait above the high mark and released below the low mark. */
 const HIGH_WATER = (RING_BYTES * 3) / 4;
 const LOW_WATER = RING_BYTES / 4;
@@ -37,6 +41,8 @@ class HashWorkerPool {
   private sliceOwner: OffThreadHash | undefined;
   private sliceStart = 0;
   private flushScheduled = false;
+  /** Slices posted and not yet acknowledged: while > 0 the worker is busy. */
+  private slicesInFlight = 0;
   private nextId = 1;
   private users = 0;
   /** Data that did not fit in the ring yet, in arrival order (the callers' buffers, not copies). */
@@ -128,7 +134,8 @@ class HashWorkerPool {
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
-        this.postSlice();
+        // A busy worker gets the partial slice with its next acknowledgement (onAck).
+        if (this.slicesInFlight === 0) this.postSlice();
       });
     }
   }
@@ -137,6 +144,7 @@ class HashWorkerPool {
     const owner = this.sliceOwner;
     if (!owner || !this.worker) return;
     const length = this.head - this.sliceStart;
+    this.slicesInFlight++;
     this.worker.ref();
     this.worker.postMessage({
       type: 'update',
@@ -152,7 +160,9 @@ class HashWorkerPool {
 
   private onAck(length: number): void {
     this.used -= length;
+    this.slicesInFlight--;
     this.pump();
+    if (this.slicesInFlight === 0) this.postSlice();
     if (this.backlogBytes === 0 && this.used <= LOW_WATER && this.waiting.size > 0) {
       const ready = [...this.waiting];
       this.waiting.clear();
@@ -168,6 +178,7 @@ class HashWorkerPool {
     this.used = 0;
     this.sliceStart = 0;
     this.sliceOwner = undefined;
+    this.slicesInFlight = 0;
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { ring } satisfies HashWorkerData });
     worker.on('message', (reply: HashReply) => {
       if (reply.type === 'ack') {

@@ -194,9 +194,7 @@ export class SpoolUploadHandler {
     this.stopAcks();
     // Close once the resource is FAILED, so the client never sees it still IN_PROGRESS.
     const failed =
-      failsResource && this.session
-        ? this.session.fail((err as Error).message ?? String(err)).catch(() => undefined)
-        : Promise.resolve();
+      failsResource && this.session ? this.session.fail((err as Error).message ?? String(err)).catch(() => undefined) : Promise.resolve();
     void failed.then(() => refuseConnection(this.conn, err, this.ctx.logger));
   }
 

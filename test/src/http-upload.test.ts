@@ -127,6 +127,26 @@ describe('HTTP face: writing', () => {
       expect(malformed.status).to.equal(400);
     });
 
+    it('skips the MD5 with ?checksum=none (checksum null, ETag from the id); refuses none with an MD5 to verify', async () => {
+      const body = logLines(100);
+      const res = await request(api('/uploads/fast.log?checksum=none'), { method: 'PUT', body });
+      expect(res.status).to.equal(201);
+      const json = res.json<ResourceJson>();
+      expect(json).to.include({ state: 'COMPLETED', size: body.length, lines: 100, checksum: null });
+      const read = await request(api(`/resources/${json.id}/content`));
+      expect(read.body.toString()).to.equal(body);
+      expect(read.headers.etag).to.equal(`"id-${json.id}"`);
+      expect((await request(api(`/resources/${json.id}/content`), { headers: { 'If-None-Match': `"id-${json.id}"` } })).status).to.equal(
+        304,
+      );
+      const hashed = await request(api('/uploads/hashed.log'), { method: 'PUT', body, headers: { 'Spool-Checksum': 'md5' } });
+      expect(hashed.json<ResourceJson>().checksum).to.equal(md5(body));
+      const contradicting = await request(api(`/uploads/x.log?checksum=none&md5=${md5(body)}`), { method: 'PUT', body });
+      expect(contradicting.status).to.equal(400);
+      expect(contradicting.json<ErrorJson>().error.code).to.equal('INVALID_MESSAGE');
+      expect((await request(api('/uploads/y.log?checksum=sha1'), { method: 'PUT', body })).status).to.equal(400);
+    });
+
     it('works with curl -T file URL/ (filename from the file) and curl -T - (stdin, chunked)', async function () {
       if (!hasCurl()) this.skip();
       const dir = mkdtempSync(path.join(tmpdir(), 'spool-curl-'));

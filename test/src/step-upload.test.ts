@@ -46,6 +46,20 @@ describe('Step WebSocket upload (wire compatibility)', () => {
     expect(md5Hex(await readAll(server, id))).to.equal(checksum);
   });
 
+  it('announces that it hashes, and acknowledges an empty FinishUpload checksum with its own MD5', async () => {
+    const socket = new RawStepSocket(`${server.wsUrl}/ws/streaming/upload`);
+    const announced = new Promise<string | string[] | undefined>((resolve) =>
+      socket.ws.once('upgrade', (response) => resolve(response.headers['spool-server-checksum'])),
+    );
+    await socket.opened();
+    expect(await announced).to.equal('md5');
+    socket.sendJson({ '@': 'StartUpload', metadata: { filename: 'fast.log', mimeType: 'text/plain', supportsLineAccess: true } });
+    await socket.text(1);
+    const checksum = await sendJavaStyleData(socket, [Buffer.from('one\ntwo\n')]);
+    socket.sendJson({ '@': 'FinishUpload', checksum: '' });
+    expect(await socket.text(2)).to.deep.include({ size: 8, checksum, numberOfLines: 2 });
+  });
+
   it('acknowledges a zero-byte upload (no binary message at all) with size 0 and 0 lines', async () => {
     const { socket, id } = await startRawUpload(server.wsUrl);
     socket.sendJson({ '@': 'FinishUpload', checksum: md5Hex('') });

@@ -135,8 +135,8 @@ export const wsUploadScenario: Scenario = {
         label: 'plain ws → file-writing server (baseline)',
         run: () => plainUploadRun(context, 'ws-file-server.js', path.join(context.tempDir, `ws-file-${++runIndex}.bin`), peerMaskingSeen),
       },
-      { key: '(c)', label: 'Spool SDK → Spool server (default 256 KiB frames)', run: spoolRow({ kind: 'sdk', frameSize: undefined }) },
-      { key: '(d)', label: 'Spool SDK → Spool server (frameSize 1 MiB)', run: spoolRow({ kind: 'sdk', frameSize: 1024 * 1024 }) },
+      { key: '(c)', label: 'Spool SDK → Spool server (default 1 MiB frames)', run: spoolRow({ kind: 'sdk', frameSize: undefined }) },
+      { key: '(d)', label: 'Spool SDK → Spool server (frameSize 256 KiB)', run: spoolRow({ kind: 'sdk', frameSize: 256 * 1024 }) },
       {
         key: '(e)',
         label: 'raw Step client → Spool server (1 MiB frames, MD5 precomputed)',
@@ -163,7 +163,7 @@ export const wsUploadScenario: Scenario = {
       notes: [
         `Client masking — plain ws client: ${plainWsMasking()}; Spool SDK (webSocketMaskingInfo): ${sdkMasking.implementation}${sdkMasking.reason ? ` (${sdkMasking.reason})` : ''}.`,
         `Server unmasking — plain ws peers (reported by the processes): ${[...peerMaskingSeen].join(', ')}; Spool server (reported by the process): ${[...unmaskSeen].join(', ') || 'unknown'}.`,
-        'Plain ws sends 1 MiB binary messages (≤ 8 MiB queued); the SDK sends one fragmented message of `frameSize` frames (≤ 1 MiB queued, its default) and computes the MD5.',
+        'Plain ws sends 1 MiB binary messages (≤ 8 MiB queued); the SDK sends one fragmented message of `frameSize` frames (≤ 4 MiB queued, its default) and, by default, does not hash: the Spool server announces it computes the MD5 (`Spool-Server-Checksum`), which the ack carries and the bench checks.',
         'The Spool rows upload text/plain with line access: the server hashes (MD5) and indexes lines of every byte.',
         ...noteForRow(
           results,

@@ -27,8 +27,8 @@ export interface SpoolUploadClientOptions {
   maxUnacknowledgedBytes?: number;
   /**
    * Hash the bytes with MD5 on the client and have the server verify it at `finish`
-   * (default true). The server computes the MD5 anyway and returns it; turn this off to
-   * save the client's CPU.
+   * (default false: the server computes the MD5 of every byte anyway and returns it, and
+   * hashing here would take a core from the upload; TCP already checks the bytes on the way).
    */
   verifyMd5?: boolean;
   /** Also compute a SHA-256 of the source on the client, reported as `result.sha256` (default false). */
@@ -90,7 +90,7 @@ export class SpoolUploadClient implements UploadClient {
       maxUnacknowledgedBytes,
       responseTimeoutMs: options.responseTimeoutMs ?? 60_000,
       reconnect,
-      verifyMd5: options.verifyMd5 ?? true,
+      verifyMd5: options.verifyMd5 ?? false,
       sha256: options.sha256 ?? false,
     };
   }

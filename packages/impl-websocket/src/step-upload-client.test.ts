@@ -73,6 +73,32 @@ describe('StepUploadClient (against a fake Step server)', () => {
     ]);
   });
 
+  it('hashes for a server that does not announce it does (a Java Step server), even with verifyMd5 false', async () => {
+    const content = Buffer.from('abc\n');
+    const result = await (
+      await new StepUploadClient({ url: server.url, verifyMd5: false }).upload(content, { filename: 'a.txt' })
+    ).complete();
+    expect(result.checksum).to.equal(md5(content));
+    expect(server.uploads[0]?.finishChecksum).to.equal(md5(content));
+  });
+
+  it('skips the client MD5 when the server announces it hashes (Spool), unless verifyMd5 is set', async () => {
+    const spoolLike = await FakeStepServer.start({ announceServerChecksum: true });
+    try {
+      const content = Buffer.from('line\n'.repeat(100));
+      const fast = await (await new StepUploadClient({ url: spoolLike.url }).upload(content, { filename: 'a.log' })).complete();
+      expect(fast).to.include({ size: content.length, checksum: md5(content) });
+      expect(spoolLike.uploads[0]?.finishChecksum).to.equal('');
+      const verified = await (
+        await new StepUploadClient({ url: spoolLike.url, verifyMd5: true }).upload(content, { filename: 'b.log' })
+      ).complete();
+      expect(verified.checksum).to.equal(md5(content));
+      expect(spoolLike.uploads[1]?.finishChecksum).to.equal(md5(content));
+    } finally {
+      await spoolLike.close();
+    }
+  });
+
   it('sends no binary message at all for zero bytes', async () => {
     const upload = await createUploadClient(server.url, { protocol: 'step' }).upload(Buffer.alloc(0), {
       filename: 'empty.txt',

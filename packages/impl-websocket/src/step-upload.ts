@@ -8,10 +8,18 @@ import type { StepUploadConnection } from './step-upload-connection.js';
 
 const END_OF_DATA = Buffer.alloc(0);
 
+export interface StepUploadOptions {
+  /** How long to wait for UploadAcknowledged. */
+  responseTimeoutMs: number;
+  /** Hash on the client and send the MD5 for the server to verify; else an empty checksum (Spool servers only). */
+  hashOnClient: boolean;
+}
+
 /**
  * A Step upload accepted by the server (ReadyForUpload received): streams the frames in
  * the background as one fragmented binary message ending with an empty FIN frame (none
- * at all for zero bytes), then FinishUpload with the MD5, waits for UploadAcknowledged
+ * at all for zero bytes), then FinishUpload with the MD5 (empty when the server hashes
+ * and the client was not asked to verify), waits for UploadAcknowledged
  * and closes with 1000 "Upload completed". Created by `StepUploadClient.upload()`.
  */
 export class StepUpload implements Upload {
@@ -19,6 +27,7 @@ export class StepUpload implements Upload {
   readonly #connection: StepUploadConnection;
   readonly #source: UploadSource;
   readonly #responseTimeoutMs: number;
+  readonly #hashOnClient: boolean;
   readonly #result: Promise<UploadResult>;
   #bytesSent = 0;
 
@@ -27,12 +36,13 @@ export class StepUpload implements Upload {
     reference: UploadReference,
     source: UploadSource,
     frames: AsyncIterable<Buffer>,
-    responseTimeoutMs: number,
+    options: StepUploadOptions,
   ) {
     this.#connection = connection;
     this.reference = reference;
     this.#source = source;
-    this.#responseTimeoutMs = responseTimeoutMs;
+    this.#responseTimeoutMs = options.responseTimeoutMs;
+    this.#hashOnClient = options.hashOnClient;
     // A failure (server close, cancel, timeout) must also release a source we may be
     // waiting on: a growing file idling on a poll, a stream that has stalled.
     connection.failed.catch((error: unknown) => {
@@ -67,7 +77,7 @@ export class StepUpload implements Upload {
     let hashing: OffThreadHash | undefined;
     try {
       // MD5 (the Step protocol's checksum) runs on a worker thread: inline it halves throughput.
-      const md5 = new OffThreadHash('md5');
+      const md5 = this.#hashOnClient ? new OffThreadHash('md5') : undefined;
       hashing = md5;
       for (;;) {
         const next = await this.#nextFrame(iterator);
@@ -77,28 +87,34 @@ export class StepUpload implements Upload {
         }
         const frame = next.value;
         if (frame.length === 0) continue;
-        md5.update(frame);
+        md5?.update(frame);
         await connection.sendFrame(frame, false);
         // Checked after the send: a 'drain' during it must not be waited for in vain.
-        if (!md5.accepting) await once(md5, 'drain');
+        if (md5 && !md5.accepting) await once(md5, 'drain');
         this.#bytesSent += frame.length;
       }
       // Like the Java client: an empty FIN frame ends the message; zero bytes → no message.
       if (this.#bytesSent > 0) await connection.sendFrame(END_OF_DATA, true);
       hashing = undefined;
-      const checksum = await md5.digest();
+      // Empty when not hashed here: the server announced it hashes, and its MD5 is the result's.
+      const checksum = md5 ? await md5.digest() : '';
       const acknowledgement = connection.expect('UploadAcknowledged', this.#responseTimeoutMs);
       connection.send({ '@': 'FinishUpload', checksum });
       const ack = await acknowledgement;
       await connection.closeCompleted();
-      if (ack.checksum.toLowerCase() !== checksum) throw new ChecksumMismatchError(checksum, ack.checksum);
+      if (md5 && ack.checksum.toLowerCase() !== checksum) throw new ChecksumMismatchError(checksum, ack.checksum);
       if (ack.size !== this.#bytesSent) {
         throw new ProtocolViolationError(`The server acknowledged ${ack.size} bytes, ${this.#bytesSent} were sent`, {
           acknowledged: ack.size,
           sent: this.#bytesSent,
         });
       }
-      return { reference: this.reference, size: ack.size, checksum, lines: ack.numberOfLines ?? ack.numberOflines ?? null };
+      return {
+        reference: this.reference,
+        size: ack.size,
+        checksum: ack.checksum.toLowerCase(),
+        lines: ack.numberOfLines ?? ack.numberOflines ?? null,
+      };
     } finally {
       // Closes files and streams; a pending read is released by source.abort() (see constructor).
       if (!sourceEnded) iterator.return?.().catch(() => undefined);

@@ -10,7 +10,8 @@ export interface HashWorkerData {
 }
 
 export type HashRequest =
-  | { type: 'update'; id: number; algorithm: string; offset: number; length: number }
+  /** `length` bytes of ring space to release once done; the data in them at `segments` ([start, end) pairs). */
+  | { type: 'update'; id: number; algorithm: string; length: number; segments: number[] }
   | { type: 'digest'; id: number; algorithm: string }
   | { type: 'drop'; id: number };
 
@@ -30,10 +31,13 @@ function hashFor(id: number, algorithm: string): Hash {
 
 parentPort?.on('message', (request: HashRequest) => {
   switch (request.type) {
-    case 'update':
-      hashFor(request.id, request.algorithm).update(ring.subarray(request.offset, request.offset + request.length));
+    case 'update': {
+      const hash = hashFor(request.id, request.algorithm);
+      const { segments } = request;
+      for (let i = 0; i < segments.length; i += 2) hash.update(ring.subarray(segments[i], segments[i + 1]));
       parentPort?.postMessage({ type: 'ack', length: request.length } satisfies HashReply);
       break;
+    }
     case 'digest': {
       const hex = hashFor(request.id, request.algorithm).digest('hex');
       hashes.delete(request.id);

@@ -68,4 +68,19 @@ describe('OffThreadHash with misaligned inputs', () => {
     }
     expect(await hash.digest()).to.equal(reference.digest('hex'));
   });
+
+  it('keeps interleaved hashes of misaligned slices apart across several wrap-arounds of the ring', async () => {
+    const references = [createHash('md5'), createHash('md5')];
+    const hashes = [new OffThreadHash('md5'), new OffThreadHash('md5')];
+    const backing = randomBytes(1024 * 1024 + 64);
+    for (let i = 0; i < 400; i++) {
+      const which = i % 3 === 0 ? 1 : 0;
+      const start = (i * 13) % 61;
+      const slice = backing.subarray(start, start + 20_000 + ((i * 7919) % 60_000));
+      references[which]?.update(slice);
+      const hash = hashes[which] as OffThreadHash;
+      if (!hash.update(slice)) await new Promise((resolve) => hash.once('drain', resolve));
+    }
+    expect(await Promise.all(hashes.map((h) => h.digest()))).to.deep.equal(references.map((r) => r.digest('hex')));
+  });
 });

@@ -11,6 +11,13 @@ export const STEP_DOWNLOAD_PATH_PREFIX = '/ws/streaming/download/';
 export const STEP_UPLOAD_CONTEXT_PARAM = 'streamingUploadContextId';
 /** The close a Step upload client sends after UploadAcknowledged. */
 export const STEP_UPLOAD_COMPLETED_REASON = 'Upload completed';
+/**
+ * Spool's extension, announced in the 101 answer of its Step upload path: the server
+ * hashes every byte itself, so a FinishUpload may carry an empty checksum (nothing to
+ * verify) and the client can skip hashing. Java Step servers do not send it.
+ */
+export const STEP_SERVER_CHECKSUM_HEADER = 'Spool-Server-Checksum';
+export const STEP_SERVER_CHECKSUM_VALUE = 'md5';
 
 export const StepStartUploadSchema = z.object({
   '@': z.literal('StartUpload'),

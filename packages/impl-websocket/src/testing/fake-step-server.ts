@@ -4,6 +4,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import {
   type ResourceStatus,
   STEP_DOWNLOAD_PATH_PREFIX,
+  STEP_SERVER_CHECKSUM_HEADER,
+  STEP_SERVER_CHECKSUM_VALUE,
   STEP_UPLOAD_CONTEXT_PARAM,
   STEP_UPLOAD_PATH,
   StepDownloadClientMessageSchema,
@@ -41,6 +43,8 @@ export interface FakeStepServerOptions {
   javaAckSpelling?: boolean;
   /** Stop reading upload sockets after StartUpload (to exercise client back-pressure). */
   stallUploads?: boolean;
+  /** Announce that the server hashes (as Spool does) and accept an empty FinishUpload checksum. */
+  announceServerChecksum?: boolean;
 }
 
 interface FakeResource {
@@ -75,6 +79,9 @@ export class FakeStepServer {
   private constructor(options: FakeStepServerOptions) {
     this.#options = options;
     this.#server = http.createServer((_, res) => res.writeHead(404).end());
+    if (options.announceServerChecksum) {
+      this.#wss.on('headers', (headers: string[]) => headers.push(`${STEP_SERVER_CHECKSUM_HEADER}: ${STEP_SERVER_CHECKSUM_VALUE}`));
+    }
     this.#server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname === STEP_UPLOAD_PATH) {
@@ -202,7 +209,8 @@ export class FakeStepServer {
       recorded.finishChecksum = message.checksum;
       const actual = md5.digest('hex');
       if (!id) return ws.close(1002, 'FinishUpload before StartUpload');
-      if (this.#options.rejectChecksum || actual !== message.checksum) {
+      const unverified = this.#options.announceServerChecksum && message.checksum === '';
+      if (this.#options.rejectChecksum || (actual !== message.checksum && !unverified)) {
         return ws.close(1011, `Checksum mismatch: client sent ${message.checksum}, server computed ${actual}`);
       }
       acknowledged = true;

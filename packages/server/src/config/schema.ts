@@ -62,6 +62,10 @@ export const ConfigSchema = z
     authEnabled: bool.default(false).describe('Require access tokens on every protocol path'),
     apiTokens: apiTokens.default([]).describe('API tokens with roles: name:admin|uploader|reader:token, comma-separated'),
     requireUploadContext: bool.default(false).describe('Refuse Step uploads without streamingUploadContextId'),
+    httpUploadChecksum: z
+      .enum(['md5', 'none'])
+      .default('md5')
+      .describe('Whether HTTP one-shot uploads (PUT, forms) hash their bytes by default; a request may choose with ?checksum='),
     uploadHighWaterMarkBytes: bytes
       .min(64 * 1024)
       .default(4 * 1024 * 1024)

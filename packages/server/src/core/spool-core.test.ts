@@ -206,6 +206,19 @@ describe('SpoolCore', () => {
     await core.close();
   });
 
+  it('completes without a checksum when asked not to hash; an MD5 to verify is then refused, the upload still open', async () => {
+    const { core } = await openCore();
+    const session = await core.createUpload(textMeta, { checksum: false });
+    session.write(Buffer.from('a\nb'));
+    const err = (await session.finish('0'.repeat(32)).catch((e: unknown) => e)) as SpoolError;
+    expect(err.code).to.equal(ErrorCode.INVALID_MESSAGE);
+    expect(session.isOpen).to.equal(true);
+    const status = await session.finish();
+    expect(status).to.include({ state: 'COMPLETED', size: 3, lines: 2, checksum: undefined });
+    expect((await core.getRecord(session.id)).checksum).to.equal(null);
+    await core.close();
+  });
+
   it('refuses bytes past the size limit without taking them', async () => {
     const { core } = await openCore(undefined, { maxResourceBytes: 10 });
     const session = await core.createUpload(textMeta);

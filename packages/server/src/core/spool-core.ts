@@ -58,6 +58,12 @@ export interface CreateUploadOptions {
   resumable?: boolean | undefined;
   writeTokenHash?: string | null | undefined;
   readTokenHash?: string | null | undefined;
+  /**
+   * Hash (MD5) every byte as it arrives (default true). False saves a core's worth of work
+   * at high rates; the resource then ends with no checksum (null) unless it is resumed,
+   * whose finish re-hashes the stored bytes.
+   */
+  checksum?: boolean | undefined;
 }
 
 export type StatusListener = (status: ResourceStatus) => void;
@@ -276,7 +282,7 @@ export class SpoolCore {
       writeTokenHash: options.writeTokenHash ?? null,
       readTokenHash: options.readTokenHash ?? null,
     });
-    const session = await this.attachWriter(record);
+    const session = await this.attachWriter(record, undefined, options.checksum ?? true);
     logger.info('upload created', { resourceId: record.id, filename: record.filename, contextId: record.contextId });
     await this.publish(record, session.status);
     return session;
@@ -317,7 +323,11 @@ export class SpoolCore {
     return hash.digest();
   }
 
-  private async attachWriter(record: ResourceRecord, resumeFrom?: UploadSessionDeps['resumeFrom']): Promise<UploadSession> {
+  private async attachWriter(
+    record: ResourceRecord,
+    resumeFrom?: UploadSessionDeps['resumeFrom'],
+    checksum = true,
+  ): Promise<UploadSession> {
     const { store, catalog, logger } = this.deps;
     const writer = await store.openWriter(record.id);
     const session: UploadSession = new UploadSession({
@@ -328,6 +338,7 @@ export class SpoolCore {
       limits: this.options,
       logger,
       onClosed: (s) => this.active.delete(s.id),
+      checksum,
       ...(resumeFrom ? { resumeFrom } : {}),
     });
     this.active.set(record.id, session);

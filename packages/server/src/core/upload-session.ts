@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   ChecksumMismatchError,
+  InvalidMessageError,
   OffThreadHash,
   QuotaExceededError,
   type ResourceStatus,
@@ -37,6 +38,8 @@ export interface UploadSessionDeps {
   limits: UploadLimits;
   logger: Logger;
   onClosed: (session: UploadSession) => void;
+  /** Hash every byte as it arrives (see CreateUploadOptions.checksum); a resumed upload re-hashes at finish regardless. */
+  checksum: boolean;
   /**
    * For a resumed upload: the last byte already stored, and how to hash the whole
    * resource at finish (the MD5 state of the earlier writer is gone; re-hashing at every
@@ -62,8 +65,8 @@ export class UploadSession extends EventEmitter {
   private readonly deps: UploadSessionDeps;
   /** MD5 of every received byte, computed off the event loop's thread (absent for a resumed upload). */
   private readonly hash: OffThreadHash | undefined;
-  /** The final MD5: the incremental hash's digest, or the stored bytes re-read for a resumed upload. */
-  private readonly digest: () => Promise<string>;
+  /** The final MD5: the incremental hash's digest, the stored bytes re-read for a resumed upload, or none. */
+  private readonly digest: (() => Promise<string>) | undefined;
   private readonly lines: LineIndexer | undefined;
   private phase: Phase = 'open';
   private failure: SpoolError | undefined;
@@ -94,7 +97,7 @@ export class UploadSession extends EventEmitter {
     this.writtenNewlines = deps.record.newlines;
     if (deps.resumeFrom) {
       this.digest = deps.resumeFrom.hashStored;
-    } else {
+    } else if (deps.checksum) {
       const hash = new OffThreadHash('md5');
       hash.on('drain', () => this.maybeDrain());
       hash.on('error', (err: Error) => this.storageFailed(err));
@@ -237,16 +240,20 @@ export class UploadSession extends EventEmitter {
 
   /**
    * Ends the upload as COMPLETED after every accepted byte is written. With
-   * `expectedChecksum`, a mismatch fails the resource and throws ChecksumMismatchError.
+   * `expectedChecksum`, a mismatch fails the resource and throws ChecksumMismatchError
+   * (INVALID_MESSAGE, resource still open, if this upload computes no checksum).
    */
   async finish(expectedChecksum?: string): Promise<ResourceStatus> {
     if (this.failure) throw this.failure;
     if (this.phase !== 'open') throw new ResourceTerminalError(this.id, this.visible.state);
+    if (expectedChecksum !== undefined && !this.digest) {
+      throw new InvalidMessageError('A checksum can be verified only by an upload that computes one');
+    }
     this.phase = 'finishing';
     await this.drainQueue();
     if (this.failure) throw this.failure;
-    const checksum = await this.digest();
-    if (expectedChecksum !== undefined && expectedChecksum.toLowerCase() !== checksum) {
+    const checksum = await this.digest?.();
+    if (expectedChecksum !== undefined && checksum !== undefined && expectedChecksum.toLowerCase() !== checksum) {
       const mismatch = new ChecksumMismatchError(expectedChecksum, checksum);
       await this.end(TransferState.FAILED, mismatch.message);
       throw mismatch;

@@ -1,4 +1,5 @@
 import { LINE_INDEX_STRIDE, type LineIndexEntry } from '../types.js';
+import { scanNewlines } from './newline-scanner.js';
 
 const NEWLINE = 0x0a;
 
@@ -21,14 +22,12 @@ export class LineIndexer {
 
   /** Scans `chunk`, which starts at byte `offset` of the resource. */
   scan(chunk: Buffer, offset: number): void {
-    let at = chunk.indexOf(NEWLINE);
-    while (at !== -1) {
-      this.count++;
-      if (this.count % LINE_INDEX_STRIDE === 0) {
-        this.pending.push({ block: this.count / LINE_INDEX_STRIDE, offset: offset + at + 1 });
-      }
-      at = chunk.indexOf(NEWLINE, at + 1);
-    }
+    const start = this.count;
+    const need = LINE_INDEX_STRIDE - (start % LINE_INDEX_STRIDE);
+    let block = Math.floor(start / LINE_INDEX_STRIDE);
+    this.count += scanNewlines(chunk, need, LINE_INDEX_STRIDE, (at) => {
+      this.pending.push({ block: ++block, offset: offset + at + 1 });
+    });
   }
 
   /** Removes and returns the pending entries that point at or before `size`. */

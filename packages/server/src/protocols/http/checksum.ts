@@ -30,3 +30,22 @@ export function expectedMd5OfBody(req: Request): string | undefined {
   }
   return fromContent ?? fromResource;
 }
+
+export type UploadChecksum = 'md5' | 'none';
+const UPLOAD_CHECKSUMS: readonly UploadChecksum[] = ['md5', 'none'];
+
+/**
+ * Whether a one-shot upload hashes its bytes: `?checksum=md5|none` or `Spool-Checksum`,
+ * else the server's `httpUploadChecksum`. An MD5 to verify (`expected`) needs one, so it
+ * turns hashing on, and contradicts an explicit `none`.
+ */
+export function uploadChecksum(req: Request, configured: UploadChecksum, expected: string | undefined): UploadChecksum {
+  const asked = queryParam(req, 'checksum') ?? headerValue(req, 'spool-checksum');
+  if (asked === undefined) return expected === undefined ? configured : 'md5';
+  const choice = asked.toLowerCase() as UploadChecksum;
+  if (!UPLOAD_CHECKSUMS.includes(choice)) {
+    throw new InvalidMessageError(`checksum must be one of ${UPLOAD_CHECKSUMS.join(', ')}, got ${JSON.stringify(asked)}`);
+  }
+  if (choice === 'none' && expected !== undefined) throw new InvalidMessageError('An MD5 to verify needs checksum=md5, not none');
+  return choice;
+}

@@ -6,14 +6,15 @@ const request = (headers: Record<string, string>) => ({ headers }) as unknown as
 
 describe('conditional requests (RFC 9110 §13)', () => {
   const completedAt = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
-  const found = validatorsFor('0123456789abcdef0123456789abcdef', completedAt);
+  const id = '0190a2b4-0000-7000-8000-000000000000';
+  const found = validatorsFor(id, '0123456789abcdef0123456789abcdef', completedAt);
   if (!found) throw new Error('a completed resource has validators');
   const validators = found;
 
-  it('has validators only for a completed resource (checksum and completion time)', () => {
+  it('has validators only for a completed resource (checksum, or id without one, and completion time)', () => {
     expect(validators).to.deep.equal({ etag: '"0123456789abcdef0123456789abcdef"', lastModifiedSeconds: Math.floor(completedAt / 1000) });
-    expect(validatorsFor(null, completedAt)).to.equal(undefined);
-    expect(validatorsFor('abc', null)).to.equal(undefined);
+    expect(validatorsFor(id, null, completedAt)?.etag).to.equal(`"id-${id}"`);
+    expect(validatorsFor(id, 'abc', null)).to.equal(undefined);
     expect(lastModifiedHeader(validators)).to.equal('Thu, 02 Jan 2025 03:04:05 GMT');
   });
 

@@ -2,20 +2,21 @@ import type { IncomingMessage } from 'node:http';
 
 /**
  * Validators of a representation (RFC 9110 §8.8). Only COMPLETED resources have them:
- * their bytes never change again, so the MD5 is a strong ETag. A growing resource has
+ * their bytes never change again, so the MD5 is a strong ETag — or, for one uploaded
+ * without a checksum, its id (unique, and its bytes are as final). A growing resource has
  * none (its representation changes with every checkpoint), so conditional requests
  * against it fall back to unconditional behaviour.
  */
 export interface Validators {
-  /** Strong entity tag, quoted: `"<md5 hex>"`. */
+  /** Strong entity tag, quoted: `"<md5 hex>"`, else `"id-<resource id>"`. */
   etag: string;
   /** Whole seconds (HTTP dates have no finer resolution). */
   lastModifiedSeconds: number;
 }
 
-export function validatorsFor(checksum: string | null | undefined, completedAtMs: number | null): Validators | undefined {
-  if (!checksum || completedAtMs === null) return undefined;
-  return { etag: `"${checksum}"`, lastModifiedSeconds: Math.floor(completedAtMs / 1000) };
+export function validatorsFor(id: string, checksum: string | null | undefined, completedAtMs: number | null): Validators | undefined {
+  if (completedAtMs === null) return undefined;
+  return { etag: checksum ? `"${checksum}"` : `"id-${id}"`, lastModifiedSeconds: Math.floor(completedAtMs / 1000) };
 }
 
 export function lastModifiedHeader(validators: Validators): string {

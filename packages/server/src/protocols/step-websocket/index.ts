@@ -1,6 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ContextRequiredError, STEP_DOWNLOAD_PATH_PREFIX, STEP_UPLOAD_CONTEXT_PARAM, STEP_UPLOAD_PATH } from '@spool/common';
+import {
+  ContextRequiredError,
+  STEP_DOWNLOAD_PATH_PREFIX,
+  STEP_SERVER_CHECKSUM_HEADER,
+  STEP_SERVER_CHECKSUM_VALUE,
+  STEP_UPLOAD_CONTEXT_PARAM,
+  STEP_UPLOAD_PATH,
+} from '@spool/common';
 import type { Logger } from 'winston';
 import type { SpoolConfig } from '../../config/schema.js';
 import { credentialOf, describePrincipal } from '../../core/access/access-control.js';
@@ -24,6 +31,9 @@ export interface StepWebSocketDeps {
  * The Step-compatible WebSocket face: returns an upgrade handler that takes the Step
  * paths and answers false for any other path.
  */
+/** Upload clients learn that this server hashes for them (see STEP_SERVER_CHECKSUM_HEADER). */
+const UPLOAD_HANDSHAKE = { responseHeaders: { [STEP_SERVER_CHECKSUM_HEADER]: STEP_SERVER_CHECKSUM_VALUE } };
+
 export function stepWebSocketFace(deps: StepWebSocketDeps) {
   const { core, config, logger } = deps;
   const connectionOptions = {
@@ -37,7 +47,7 @@ export function stepWebSocketFace(deps: StepWebSocketDeps) {
     const isUpload = url.pathname === STEP_UPLOAD_PATH;
     const isDownload = url.pathname.startsWith(STEP_DOWNLOAD_PATH_PREFIX);
     if (!isUpload && !isDownload) return false;
-    const conn = acceptWebSocket(req, socket, head, connectionOptions);
+    const conn = acceptWebSocket(req, socket, head, connectionOptions, isUpload ? UPLOAD_HANDSHAKE : {});
     if (!conn) return true;
     deps.track(conn);
     const log = logger.child({ connectionId: conn.id, path: url.pathname });

@@ -91,7 +91,8 @@ export class StepUploadHandler {
       throw new ProtocolViolationError(`FinishUpload before ${this.phase === 'awaitingStart' ? 'StartUpload' : 'ReadyForUpload'}`);
     if (this.inBinaryMessage) throw new ProtocolViolationError('FinishUpload inside the data message');
     this.phase = 'finishing';
-    const status = await this.session.finish(message.checksum);
+    // Empty: the client did not hash (Spool's extension, see STEP_SERVER_CHECKSUM_HEADER); nothing to verify.
+    const status = await this.session.finish(message.checksum === '' ? undefined : message.checksum);
     await this.conn.sendText(JSON.stringify(toStepUploadAcknowledged(status.size, status.checksum ?? '', status.lines)));
     if (this.phase === 'finishing') this.phase = 'acknowledged';
   }

@@ -15,6 +15,8 @@ export interface WsHandshakeOptions {
    * undefined to select none. Without it no subprotocol is ever selected.
    */
   selectProtocol?: (offered: readonly string[], request: IncomingMessage) => string | undefined;
+  /** Extra headers of the 101 answer (e.g. what this server offers beyond the protocol). */
+  responseHeaders?: Readonly<Record<string, string>>;
 }
 
 interface HandshakeRejection {
@@ -98,6 +100,7 @@ export function acceptWebSocket(
     .digest('base64');
   const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`];
   if (protocol !== '') lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+  for (const [name, value] of Object.entries(handshake.responseHeaders ?? {})) lines.push(`${name}: ${value}`);
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   return new WsConnection({ request: req, socket, head, options, protocol });
 }

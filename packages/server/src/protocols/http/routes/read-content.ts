@@ -29,7 +29,7 @@ export function readContent(ctx: HttpContext) {
     const { record, status } = await loadResource(ctx.core, id);
     const size = status.size;
     const completed = status.state === TransferState.COMPLETED;
-    const validators = completed ? validatorsFor(status.checksum ?? record.checksum, record.completedAt) : undefined;
+    const validators = completed ? validatorsFor(record.id, status.checksum ?? record.checksum, record.completedAt) : undefined;
     const range: RangeRequest = ifRangeAllows(req, validators) ? parseRange(req.headers.range, size) : { kind: 'none' };
     if (range.kind === 'unsatisfiable') {
       const growing = !isTerminal(status.state);

@@ -12,6 +12,7 @@ import {
 import type { Request, Response } from 'express';
 import type { UploadSession } from '../../../core/upload-session.js';
 import { pumpRequestBody, pumpStream, type StreamPump } from '../body-pump.js';
+import { uploadChecksum } from '../checksum.js';
 import { refuseContentEncoding } from '../content-encoding.js';
 import { type HttpContext, jsonOf, loadResource } from '../context.js';
 import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from '../mime-type.js';
@@ -61,6 +62,8 @@ class MultipartUpload {
   private readonly tasks: Promise<void>[] = [];
   private contextId: string | null;
   private lineAccess: boolean | undefined;
+  /** Whether each file is hashed (forms carry no MD5 to verify). */
+  private readonly checksum: boolean;
   /** Why the request body stopped before its end, if it did. */
   private inputStop: SpoolError | undefined;
   private failure: SpoolError | undefined;
@@ -75,6 +78,7 @@ class MultipartUpload {
     this.contextId = validContextId(queryParam(req, 'context') ?? headerValue(req, 'spool-context'));
     this.lineAccess =
       parseFlag(queryParam(req, 'lineAccess'), 'lineAccess') ?? parseFlag(headerValue(req, 'spool-line-access'), 'Spool-Line-Access');
+    this.checksum = uploadChecksum(req, ctx.config.httpUploadChecksum, undefined) === 'md5';
   }
 
   /** Resolves with the created resources' statuses (and tokens) in form order; rejects with the failure. */
@@ -167,7 +171,7 @@ class MultipartUpload {
   }
 
   private async receiveFile(file: FormFile, part: Readable, metadata: ResourceMetadata, contextId: string | null): Promise<void> {
-    const { session, tokens } = await openUpload(this.ctx, metadata, { contextId });
+    const { session, tokens } = await openUpload(this.ctx, metadata, { contextId, checksum: this.checksum });
     file.session = session;
     file.tokens = tokens;
     // Even after a failure elsewhere the part is read: a part already whole completes, one

@@ -1,6 +1,6 @@
 import { InvalidMessageError } from '@spool/common';
 import type { Request, Response } from 'express';
-import { expectedMd5OfBody } from '../checksum.js';
+import { expectedMd5OfBody, uploadChecksum } from '../checksum.js';
 import { refuseContentEncoding } from '../content-encoding.js';
 import { type HttpContext, respondWithResource } from '../context.js';
 import { receiveBody } from '../receive-body.js';
@@ -13,7 +13,8 @@ import { describeUpload, uploadCompleteFlag } from '../upload-metadata.js';
  * it (`curl -T file URL/`, `curl -T - URL/name`: Content-Length or chunked). 201 with the
  * resource's JSON and `Location` once every byte is written and, by default, the
  * resource is COMPLETED (`Content-MD5`, `?md5=` or `Spool-MD5` verified: mismatch → 422,
- * FAILED). `Upload-Complete: ?0` (or `?complete=0`) leaves it IN_PROGRESS for appends.
+ * FAILED; `?checksum=none` or the `httpUploadChecksum` setting skip the MD5: no
+ * checksum then). `Upload-Complete: ?0` (or `?complete=0`) leaves it IN_PROGRESS for appends.
  * An interrupted body fails the resource (or, with `?0`, releases it), bytes kept.
  */
 export function uploadRaw(ctx: HttpContext) {
@@ -27,7 +28,8 @@ export function uploadRaw(ctx: HttpContext) {
     const budget = uploadBudget(ctx.config, 0);
     refuseDeclaredOverBudget(req, budget);
 
-    const { session, tokens } = await openUpload(ctx, metadata, { contextId, resumable: !complete });
+    const checksum = uploadChecksum(req, ctx.config.httpUploadChecksum, md5) === 'md5';
+    const { session, tokens } = await openUpload(ctx, metadata, { contextId, resumable: !complete, checksum });
     ctx.logger.info('http upload started', {
       resourceId: session.id,
       filename: metadata.filename,

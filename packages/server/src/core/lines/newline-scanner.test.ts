@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { scanNewlines } from './newline-scanner.js';
+import { scanNewlines, WASM_BASE64 } from './newline-scanner.js';
 
 /** The obvious implementation: every newline, one by one. */
 export function reference(data: Uint8Array, need: number, every: number): { total: number; found: number[] } {
@@ -52,5 +52,21 @@ describe('scanNewlines (WebAssembly SIMD)', () => {
     const found: number[] = [];
     expect(scanNewlines(data, 2, 2, (at) => found.push(at))).to.equal(reference(data, 2, 2).total);
     expect(found).to.deep.equal(reference(data, 2, 2).found);
+  });
+});
+
+describe('newline-scanner module source', () => {
+  it('embeds exactly what wabt makes of newline-scanner.wat (rebuild with `run build:wasm`)', async () => {
+    const { default: wabtInit } = await import('wabt');
+    const { readFile } = await import('node:fs/promises');
+    // Tests run from dist/; the .wat source stays in src/.
+    const source = await readFile(new URL('../../../src/core/lines/newline-scanner.wat', import.meta.url), 'utf8');
+    const wabt = await wabtInit();
+    const module = wabt.parseWat('newline-scanner.wat', source, { simd: true });
+    try {
+      expect(Buffer.from(module.toBinary({}).buffer).toString('base64')).to.equal(WASM_BASE64);
+    } finally {
+      module.destroy();
+    }
   });
 });

@@ -2,9 +2,10 @@
  * Finds `\n` bytes 16 at a time with WebAssembly SIMD. The line indexer needs every
  * newline counted but only every LINE_INDEX_STRIDE-th located; a `Buffer.indexOf` call
  * per newline (~9 M per GiB of logs) cost the event loop ~0.5 s per GiB, this ~0.1 s.
- * Source: newline-scanner.wat beside this file (binary built with wabt's wat2wasm, SIMD on).
+ * Source: newline-scanner.wat beside this file; `pnpm --filter @spool/server run build:wasm`
+ * rebuilds WASM_BASE64 from it with wabt (a unit test checks the two agree).
  */
-const WASM_BASE64 =
+export const WASM_BASE64 =
   'AGFzbQEAAAABCAFgA39/fwF/AwIBAAUDAQABBgYBfwFBAAsHGwMGbWVtb3J5AgAHY291bnRlZAMABHNjYW4AAAqzAQGwAQIDfwF7QQr9DyEGAkADQCAAQRBqIAFLDQEgAP0ABAAgBv0j/WQhBCAEaSEFIAMgBWogAk8EQANAIANBAWohAyADIAJGBEAgAyQAIAAgBGhqDwsgBCAEQQFrcSEEDAALCyADIAVqIQMgAEEQaiEADAALCwJAA0AgACABTw0BIAAtAABBCkYEQCADQQFqIQMgAyACRgRAIAMkACAADwsLIABBAWohAAwACwsgAyQAQX8L';
 
 // The compiler's libraries here (ES2022, no DOM) do not declare WebAssembly: the part used.

@@ -1,4 +1,5 @@
 import { isTerminal } from '@spool/common';
+import { LruMap } from '../lru-map.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint } from './catalog.js';
 
@@ -14,8 +15,7 @@ export const DEFAULT_CACHED_RECORDS = 1024;
  * where this process is the one that deletes.
  */
 export class CachingCatalog implements Catalog {
-  /** Map order is the LRU order: the first key is the least recently used. */
-  private readonly terminal = new Map<string, ResourceRecord>();
+  private readonly terminal = new LruMap<string, ResourceRecord>();
   /** Bumped by every delete and truncate: a lookup that overlapped one must not cache what it read. */
   private generation = 0;
 
@@ -29,21 +29,14 @@ export class CachingCatalog implements Catalog {
   }
 
   async get(id: string): Promise<ResourceRecord | undefined> {
-    const cached = this.terminal.get(id);
-    if (cached) {
-      this.terminal.delete(id);
-      this.terminal.set(id, cached);
-      return cached;
-    }
+    const cached = this.terminal.touch(id);
+    if (cached) return cached;
     const generation = this.generation;
     const record = await this.inner.get(id);
     if (record && isTerminal(record.state) && generation === this.generation && this.capacity > 0) {
       // Shared by every caller from now on: frozen so a mutation fails loudly instead of spreading.
       this.terminal.set(id, Object.freeze(record));
-      for (const oldest of this.terminal.keys()) {
-        if (this.terminal.size <= this.capacity) break;
-        this.terminal.delete(oldest);
-      }
+      this.terminal.evictBeyond(this.capacity);
     }
     return record;
   }

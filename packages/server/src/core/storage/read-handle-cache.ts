@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { LruMap } from '../lru-map.js';
 
 interface CachedHandle {
   /** Shared by every read that starts while the file is opening: one open per key. */
@@ -34,15 +35,16 @@ function leaseOf(handle: fs.FileHandle, onRelease: () => void): ReadLease {
 
 /**
  * A bounded LRU of read-only file handles, so small reads (line pages) and range after
- * range (followers, Step chunk requests) do not pay an open and a close each. Handles are positional-read only, so any number of reads may
- * share one, and a file being appended to shows its new bytes through an open handle.
+ * range (followers, Step chunk requests) do not pay an open and a close each. Handles
+ * are positional-read only, so any number of reads may share one, and a file being
+ * appended to shows its new bytes through an open handle.
  * A handle leaves the cache when it is the least recently used one beyond `capacity`,
  * when its file is forgotten (deleted) or when the cache closes; it is closed
  * once the reads using it finish. At most `capacity` idle handles stay open.
  */
 export class ReadHandleCache {
   /** Map order is the LRU order: the first key is the least recently used. */
-  private readonly entries = new Map<string, CachedHandle>();
+  private readonly entries = new LruMap<string, CachedHandle>();
   private closed = false;
 
   constructor(private readonly capacity: number) {}
@@ -106,22 +108,15 @@ export class ReadHandleCache {
   }
 
   private acquire(key: string, file: string): CachedHandle {
-    const cached = this.entries.get(key);
-    if (cached) {
-      this.entries.delete(key);
-      this.entries.set(key, cached);
-      return cached;
-    }
+    const cached = this.entries.touch(key);
+    if (cached) return cached;
     const entry: CachedHandle = { opening: fs.open(file, 'r'), users: 0, retired: false };
     // A failed open is not cached: the next read tries again (the file may exist by then).
     entry.opening.catch(() => {
       if (this.entries.get(key) === entry) this.entries.delete(key);
     });
     this.entries.set(key, entry);
-    for (const [oldest, old] of this.entries) {
-      if (this.entries.size <= this.capacity) break;
-      void this.retire(oldest, old);
-    }
+    this.entries.evictBeyond(this.capacity, (oldest, old) => void this.retire(oldest, old));
     return entry;
   }
 

@@ -27,13 +27,13 @@ export interface StepWebSocketDeps {
   track: (conn: WsConnection) => void;
 }
 
+/** Upload clients learn that this server hashes for them (see STEP_SERVER_CHECKSUM_HEADER). */
+const UPLOAD_HANDSHAKE = { responseHeaders: { [STEP_SERVER_CHECKSUM_HEADER]: STEP_SERVER_CHECKSUM_VALUE } };
+
 /**
  * The Step-compatible WebSocket face: returns an upgrade handler that takes the Step
  * paths and answers false for any other path.
  */
-/** Upload clients learn that this server hashes for them (see STEP_SERVER_CHECKSUM_HEADER). */
-const UPLOAD_HANDSHAKE = { responseHeaders: { [STEP_SERVER_CHECKSUM_HEADER]: STEP_SERVER_CHECKSUM_VALUE } };
-
 export function stepWebSocketFace(deps: StepWebSocketDeps) {
   const { core, config, logger } = deps;
   const connectionOptions = {

@@ -1,9 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
-import { CloseCode } from '@spool/common';
 import type { Logger } from 'winston';
 import { type ConfigSources, loadConfig } from './config/load.js';
 import type { SpoolConfig, SpoolConfigInput } from './config/schema.js';
@@ -13,11 +9,18 @@ import { SqliteCatalog } from './core/catalog/sqlite-catalog.js';
 import { MemoryEventBus } from './core/events/memory-event-bus.js';
 import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
 import { FileByteStore } from './core/storage/file-byte-store.js';
+import { type Host, HostUrls, startHost } from './host/host.js';
 import { createLogger } from './logging.js';
-import { createHttpFace, createHttpServer } from './protocols/http/index.js';
-import { spoolWebSocketFace } from './protocols/spool-websocket/index.js';
-import { stepWebSocketFace } from './protocols/step-websocket/index.js';
-import { rejectUpgrade, type WsConnection } from './transport/websocket/index.js';
+import { httpApiProtocol } from './protocols/http/index.js';
+import type { ProtocolDefinition } from './protocols/protocol.js';
+import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
+import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
+
+/**
+ * Every protocol the server speaks, in one list: adding a protocol is a folder under
+ * `protocols/` and one line here (docs/architecture.md).
+ */
+const PROTOCOLS: readonly ProtocolDefinition[] = [httpApiProtocol, stepWebSocketProtocol, spoolWebSocketProtocol];
 
 export interface SpoolServer {
   readonly config: SpoolConfig;
@@ -28,7 +31,9 @@ export interface SpoolServer {
   /** `ws://host:port` as bound. */
   readonly wsUrl: string;
   readonly port: number;
-  /** Graceful stop: WebSocket clients get 1001 "Server shutdown", uploads a final checkpoint. */
+  /** The mounted protocols: routes, endpoints, TCP ports, open connections. */
+  readonly host: Host;
+  /** Graceful stop: connections are told goodbye (WebSocket: 1001 "Server shutdown"), uploads get a final checkpoint. */
   close(): Promise<void>;
 }
 
@@ -46,13 +51,6 @@ export function embeddedDeps(config: SpoolConfig, logger: Logger): SpoolCoreDeps
     bus: new MemoryEventBus(),
     logger,
   };
-}
-
-/** Derives `ws(s)://host[/base]` for references: the public URL if set, else the request's Host. */
-function wsBaseFor(config: SpoolConfig, req: IncomingMessage, bound: string): string {
-  if (config.publicUrl) return config.publicUrl.replace(/^http/, 'ws').replace(/\/+$/, '');
-  const host = req.headers.host;
-  return host ? `ws://${host}` : bound;
 }
 
 export async function startServer(overrides: Partial<SpoolConfigInput> = {}, options: StartOptions = {}): Promise<SpoolServer> {
@@ -73,41 +71,18 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   });
   await core.start();
 
-  const connections = new Set<WsConnection>();
-  let boundWs = '';
-  const app = createHttpFace({ core, config, logger });
-  const server: Server = createHttpServer(app, config);
-  const faceDeps = {
-    core,
-    config,
-    logger,
-    publicWsBase: (req: IncomingMessage) => wsBaseFor(config, req, boundWs),
-    track: (conn: WsConnection) => {
-      connections.add(conn);
-      conn.once('close', () => connections.delete(conn));
-    },
-  };
-  const stepFace = stepWebSocketFace(faceDeps);
-  const spoolFace = spoolWebSocketFace(faceDeps);
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    if (!stepFace(req, socket, head) && !spoolFace(req, socket, head))
-      rejectUpgrade(socket, 404, 'NOT_FOUND', `No WebSocket endpoint at ${req.url ?? ''}`);
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  const url = `http://${hostForUrl}:${port}`;
-  boundWs = `ws://${hostForUrl}:${port}`;
+  const urls = new HostUrls(config.publicUrl);
+  const protocols = PROTOCOLS.map((protocol) => protocol.create({ core, config, logger, urls }));
+  let host: Host;
+  try {
+    host = await startHost(protocols, { core, config, logger, urls });
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
   logger.info('spool server listening', {
-    url,
+    url: host.url,
+    tcp: host.tcpPorts,
     dataDir: path.resolve(config.dataDir),
     publicUrl: config.publicUrl,
     accessControl: config.authEnabled ? `on (${config.apiTokens.length} API tokens)` : 'off',
@@ -117,16 +92,11 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   const close = () => {
     closing ??= (async () => {
       logger.info('shutting down');
-      server.close();
-      for (const conn of connections) conn.close(CloseCode.GOING_AWAY, 'Server shutdown');
-      const deadline = Date.now() + config.shutdownTimeoutMs;
-      while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const conn of connections) conn.terminate();
-      server.closeAllConnections();
+      await host.close();
       await core.close();
       logger.info('stopped');
     })();
     return closing;
   };
-  return { config, core, logger, url, wsUrl: boundWs, port, close };
+  return { config, core, logger, url: host.url, wsUrl: host.url.replace(/^http/, 'ws'), port: host.port, host, close };
 }

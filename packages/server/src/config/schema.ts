@@ -80,6 +80,14 @@ export const ConfigSchema = z
       .describe('Largest line page a client may request'),
     pingIntervalMs: millis.default(25_000).describe('WebSocket keepalive ping interval'),
     closeTimeoutMs: millis.default(5_000).describe('How long to wait for a peer to answer a close frame'),
+    maxConnections: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'Most sockets open at once, every protocol together (HTTP, WebSocket, TCP); more are answered 503 and closed. Each needs a file descriptor: raise `ulimit -n` with it. 0 = unlimited',
+      ),
     shutdownTimeoutMs: millis.default(10_000).describe('Longest graceful shutdown before connections are cut'),
     httpMaxBodyBytes: bytes
       .default(0)

@@ -12,9 +12,14 @@ export interface ApiToken {
   token: string;
 }
 
-/** Who is asking: an API token's holder (with a role), a capability holder, or anyone when access control is off. */
+/**
+ * Who is asking: an API token's holder (with a role), a capability holder, anyone when
+ * access control is off (`anonymous`), or — with access control on — nobody known, on a
+ * public route (`unauthenticated`: allowed nothing).
+ */
 export type Principal =
   | { kind: 'anonymous' }
+  | { kind: 'unauthenticated' }
   | { kind: 'api'; name: string; role: Role }
   | { kind: 'capability'; tokenHash: string; label: string };
 
@@ -81,6 +86,7 @@ export class AccessControl {
    */
   async authorize(principal: Principal, permission: Permission, resourceId?: string): Promise<void> {
     if (principal.kind === 'anonymous') return;
+    if (principal.kind === 'unauthenticated') throw new UnauthorizedError();
     if (principal.kind === 'api') {
       if (ROLE_PERMISSIONS[principal.role].includes(permission)) return;
       throw new ForbiddenError(`Token "${principal.name}" (${principal.role}) may not ${permission}`, { permission });
@@ -109,15 +115,19 @@ export class AccessControl {
 export function describePrincipal(principal: Principal): string {
   if (principal.kind === 'api') return `${principal.name} (${principal.role})`;
   if (principal.kind === 'capability') return `capability ${principal.label}`;
-  return 'anonymous';
+  return principal.kind;
 }
 
 /** The credential of a request: `Authorization: Bearer <token>`, else a `token` query parameter. */
-export function credentialOf(headers: { authorization?: string | undefined }, url: URL): string | undefined {
-  const header = headers.authorization;
-  if (header) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+export function credentialFrom(authorization: string | undefined, tokenParam: string | undefined): string | undefined {
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (match) return match[1];
   }
-  return url.searchParams.get('token') ?? undefined;
+  return tokenParam;
+}
+
+/** {@link credentialFrom} of a parsed request URL. */
+export function credentialOf(headers: { authorization?: string | undefined }, url: URL): string | undefined {
+  return credentialFrom(headers.authorization, url.searchParams.get('token') ?? undefined);
 }

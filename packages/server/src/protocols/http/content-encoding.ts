@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HttpErrorCode, HttpFaceError } from './errors.js';
+import { HttpError, HttpErrorCode } from '../../transport/http/errors.js';
 
 /**
  * Bodies are stored byte for byte: a compressed request body would be stored compressed
@@ -8,7 +8,7 @@ import { HttpErrorCode, HttpFaceError } from './errors.js';
 export function refuseContentEncoding(req: IncomingMessage): void {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== '') {
-    throw new HttpFaceError(
+    throw new HttpError(
       415,
       HttpErrorCode.UNSUPPORTED_MEDIA_TYPE,
       `Content-Encoding ${encoding} is not supported: send the bytes as they are`,

@@ -1,10 +1,9 @@
-import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { Logger } from 'winston';
-import type { SpoolConfig } from '../../config/schema.js';
-import type { SpoolCore } from '../../core/spool-core.js';
-import { requires } from './access.js';
+import type { Request, Response } from 'express';
+import type { Principal } from '../../core/access/access-control.js';
+import { httpErrorFor } from '../../transport/http/errors.js';
+import { type AccessRule, publicAccess, requires, requiresDecided } from '../access-rule.js';
+import { defineProtocol, type HttpMethod, type HttpRoute } from '../protocol.js';
 import type { HttpContext } from './context.js';
-import { errorHandler, methodNotAllowed, notFound } from './errors.js';
 import { API_PREFIX } from './resource-json.js';
 import { appendContent } from './routes/append.js';
 import { contextEvents } from './routes/context-events.js';
@@ -13,82 +12,55 @@ import { statusEvents } from './routes/events.js';
 import { completeResource, failResource } from './routes/finalize.js';
 import { readLinePage } from './routes/lines.js';
 import { readContent } from './routes/read-content.js';
-import { deleteResource, getResource, listResources } from './routes/resources.js';
+import { deleteResource, getResource, listPermission, listResources } from './routes/resources.js';
 import { uploadRaw } from './routes/upload-raw.js';
 
-export { createHttpServer } from './http-server.js';
+// biome-ignore lint/suspicious/noExplicitAny: route handlers type their own params (Request<{ id: string }>)
+type AnyHandler = (req: Request<any>, res: Response, principal: Principal) => Promise<void> | void;
 
-export interface HttpFaceDeps {
-  core: SpoolCore;
-  config: SpoolConfig;
-  logger: Logger;
+function route(method: HttpMethod, path: string, access: AccessRule<Request>, handle: AnyHandler): HttpRoute {
+  return { method, path, access, handle: handle as HttpRoute['handle'] };
 }
+
+/** The resource a route's `:id` names. */
+const idParam = (req: Request): string | undefined => req.params.id as string | undefined;
 
 /**
- * The HTTP face (express 5): every resource, whichever protocol uploaded it, readable and
- * writable with the conventions of curl, browsers and CI log viewers. Routes are listed
- * in docs/protocols/http.md; every error leaves through errors.ts.
+ * The HTTP API (`/api/v1`, docs/protocols/http.md): every resource, whichever protocol
+ * uploaded it, readable and writable with the conventions of curl, browsers and CI log
+ * viewers; and `/health`. Each route names what it needs; the host checks it (before
+ * any body byte is read) and maps every error through `httpErrorFor`.
  */
-export function createHttpFace(deps: HttpFaceDeps): Express {
-  const ctx: HttpContext = { core: deps.core, config: deps.config, logger: deps.logger.child({ face: 'http' }) };
-  const app = express();
-  app.disable('x-powered-by');
-  // Bodies are streamed by the routes; hashing JSON answers for weak ETags is wasted work.
-  app.set('etag', false);
-
-  app.get('/health', (_req: Request, res: Response) => {
-    res.setHeader('Cache-Control', 'no-store');
-    res.json({ status: 'ok', activeUploads: ctx.core.activeUploads });
-  });
-
-  // Every route checks access first (before any body byte is read), then does one thing.
-  const read = requires(ctx, 'read') as RequestHandler;
-  const write = requires(ctx, 'write') as RequestHandler;
-  const create = requires(ctx, 'create') as RequestHandler;
-  const remove = requires(ctx, 'delete') as RequestHandler;
-  const api = express.Router({ strict: false });
-  api
-    .route('/resources')
-    .get(listResources(ctx))
-    .post(create, createResource(ctx))
-    .all(methodNotAllowed(['GET', 'HEAD', 'POST']));
-  api
-    .route('/uploads{/:filename}')
-    .put(create, uploadRaw(ctx) as RequestHandler)
-    .all(methodNotAllowed(['PUT']));
-  api
-    .route('/resources/:id')
-    .get(read, getResource(ctx))
-    .delete(remove, deleteResource(ctx))
-    .all(methodNotAllowed(['GET', 'HEAD', 'DELETE']));
-  api
-    .route('/resources/:id/content')
-    .get(read, readContent(ctx))
-    .patch(write, appendContent(ctx))
-    .all(methodNotAllowed(['GET', 'HEAD', 'PATCH']));
-  api
-    .route('/resources/:id/lines')
-    .get(read, readLinePage(ctx))
-    .all(methodNotAllowed(['GET', 'HEAD']));
-  api
-    .route('/resources/:id/events')
-    .get(read, statusEvents(ctx))
-    .all(methodNotAllowed(['GET', 'HEAD']));
-  api
-    .route('/contexts/:contextId/events')
-    .get(contextEvents(ctx))
-    .all(methodNotAllowed(['GET', 'HEAD']));
-  api
-    .route('/resources/:id/complete')
-    .post(write, completeResource(ctx))
-    .all(methodNotAllowed(['POST']));
-  api
-    .route('/resources/:id/fail')
-    .post(write, failResource(ctx))
-    .all(methodNotAllowed(['POST']));
-  app.use(API_PREFIX, api);
-
-  app.use(notFound);
-  app.use(errorHandler(ctx.logger) as (err: unknown, req: Request, res: Response, next: NextFunction) => void);
-  return app;
-}
+export const httpApiProtocol = defineProtocol('http-api', (deps) => {
+  const ctx: HttpContext = { core: deps.core, config: deps.config, logger: deps.logger };
+  const read = requires<Request>('read', idParam);
+  const write = requires<Request>('write', idParam);
+  const remove = requires<Request>('delete', idParam);
+  const create = requires<Request>('create');
+  const routes: HttpRoute[] = [
+    route(
+      'GET',
+      '/health',
+      publicAccess('liveness probe; counts only for API tokens when access control is on'),
+      (_req, res, principal) => {
+        res.setHeader('Cache-Control', 'no-store');
+        const counts = !deps.core.access.enabled || principal.kind === 'api';
+        res.json(counts ? { status: 'ok', activeUploads: deps.core.activeUploads } : { status: 'ok' });
+      },
+    ),
+    route('GET', `${API_PREFIX}/resources`, requiresDecided(listPermission), listResources(ctx)),
+    route('POST', `${API_PREFIX}/resources`, create, createResource(ctx)),
+    route('PUT', `${API_PREFIX}/uploads{/:filename}`, create, uploadRaw(ctx)),
+    route('GET', `${API_PREFIX}/resources/:id`, read, getResource(ctx)),
+    route('DELETE', `${API_PREFIX}/resources/:id`, remove, deleteResource(ctx)),
+    route('GET', `${API_PREFIX}/resources/:id/content`, read, readContent(ctx)),
+    route('PATCH', `${API_PREFIX}/resources/:id/content`, write, appendContent(ctx)),
+    route('GET', `${API_PREFIX}/resources/:id/lines`, read, readLinePage(ctx)),
+    route('GET', `${API_PREFIX}/resources/:id/events`, read, statusEvents(ctx)),
+    // A context's statuses are a listing of it: read access, no resource id.
+    route('GET', `${API_PREFIX}/contexts/:contextId/events`, requires('read'), contextEvents(ctx)),
+    route('POST', `${API_PREFIX}/resources/:id/complete`, write, completeResource(ctx)),
+    route('POST', `${API_PREFIX}/resources/:id/fail`, write, failResource(ctx)),
+  ];
+  return { http: { basePath: '/', routes, errorResponse: httpErrorFor } };
+});

@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 import { describeZodError, InvalidMessageError, MessageTooLargeError } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import { HttpError, HttpErrorCode } from '../../transport/http/errors.js';
+import { acceptBody, requestHasBody } from '../../transport/http/request-body.js';
 import { pumpRequestBody } from './body-pump.js';
 import { refuseContentEncoding } from './content-encoding.js';
 import type { HttpContext } from './context.js';
-import { HttpErrorCode, HttpFaceError } from './errors.js';
-import { acceptBody, requestHasBody } from './request-body.js';
 import { bodyTimeouts } from './upload-budget.js';
 
 /** Control bodies (descriptions, reasons) are small. */
@@ -37,7 +37,7 @@ export async function readJsonBody<S extends z.ZodType>(
 ): Promise<z.infer<S> | undefined> {
   if (!requestHasBody(req)) return undefined;
   if (!req.is('application/json')) {
-    throw new HttpFaceError(
+    throw new HttpError(
       415,
       HttpErrorCode.UNSUPPORTED_MEDIA_TYPE,
       `Expected an application/json body, got ${req.headers['content-type'] ?? 'no Content-Type'}`,

@@ -1,9 +1,9 @@
 import { type ResourceStatus, SpoolError, toSpoolError } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { UploadSession } from '../../core/upload-session.js';
+import { acceptBody } from '../../transport/http/request-body.js';
 import { pumpRequestBody } from './body-pump.js';
 import type { HttpContext } from './context.js';
-import { acceptBody } from './request-body.js';
 import { bodyTimeouts, type UploadBudget } from './upload-budget.js';
 
 /**

@@ -1,10 +1,8 @@
 import {
-  InvalidMessageError,
   InvalidRangeError,
   isTerminal,
   ProtocolViolationError,
   type ResourceStatus,
-  SPOOL_RESOURCE_CLIENT_TYPES,
   type SpoolData,
   type SpoolLines,
   type SpoolRange,
@@ -14,20 +12,30 @@ import {
   toSpoolStatus,
 } from '@spool/common';
 import type { Logger } from 'winston';
+import type { z } from 'zod';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { EncodedFrames, WsConnection } from '../../transport/websocket/index.js';
+import { inherited } from '../access-rule.js';
+import type { MessageDispatcher, MessageTable } from '../shared/message-dispatcher.js';
+import { OutboundPump, RequestQueue } from '../shared/outbound-pump.js';
+import { runGuarded } from '../shared/run-guarded.js';
 import { subscribeWhileOpen } from '../shared/subscribe-while-open.js';
 import { spoolErrorMessageFor } from './close-mapping.js';
-import { parseSpoolMessage } from './parse-message.js';
 import { refuseConnection } from './refuse.js';
 import type { SharedPushFrames } from './shared-push-frames.js';
 
 /** Largest pushed `data` message: statuses and replies interleave at least this often. */
 const PUSH_PIECE_BYTES = 1024 * 1024;
-/** Read requests a client may queue before it is cut off (they are answered one at a time). */
-const MAX_PENDING_REQUESTS = 256;
 
 type ReadRequest = SpoolReadRange | SpoolReadLines;
+
+const READS = 'reads the resource the connection was authorized to read';
+/** What a resource connection accepts: reads of the resource it was authorized to read at the upgrade. */
+export const SPOOL_RESOURCE_MESSAGES: MessageTable<typeof SpoolResourceClientMessageSchema> = {
+  schema: SpoolResourceClientMessageSchema,
+  key: 'type',
+  rules: { follow: inherited(READS), unfollow: inherited(READS), readRange: inherited(READS), readLines: inherited(READS) },
+};
 
 /**
  * One Spool resource connection: status push (current at once, then every change), an
@@ -49,8 +57,12 @@ export class SpoolResourceHandler {
   private sent: ResourceStatus | undefined;
   /** Next byte to push, or undefined when not following. */
   private followOffset: number | undefined;
-  private readonly requests: ReadRequest[] = [];
-  private pumping = false;
+  private readonly requests = new RequestQueue<ReadRequest>();
+  private readonly pump = new OutboundPump(
+    () => this.step(),
+    () => this.closed,
+    (err) => this.fail(err),
+  );
   private closed = false;
 
   constructor(
@@ -58,6 +70,7 @@ export class SpoolResourceHandler {
     private readonly core: SpoolCore,
     private readonly resourceId: string,
     private readonly shared: SharedPushFrames,
+    private readonly messages: MessageDispatcher<typeof SpoolResourceClientMessageSchema>,
     private readonly logger: Logger,
   ) {
     conn.on('text', (text: string) => this.onText(text));
@@ -72,7 +85,7 @@ export class SpoolResourceHandler {
     try {
       await subscribeWhileOpen(this.core, this.resourceId, this.conn, (status) => {
         this.latest = status;
-        this.pump();
+        this.pump.kick();
       });
     } catch (err) {
       this.fail(err);
@@ -81,68 +94,28 @@ export class SpoolResourceHandler {
 
   private onText(text: string): void {
     if (this.closed) return;
-    try {
-      const message = parseSpoolMessage(text, SpoolResourceClientMessageSchema, SPOOL_RESOURCE_CLIENT_TYPES);
-      switch (message.type) {
-        case 'follow':
-          // A new follow replaces the previous one; pieces are placed by their offset.
-          this.followOffset = message.from;
-          break;
-        case 'unfollow':
-          this.followOffset = undefined;
-          break;
-        default:
-          if (this.requests.length >= MAX_PENDING_REQUESTS) {
-            throw new InvalidMessageError(`More than ${MAX_PENDING_REQUESTS} read requests pending`);
-          }
-          this.requests.push(message);
-      }
-      this.pump();
-    } catch (err) {
-      this.fail(err);
+    runGuarded(
+      () => this.messages.dispatch(text, (message) => this.onMessage(message)),
+      (err) => this.fail(err),
+    );
+  }
+
+  private onMessage(message: z.infer<typeof SpoolResourceClientMessageSchema>): void {
+    switch (message.type) {
+      case 'follow':
+        // A new follow replaces the previous one; pieces are placed by their offset.
+        this.followOffset = message.from;
+        break;
+      case 'unfollow':
+        this.followOffset = undefined;
+        break;
+      default:
+        this.requests.push(message);
     }
+    this.pump.kick();
   }
 
-  private pump(): void {
-    if (this.pumping || this.closed) return;
-    this.pumping = true;
-    this.run();
-  }
-
-  /**
-   * Sends until there is nothing to do: synchronously while steps complete at once (the
-   * usual push), waiting only for a step that must. `pumping` is cleared only in the
-   * synchronous step that finds nothing to do, so an event arriving right after starts a
-   * new pump and two pumps never run at once.
-   */
-  private run(): void {
-    try {
-      for (;;) {
-        if (this.closed) return;
-        const next = this.step();
-        if (next === false) return;
-        if (next !== true) {
-          next.then(
-            () => this.run(),
-            (err: unknown) => this.stopOn(err),
-          );
-          return;
-        }
-      }
-    } catch (err) {
-      this.stopOn(err);
-    }
-  }
-
-  private stopOn(err: unknown): void {
-    this.pumping = false;
-    this.fail(err);
-  }
-
-  /**
-   * Sends the next thing due: true when done at once, a promise when under way, false
-   * (and clears `pumping`) when idle.
-   */
+  /** Sends the next thing due: true when done at once, a promise when under way, false when idle. */
   private step(): Promise<void> | boolean {
     const status = this.latest;
     if (status && this.requests.length === 0) {
@@ -169,7 +142,6 @@ export class SpoolResourceHandler {
         });
       }
     }
-    this.pumping = false;
     return false;
   }
 

@@ -1,7 +1,6 @@
 import {
   ErrorCode,
   ProtocolViolationError,
-  SPOOL_UPLOAD_CLIENT_TYPES,
   type SpoolAborted,
   type SpoolCompleted,
   type SpoolCreate,
@@ -12,12 +11,15 @@ import {
   SpoolUploadClientMessageSchema,
 } from '@spool/common';
 import type { Logger } from 'winston';
-import type { Principal } from '../../core/access/access-control.js';
+import type { z } from 'zod';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { UploadSession } from '../../core/upload-session.js';
 import type { WsCloseInfo, WsConnection } from '../../transport/websocket/index.js';
+import { authenticated, inherited, requires } from '../access-rule.js';
+import type { WebSocketRequest } from '../protocol.js';
+import type { MessageDispatcher, MessageTable } from '../shared/message-dispatcher.js';
+import { runGuarded } from '../shared/run-guarded.js';
 import { DurableAcks } from './durable-acks.js';
-import { parseSpoolMessage } from './parse-message.js';
 import { refuseConnection } from './refuse.js';
 
 /**
@@ -26,10 +28,25 @@ import { refuseConnection } from './refuse.js';
  */
 type Phase = 'awaiting' | 'opening' | 'receiving' | 'finishing' | 'ended' | 'closed';
 
+/** The upload connection's access: any known credential connects; each message needs its own permission. */
+export const SPOOL_UPLOAD_ACCESS = authenticated<WebSocketRequest>('create and resume each need their own permission');
+
+/** What an upload connection accepts, and what each message needs. */
+export const SPOOL_UPLOAD_MESSAGES: MessageTable<typeof SpoolUploadClientMessageSchema> = {
+  schema: SpoolUploadClientMessageSchema,
+  key: 'type',
+  rules: {
+    create: requires<SpoolCreate>('create'),
+    resume: requires<SpoolResume>('write', (message) => message.id),
+    finish: inherited('ends the upload this connection created or resumed'),
+    abort: inherited('ends the upload this connection created or resumed'),
+  },
+};
+
 export interface SpoolUploadContext {
   core: SpoolCore;
-  /** Who connected (authenticated at the upgrade); authorized per create/resume. */
-  principal: Principal;
+  /** Parses each message and enforces its rule for the connection's principal. */
+  messages: MessageDispatcher<typeof SpoolUploadClientMessageSchema>;
   /** The shareable URIs of a resource (with its read token when one was issued). */
   references: (id: string, readToken?: string) => SpoolReferences;
   /** Refuse `create` without a contextId (the server's requireUploadContext). */
@@ -64,16 +81,14 @@ export class SpoolUploadHandler {
   }
 
   private guard(step: () => void | Promise<void>): void {
-    try {
-      const result = step();
-      if (result) result.catch((err: unknown) => this.refuse(err));
-    } catch (err) {
-      this.refuse(err);
-    }
+    runGuarded(step, (err) => this.refuse(err));
   }
 
-  private async onText(text: string): Promise<void> {
-    const message = parseSpoolMessage(text, SpoolUploadClientMessageSchema, SPOOL_UPLOAD_CLIENT_TYPES);
+  private onText(text: string): void | Promise<void> {
+    return this.ctx.messages.dispatch(text, (message) => this.onMessage(message));
+  }
+
+  private async onMessage(message: z.infer<typeof SpoolUploadClientMessageSchema>): Promise<void> {
     switch (message.type) {
       case 'create':
       case 'resume':
@@ -89,7 +104,7 @@ export class SpoolUploadHandler {
     if (this.phase !== 'awaiting')
       throw new ProtocolViolationError(`${message.type} after the upload was opened (one create or resume per connection)`);
     this.phase = 'opening';
-    const { core, principal, logger } = this.ctx;
+    const { core, logger } = this.ctx;
     let session: UploadSession;
     let readToken: string | undefined;
     let writeToken: string | undefined;
@@ -97,7 +112,6 @@ export class SpoolUploadHandler {
       if (this.ctx.requireUploadContext && !message.contextId) {
         throw new SpoolError(ErrorCode.CONTEXT_REQUIRED, 'This server requires a contextId in create');
       }
-      await core.access.authorize(principal, 'create');
       const capabilities = core.access.issueCapabilities();
       session = await core.createUpload(message.metadata, {
         contextId: message.contextId ?? null,
@@ -108,7 +122,6 @@ export class SpoolUploadHandler {
       readToken = capabilities?.readToken;
       writeToken = capabilities?.writeToken;
     } else {
-      await core.access.authorize(principal, 'write', message.id);
       session = await core.resumeUpload(message.id, message.offset);
     }
     if (this.phase !== 'opening') {

@@ -10,14 +10,24 @@ import {
 import type { Logger } from 'winston';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { WsConnection } from '../../transport/websocket/index.js';
+import { inherited } from '../access-rule.js';
+import type { MessageDispatcher, MessageTable } from '../shared/message-dispatcher.js';
+import { OutboundPump, RequestQueue } from '../shared/outbound-pump.js';
+import { runGuarded } from '../shared/run-guarded.js';
 import { subscribeWhileOpen } from '../shared/subscribe-while-open.js';
 import { closeFrameFor } from './close-mapping.js';
-import { parseStepMessage } from './parse-message.js';
-
-/** Requests a client may queue before it is cut off (they are answered one at a time). */
-const MAX_PENDING_REQUESTS = 256;
 
 type Request = StepRequestChunk | StepRequestLines;
+
+/** What a download connection accepts: reads of the resource it was authorized to read at the upgrade. */
+export const STEP_DOWNLOAD_MESSAGES: MessageTable<typeof StepDownloadClientMessageSchema> = {
+  schema: StepDownloadClientMessageSchema,
+  key: '@',
+  rules: {
+    RequestChunk: inherited('reads the resource the connection was authorized to read'),
+    RequestLines: inherited('reads the resource the connection was authorized to read'),
+  },
+};
 
 /**
  * One Step download connection. Everything outbound goes through one ordered pump:
@@ -26,15 +36,20 @@ type Request = StepRequestChunk | StepRequestLines;
  * newest, is never lost — the Java server's defect).
  */
 export class StepDownloadHandler {
-  private readonly requests: Request[] = [];
+  private readonly requests = new RequestQueue<Request>();
+  private readonly pump = new OutboundPump(
+    () => this.step(),
+    () => this.closed,
+    (err) => this.fail(err),
+  );
   private pendingStatus: ResourceStatus | undefined;
-  private pumping = false;
   private closed = false;
 
   constructor(
     private readonly conn: WsConnection,
     private readonly core: SpoolCore,
     private readonly resourceId: string,
+    private readonly messages: MessageDispatcher<typeof StepDownloadClientMessageSchema>,
     private readonly logger: Logger,
   ) {
     conn.on('text', (text: string) => this.onText(text));
@@ -50,7 +65,7 @@ export class StepDownloadHandler {
     try {
       await subscribeWhileOpen(this.core, this.resourceId, this.conn, (status) => {
         this.pendingStatus = status;
-        this.pump();
+        this.pump.kick();
       });
     } catch (err) {
       this.fail(err);
@@ -59,40 +74,25 @@ export class StepDownloadHandler {
 
   private onText(text: string): void {
     if (this.closed) return;
-    try {
-      const request = parseStepMessage(text, StepDownloadClientMessageSchema, ['RequestChunk', 'RequestLines']);
-      if (this.requests.length >= MAX_PENDING_REQUESTS) {
-        throw new InvalidMessageError(`More than ${MAX_PENDING_REQUESTS} requests pending`);
-      }
-      this.requests.push(request);
-      this.pump();
-    } catch (err) {
-      this.fail(err);
-    }
+    runGuarded(
+      () =>
+        this.messages.dispatch(text, (request) => {
+          this.requests.push(request);
+          this.pump.kick();
+        }),
+      (err) => this.fail(err),
+    );
   }
 
-  private pump(): void {
-    if (this.pumping || this.closed) return;
-    this.pumping = true;
-    this.drain()
-      .catch((err: unknown) => this.fail(err))
-      .finally(() => {
-        this.pumping = false;
-      });
-  }
-
-  private async drain(): Promise<void> {
-    while (!this.closed) {
-      const status = this.pendingStatus;
-      if (status) {
-        this.pendingStatus = undefined;
-        await this.conn.sendText(JSON.stringify(toStepStatusChanged(status)));
-        continue;
-      }
-      const request = this.requests.shift();
-      if (!request) return;
-      await this.answer(request);
+  /** Status first (newest only), then the next reply. */
+  private step(): Promise<void> | boolean {
+    const status = this.pendingStatus;
+    if (status) {
+      this.pendingStatus = undefined;
+      return this.conn.sendText(JSON.stringify(toStepStatusChanged(status)));
     }
+    const request = this.requests.shift();
+    return request ? this.answer(request) : false;
   }
 
   private async answer(request: Request): Promise<void> {

@@ -7,16 +7,30 @@ import {
   toStepUploadAcknowledged,
 } from '@spool/common';
 import type { Logger } from 'winston';
+import type { z } from 'zod';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { UploadSession } from '../../core/upload-session.js';
 import type { WsConnection } from '../../transport/websocket/index.js';
+import { inherited } from '../access-rule.js';
+import type { MessageDispatcher, MessageTable } from '../shared/message-dispatcher.js';
+import { runGuarded } from '../shared/run-guarded.js';
 import { closeFrameFor } from './close-mapping.js';
-import { parseStepMessage } from './parse-message.js';
 
 type Phase = 'awaitingStart' | 'creating' | 'receiving' | 'finishing' | 'acknowledged' | 'closed';
 
+/** What an upload connection accepts: the connection was authorized to create at the upgrade. */
+export const STEP_UPLOAD_MESSAGES: MessageTable<typeof StepUploadClientMessageSchema> = {
+  schema: StepUploadClientMessageSchema,
+  key: '@',
+  rules: {
+    StartUpload: inherited('creates the resource the connection was authorized to create'),
+    FinishUpload: inherited('ends the upload this connection created'),
+  },
+};
+
 export interface StepUploadContext {
   core: SpoolCore;
+  messages: MessageDispatcher<typeof StepUploadClientMessageSchema>;
   contextId: string | null;
   /** The absolute download URI clients are given for a resource id (with its read token when issued). */
   referenceFor: (id: string, readToken?: string) => string;
@@ -50,16 +64,14 @@ export class StepUploadHandler {
   }
 
   private guard(step: () => void | Promise<void>): void {
-    try {
-      const result = step();
-      if (result) result.catch((err: unknown) => this.abort(err));
-    } catch (err) {
-      this.abort(err);
-    }
+    runGuarded(step, (err) => this.abort(err));
   }
 
-  private async onText(text: string): Promise<void> {
-    const message = parseStepMessage(text, StepUploadClientMessageSchema, ['StartUpload', 'FinishUpload']);
+  private onText(text: string): void | Promise<void> {
+    return this.ctx.messages.dispatch(text, (message) => this.onMessage(message));
+  }
+
+  private async onMessage(message: z.infer<typeof StepUploadClientMessageSchema>): Promise<void> {
     if (message['@'] === 'StartUpload') {
       if (this.phase !== 'awaitingStart') throw new ProtocolViolationError('StartUpload sent twice');
       this.phase = 'creating';

@@ -1,6 +1,5 @@
 import type { ResourceStatus } from '@spool/common';
 import type { Request, Response } from 'express';
-import { authorize } from '../access.js';
 import type { HttpContext } from '../context.js';
 import { drainedOrClosed } from '../stream-copy.js';
 import { sseEvent } from './events.js';
@@ -14,8 +13,6 @@ import { sseEvent } from './events.js';
  */
 export function contextEvents(ctx: HttpContext) {
   return async (req: Request<{ contextId: string }>, res: Response): Promise<void> => {
-    // Reading a context's statuses is listing it: read access, no resource id.
-    await authorize(ctx, req, 'read');
     const pending = new Map<string, ResourceStatus>();
     let wake: (() => void) | undefined;
     let closed = false;

@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { HttpError, HttpErrorCode } from '../../../transport/http/errors.js';
+import { requestHasBody } from '../../../transport/http/request-body.js';
 import { type HttpContext, respondWithResource } from '../context.js';
-import { HttpErrorCode, HttpFaceError } from '../errors.js';
 import { readJsonBody } from '../json-body.js';
-import { requestHasBody } from '../request-body.js';
 import { openUpload } from '../sessions.js';
 import { describeUpload } from '../upload-metadata.js';
 import { uploadMultipart } from './upload-multipart.js';
@@ -28,7 +28,7 @@ export function createResource(ctx: HttpContext) {
   return async (req: Request, res: Response): Promise<void> => {
     if (requestHasBody(req) && req.is('multipart/form-data')) return multipart(req, res);
     if (requestHasBody(req) && !req.is('application/json')) {
-      throw new HttpFaceError(
+      throw new HttpError(
         415,
         HttpErrorCode.UNSUPPORTED_MEDIA_TYPE,
         `POST ${req.baseUrl}${req.path} takes no body, a JSON description or a multipart/form-data form; upload raw bytes with PUT /api/v1/uploads/<filename>`,

@@ -2,7 +2,7 @@ import { InvalidMessageError, TransferState } from '@spool/common';
 import type { Request, Response } from 'express';
 import { statusOf } from '../../../core/spool-core.js';
 import type { ListFilter } from '../../../core/types.js';
-import { authorize } from '../access.js';
+import type { Requirement } from '../../access-rule.js';
 import { basePath, type HttpContext, jsonOf, loadResource, setStatusHeaders } from '../context.js';
 import { parseNonNegativeInteger, queryParam } from '../request-params.js';
 import { API_PREFIX, resourceJson } from '../resource-json.js';
@@ -11,6 +11,11 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
 const STATES = new Set<string>(Object.values(TransferState));
+
+/** Listing one upload context needs read access; listing everything is for admins. */
+export function listPermission(req: Request): Requirement {
+  return { permission: queryParam(req, 'context') !== undefined ? 'read' : 'list' };
+}
 
 function listFilterFrom(req: Request): ListFilter & { limit: number } {
   const state = queryParam(req, 'state')?.toUpperCase();
@@ -36,8 +41,6 @@ function listFilterFrom(req: Request): ListFilter & { limit: number } {
 export function listResources(ctx: HttpContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const filter = listFilterFrom(req);
-    // Listing one upload context needs read access; listing everything is for admins.
-    await authorize(ctx, req, filter.contextId !== undefined ? 'read' : 'list');
     const records = await ctx.core.list(filter);
     const base = basePath(ctx.config);
     const resources = records.map((record) => resourceJson(record, ctx.core.activeUpload(record.id)?.status ?? statusOf(record), base));

@@ -6,12 +6,16 @@ import { lingerThenEnd } from './linger.js';
 import { bodyStillArriving } from './request-body.js';
 
 /**
- * THE one mapping of the HTTP face: every failure — core error codes, errors of this
- * face, express's own (unknown routes, bad parameters), Node's HTTP parser — becomes an
- * HTTP status plus the JSON body `{"error":{"code","message"[,"details"]}}`.
+ * The server's default HTTP error mapping: every failure — core error codes, HTTP-only
+ * errors (routing, media types, framing), express's own (bad parameters), Node's HTTP
+ * parser — becomes an HTTP status plus the JSON body
+ * `{"error":{"code","message"[,"details"]}}`. The HTTP API speaks it; so do answers
+ * outside any protocol's paths (unknown paths, refused WebSocket upgrades, parser
+ * errors). A protocol with another error shape maps its own (`HttpMount.errorResponse`)
+ * and may reuse `statusForCode`.
  */
 
-/** Codes only the HTTP face produces; every other code is the core's `ErrorCode`. */
+/** Codes only HTTP produces; every other code is the core's `ErrorCode`. */
 export const HttpErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
@@ -21,7 +25,7 @@ export const HttpErrorCode = {
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
 
 /** A failure that exists only on HTTP (routing, media types, framing). */
-export class HttpFaceError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: HttpErrorCode,
@@ -29,7 +33,7 @@ export class HttpFaceError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.name = 'HttpFaceError';
+    this.name = 'HttpError';
   }
 }
 
@@ -64,10 +68,16 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
-export interface HttpErrorResponse {
+/** An HTTP error answer: status, extra headers, JSON body (each protocol has its own body shape). */
+export interface HttpErrorResponse<B extends object = object> {
   status: number;
   headers: Record<string, string>;
-  body: ErrorBody;
+  body: B;
+}
+
+/** The status of a core error code in the default mapping. */
+export function statusForCode(code: ErrorCode): number {
+  return STATUS_BY_CODE[code];
 }
 
 /** Errors of express's stack (router, body parsers) carry an HTTP status and sometimes a type. */
@@ -103,8 +113,8 @@ function headersForSpoolError(err: SpoolError): Record<string, string> {
 }
 
 /** Maps anything thrown to its HTTP answer. Messages of unexpected errors are not echoed (logged instead). */
-export function httpErrorFor(err: unknown): HttpErrorResponse {
-  if (err instanceof HttpFaceError) {
+export function httpErrorFor(err: unknown): HttpErrorResponse<ErrorBody> {
+  if (err instanceof HttpError) {
     return { status: err.status, headers: err.headers, body: { error: { code: err.code, message: err.message } } };
   }
   if (err instanceof SpoolError) {
@@ -131,11 +141,17 @@ export function httpErrorFor(err: unknown): HttpErrorResponse {
  * `Connection: close` and the rest of the body is discarded for a moment before the
  * close (see linger.ts), so the client reads the answer instead of a reset.
  */
-export function sendError(req: Request, res: Response, err: unknown, logger: Logger): void {
-  const answer = httpErrorFor(err);
+export function sendError(
+  req: Request,
+  res: Response,
+  err: unknown,
+  logger: Logger,
+  mapping: (err: unknown) => HttpErrorResponse = httpErrorFor,
+): void {
+  const answer = mapping(err);
   const path = req.originalUrl.split('?')[0];
   if (answer.status >= 500) logger.error('http request failed', { method: req.method, path, error: errorText(err) });
-  else logger.debug('http request refused', { method: req.method, path, status: answer.status, code: answer.body.error.code });
+  else logger.debug('http request refused', { method: req.method, path, status: answer.status, code: errorCodeOf(err) });
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
@@ -154,19 +170,24 @@ export function sendError(req: Request, res: Response, err: unknown, logger: Log
   res.end(payload);
 }
 
+function errorCodeOf(err: unknown): string | undefined {
+  if (err instanceof HttpError || err instanceof SpoolError) return err.code;
+  return undefined;
+}
+
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
   return String(err);
 }
 
-/** Express's last error handler: everything ends here, in the one JSON shape. */
-export function errorHandler(logger: Logger) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => sendError(req, res, err, logger);
+/** An express error handler answering with `mapping` (by default the server's JSON shape). */
+export function errorHandler(logger: Logger, mapping: (err: unknown) => HttpErrorResponse = httpErrorFor) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => sendError(req, res, err, logger, mapping);
 }
 
 /** The answer for paths no route serves. */
 export function notFound(req: Request, _res: Response, next: NextFunction): void {
-  next(new HttpFaceError(404, HttpErrorCode.NOT_FOUND, `No route for ${req.method} ${req.path}`));
+  next(new HttpError(404, HttpErrorCode.NOT_FOUND, `No route for ${req.method} ${req.path}`));
 }
 
 /** For known paths: 405 with `Allow` (and the answer to OPTIONS). */
@@ -179,7 +200,7 @@ export function methodNotAllowed(allowed: readonly string[]) {
     }
     const path = `${req.baseUrl}${req.path}`;
     next(
-      new HttpFaceError(405, HttpErrorCode.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}; allowed: ${allow}`, {
+      new HttpError(405, HttpErrorCode.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}; allowed: ${allow}`, {
         Allow: allow,
       }),
     );

@@ -1,0 +1,99 @@
+import type { Socket } from 'node:net';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Logger } from 'winston';
+import { type AccessControl, credentialFrom, describePrincipal } from '../core/access/access-control.js';
+import { enforce } from '../protocols/access-rule.js';
+import type { HttpMount, HttpRoute, Protocol } from '../protocols/protocol.js';
+import { errorHandler, methodNotAllowed, notFound } from '../transport/http/errors.js';
+
+/** One mounted route, as the host exposes it (docs, the access-control test). */
+export interface MountedRoute {
+  readonly protocol: string;
+  /** Full path template (`/api/v1/resources/:id`). */
+  readonly path: string;
+  readonly route: HttpRoute;
+}
+
+export interface HttpAppDeps {
+  access: AccessControl;
+  loggerOf: (protocol: Protocol) => Logger;
+  logger: Logger;
+  isRefused: (socket: Socket) => boolean;
+}
+
+/** `?token=` of a request, without parsing its target (which may not be a valid URL). */
+function tokenParam(req: Request): string | undefined {
+  const value: unknown = (req.query as Record<string, unknown>).token;
+  if (Array.isArray(value)) return typeof value[0] === 'string' ? value[0] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The one HTTP dispatcher: the route's access rule, then its handler. Whatever either
+ * throws or rejects goes to the mount's error mapping; nothing escapes.
+ */
+function dispatch(access: AccessControl, route: HttpRoute): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      const principal = await enforce(access, route.access, credentialFrom(req.headers.authorization, tokenParam(req)), req);
+      res.locals.principal = describePrincipal(principal);
+      await route.handle(req, res, principal);
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+function routerFor(access: AccessControl, mount: HttpMount, logger: Logger): Router {
+  const router = express.Router({ strict: false });
+  const byPath = new Map<string, HttpRoute[]>();
+  for (const route of mount.routes) {
+    const routes = byPath.get(route.path) ?? [];
+    routes.push(route);
+    byPath.set(route.path, routes);
+  }
+  for (const [path, routes] of byPath) {
+    const chain = router.route(path);
+    const allowed: string[] = [];
+    for (const route of routes) {
+      chain[route.method === 'DELETE' ? 'delete' : (route.method.toLowerCase() as 'get' | 'put' | 'post' | 'patch')](
+        dispatch(access, route),
+      );
+      allowed.push(route.method);
+      if (route.method === 'GET') allowed.push('HEAD');
+    }
+    // OPTIONS (answered with Allow) and other methods: 405 with Allow, through the mount's mapping.
+    chain.all(methodNotAllowed(allowed));
+  }
+  router.use(errorHandler(logger, mount.errorResponse) as (err: unknown, req: Request, res: Response, next: NextFunction) => void);
+  return router;
+}
+
+/**
+ * The express app serving every protocol's HTTP mount: longer base paths first, then
+ * the server's JSON 404 for any other path.
+ */
+export function createHttpApp(protocols: readonly Protocol[], deps: HttpAppDeps) {
+  const { access, loggerOf, logger } = deps;
+  const app: Express = express();
+  app.disable('x-powered-by');
+  // Bodies are streamed by the routes; hashing JSON answers for weak ETags is wasted work.
+  app.set('etag', false);
+  // A socket refused at the connection limit was answered 503 already; what it sent is not served.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (deps.isRefused(req.socket)) res.destroy();
+    else next();
+  });
+  const mounted: MountedRoute[] = [];
+  const withHttp = protocols.filter((p) => p.http !== undefined);
+  withHttp.sort((a, b) => (b.http?.basePath.length ?? 0) - (a.http?.basePath.length ?? 0));
+  for (const protocol of withHttp) {
+    const mount = protocol.http as HttpMount;
+    const base = mount.basePath.replace(/\/+$/, '');
+    app.use(base === '' ? '/' : base, routerFor(access, mount, loggerOf(protocol)));
+    for (const route of mount.routes) mounted.push({ protocol: protocol.name, path: `${base}${route.path}`, route });
+  }
+  app.use(notFound);
+  app.use(errorHandler(logger) as (err: unknown, req: Request, res: Response, next: NextFunction) => void);
+  return { app, routes: mounted as readonly MountedRoute[] };
+}

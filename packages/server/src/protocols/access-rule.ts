@@ -1,0 +1,101 @@
+import { UnauthorizedError } from '@spool/common';
+import type { AccessControl, Permission, Principal } from '../core/access/access-control.js';
+
+/** What one request needs: a permission, on a resource when it names one. */
+export interface Requirement {
+  readonly permission: Permission;
+  readonly resourceId?: string | undefined;
+}
+
+/**
+ * What an HTTP route, a WebSocket endpoint or message, or a TCP request needs before its
+ * handler runs. Every entry of a protocol's table names one; the dispatcher of that table
+ * enforces it through {@link authorizeRule}, so a handler cannot be reached without it.
+ *
+ * - `public`: no credential needed (health, ping). The reason is part of the
+ *   documented public list (docs/access-control.md).
+ * - `authenticated`: any valid credential; what it may do is checked per message (a
+ *   WebSocket upload connection: `create` and `resume` need different permissions).
+ * - `inherited`: a message covered by what its connection or session was already
+ *   authorized for (a `finish` of the upload this connection opened).
+ * - `requires`: a permission, on the resource the request names.
+ */
+export type AccessRule<R> =
+  | { readonly kind: 'public'; readonly why: string }
+  | { readonly kind: 'authenticated'; readonly why: string }
+  | { readonly kind: 'inherited'; readonly why: string }
+  | { readonly kind: 'requires'; readonly permission: Permission | 'depends'; readonly requirement: (request: R) => Requirement };
+
+export const publicAccess = <R>(why: string): AccessRule<R> => ({ kind: 'public', why });
+export const authenticated = <R>(why: string): AccessRule<R> => ({ kind: 'authenticated', why });
+export const inherited = <R>(why: string): AccessRule<R> => ({ kind: 'inherited', why });
+
+/** `permission`, on the resource `resourceOf` names (none: a permission not tied to one resource). */
+export function requires<R>(permission: Permission, resourceOf?: (request: R) => string | undefined): AccessRule<R> {
+  return { kind: 'requires', permission, requirement: (request) => ({ permission, resourceId: resourceOf?.(request) }) };
+}
+
+/** A permission that depends on the request (listing everything vs. one upload context). */
+export function requiresDecided<R>(decide: (request: R) => Requirement): AccessRule<R> {
+  return { kind: 'requires', permission: 'depends', requirement: decide };
+}
+
+/**
+ * Who presented `credential`. With access control on, none or an unknown one is
+ * UNAUTHORIZED — except on a public entry, whose handler then sees `unauthenticated`
+ * (which no `authorize` call lets through).
+ */
+export async function authenticateFor<R>(access: AccessControl, rule: AccessRule<R>, credential: string | undefined): Promise<Principal> {
+  if (rule.kind !== 'public' || !access.enabled) return await access.authenticate(credential);
+  if (credential === undefined) return { kind: 'unauthenticated' };
+  try {
+    return await access.authenticate(credential);
+  } catch (err) {
+    if (err instanceof UnauthorizedError) return { kind: 'unauthenticated' };
+    throw err;
+  }
+}
+
+/**
+ * The part of `rule` that needs no lookup, checked synchronously (UNAUTHORIZED when
+ * nobody is known); returns the requirement still to check, if any.
+ */
+export function requirementOf<R>(principal: Principal, rule: AccessRule<R>, request: R): Requirement | undefined {
+  switch (rule.kind) {
+    case 'public':
+      return undefined;
+    case 'authenticated':
+    case 'inherited':
+      if (principal.kind === 'unauthenticated') throw new UnauthorizedError();
+      return undefined;
+    case 'requires':
+      return rule.requirement(request);
+  }
+}
+
+/**
+ * THE authorization point of every protocol: throws UNAUTHORIZED / FORBIDDEN unless
+ * `principal` passes `rule` for `request`. `inherited` passes only where the caller
+ * vouches that an earlier check covered it (the dispatcher of a connection's messages).
+ */
+export async function authorizeRule<R>(access: AccessControl, principal: Principal, rule: AccessRule<R>, request: R): Promise<void> {
+  const requirement = requirementOf(principal, rule, request);
+  if (requirement) await access.authorize(principal, requirement.permission, requirement.resourceId);
+}
+
+/** Authenticates and authorizes in one step (HTTP requests, TCP requests, WebSocket upgrades). */
+export async function enforce<R>(
+  access: AccessControl,
+  rule: AccessRule<R>,
+  credential: string | undefined,
+  request: R,
+): Promise<Principal> {
+  const principal = await authenticateFor(access, rule, credential);
+  await authorizeRule(access, principal, rule, request);
+  return principal;
+}
+
+/** One line for docs and tests: `public (health)`, `read`, `list or read` … */
+export function describeRule<R>(rule: AccessRule<R>): string {
+  return rule.kind === 'requires' ? rule.permission : `${rule.kind} (${rule.why})`;
+}

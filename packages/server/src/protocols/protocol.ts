@@ -1,0 +1,129 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Request, Response } from 'express';
+import type { Logger } from 'winston';
+import type { SpoolConfig } from '../config/schema.js';
+import type { Principal } from '../core/access/access-control.js';
+import type { SpoolCore } from '../core/spool-core.js';
+import type { HttpErrorResponse } from '../transport/http/errors.js';
+import type { WsConnection, WsHandshakeOptions } from '../transport/websocket/index.js';
+import type { AccessRule } from './access-rule.js';
+
+/**
+ * A protocol Spool speaks, as the host mounts it: a folder under `protocols/` that
+ * translates its wire into core calls and core errors into its wire errors, and
+ * declares here what it serves. `server.ts` composes a list of them; adding a protocol
+ * is a new folder and one line in that list (docs/architecture.md).
+ *
+ * Every entry a protocol declares — HTTP route, WebSocket endpoint, TCP listener —
+ * names its access rule; the host enforces it before the handler runs, and catches
+ * whatever the handler throws (that client gets its error, the process carries on).
+ */
+export interface Protocol {
+  /** Stable short name, in logs and docs: `http`, `step-websocket`, `spool-websocket` … */
+  readonly name: string;
+  /** Routes on the shared HTTP server, under a base path. */
+  readonly http?: HttpMount;
+  /** Upgrade paths on the shared HTTP server. */
+  readonly websocket?: readonly WebSocketEndpoint[];
+  /** A TCP listener of its own. */
+  readonly tcp?: TcpMount;
+  /** Called at shutdown before connections are told goodbye (timers, pending sessions). */
+  stop?(): Promise<void> | void;
+}
+
+/** A protocol as `server.ts` lists it: its name, and how to build it. */
+export interface ProtocolDefinition {
+  readonly name: string;
+  create(deps: ProtocolDeps): Protocol;
+}
+
+/** Names a protocol's builder; the logger it gets carries `protocol: <name>`. */
+export function defineProtocol(name: string, build: (deps: ProtocolDeps) => Omit<Protocol, 'name'>): ProtocolDefinition {
+  return { name, create: (deps) => ({ ...build({ ...deps, logger: deps.logger.child({ protocol: name }) }), name }) };
+}
+
+/** What every protocol is built from. */
+export interface ProtocolDeps {
+  core: SpoolCore;
+  config: SpoolConfig;
+  /** Already a child logger carrying `protocol: <name>`. */
+  logger: Logger;
+  urls: PublicUrls;
+}
+
+/** The bases clients reach this server at: the public URL if configured, else the request's `Host`. */
+export interface PublicUrls {
+  /** `http(s)://host[:port][/prefix]` without a trailing slash. */
+  httpBase(req?: IncomingMessage): string;
+  /** `ws(s)://host[:port][/prefix]` without a trailing slash. */
+  wsBase(req?: IncomingMessage): string;
+}
+
+// ---- HTTP ---------------------------------------------------------------------------
+
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+/** Handles one authorized request; throw (or reject) to answer with the mount's error mapping. */
+export type HttpHandler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
+
+export interface HttpRoute {
+  /** GET answers HEAD too. */
+  readonly method: HttpMethod;
+  /** express path syntax, relative to the mount's base path (`/resources/:id`). */
+  readonly path: string;
+  readonly access: AccessRule<Request>;
+  readonly handle: HttpHandler;
+}
+
+export interface HttpMount {
+  /** `/api/v1`, `/` … Longer base paths are matched first. */
+  readonly basePath: string;
+  readonly routes: readonly HttpRoute[];
+  /** The protocol's one error mapping; refusals of the access rules go through it too. */
+  readonly errorResponse: (err: unknown) => HttpErrorResponse;
+}
+
+// ---- WebSocket ------------------------------------------------------------------------
+
+/** An upgrade request as an endpoint sees it. */
+export interface WebSocketRequest {
+  readonly http: IncomingMessage;
+  /** The request target, parsed. */
+  readonly url: URL;
+  /** For a `prefix` endpoint: the rest of the path after the prefix, percent-decoded. */
+  readonly rest: string;
+}
+
+export interface WebSocketEndpoint {
+  /** An exact path, or with `prefix: true` the start of every path it serves (followed by a non-empty rest). */
+  readonly path: string;
+  readonly prefix?: boolean;
+  /** Checked once the connection is open (a refusal is a close, which Step's Java clients understand). */
+  readonly access: AccessRule<WebSocketRequest>;
+  /** Messages and what each needs (the endpoint's handler dispatches them through `protocols/shared`). */
+  readonly messages?: Readonly<Record<string, AccessRule<never>>>;
+  readonly handshake?: WsHandshakeOptions;
+  /** Ends a connection on an error, the protocol's way (close code + reason, maybe a message first). */
+  readonly refuse: (conn: WsConnection, err: unknown, logger: Logger) => void;
+  /** Takes an open, authorized connection (inbound paused: resume when listening). */
+  readonly accept: (conn: WsConnection, request: WebSocketRequest, principal: Principal, logger: Logger) => Promise<void> | void;
+}
+
+// ---- TCP ------------------------------------------------------------------------------
+
+/** How the host tells one connection goodbye at shutdown, and cuts it when goodbye takes too long. */
+export interface Farewell {
+  goodbye(): void;
+  terminate(): void;
+}
+
+export interface TcpMount {
+  readonly host: string;
+  /** 0 = any free port (the bound one is logged and reported by the server). */
+  readonly port: number;
+  /** Takes one accepted socket; returns how to say goodbye to it (default: end, then destroy). */
+  readonly accept: (socket: Socket, logger: Logger) => Farewell | undefined;
+  /** Answers a socket refused because the server is at `maxConnections` (default: closed at once). */
+  readonly busy?: (socket: Socket) => void;
+}

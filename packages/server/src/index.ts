@@ -9,4 +9,28 @@ export type { ByteStore, ByteWriter } from './core/storage/byte-store.js';
 export { FileByteStore } from './core/storage/file-byte-store.js';
 export * from './core/types.js';
 export { UploadSession } from './core/upload-session.js';
-export { embeddedDeps, type SpoolServer, startServer } from './server.js';
+export { accessTableRows } from './host/access-table.js';
+export type { Host } from './host/host.js';
+export type { MountedRoute } from './host/http-routes.js';
+export type { MountedEndpoint } from './host/websocket-upgrades.js';
+export {
+  type AccessRule,
+  authenticated,
+  inherited,
+  publicAccess,
+  type Requirement,
+  requires,
+  requiresDecided,
+} from './protocols/access-rule.js';
+export {
+  defineProtocol,
+  type HttpMount,
+  type HttpRoute,
+  type Protocol,
+  type ProtocolDefinition,
+  type ProtocolDeps,
+  type TcpMount,
+  type WebSocketEndpoint,
+  type WebSocketRequest,
+} from './protocols/protocol.js';
+export { DEFAULT_PROTOCOLS, embeddedDeps, type SpoolServer, type StartOptions, startServer } from './server.js';

@@ -20,7 +20,7 @@ import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
  * Every protocol the server speaks, in one list: adding a protocol is a folder under
  * `protocols/` and one line here (docs/architecture.md).
  */
-const PROTOCOLS: readonly ProtocolDefinition[] = [httpApiProtocol, stepWebSocketProtocol, spoolWebSocketProtocol];
+export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [httpApiProtocol, stepWebSocketProtocol, spoolWebSocketProtocol];
 
 export interface SpoolServer {
   readonly config: SpoolConfig;
@@ -40,6 +40,8 @@ export interface SpoolServer {
 export interface StartOptions extends Omit<ConfigSources, 'overrides'> {
   /** Replace the embedded catalog/store/bus (multi-node deployments, tests). */
   deps?: Partial<SpoolCoreDeps>;
+  /** The protocols to mount (default: DEFAULT_PROTOCOLS). */
+  protocols?: readonly ProtocolDefinition[];
 }
 
 /** The embedded default: SQLite catalog and files in the data directory, in-process events. */
@@ -72,7 +74,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   await core.start();
 
   const urls = new HostUrls(config.publicUrl);
-  const protocols = PROTOCOLS.map((protocol) => protocol.create({ core, config, logger, urls }));
+  const protocols = (options.protocols ?? DEFAULT_PROTOCOLS).map((protocol) => protocol.create({ core, config, logger, urls }));
   let host: Host;
   try {
     host = await startHost(protocols, { core, config, logger, urls });

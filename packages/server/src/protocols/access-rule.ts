@@ -24,7 +24,7 @@ export type AccessRule<R> =
   | { readonly kind: 'public'; readonly why: string }
   | { readonly kind: 'authenticated'; readonly why: string }
   | { readonly kind: 'inherited'; readonly why: string }
-  | { readonly kind: 'requires'; readonly permission: Permission | 'depends'; readonly requirement: (request: R) => Requirement };
+  | { readonly kind: 'requires'; readonly needs: string; readonly requirement: (request: R) => Requirement };
 
 export const publicAccess = <R>(why: string): AccessRule<R> => ({ kind: 'public', why });
 export const authenticated = <R>(why: string): AccessRule<R> => ({ kind: 'authenticated', why });
@@ -32,12 +32,12 @@ export const inherited = <R>(why: string): AccessRule<R> => ({ kind: 'inherited'
 
 /** `permission`, on the resource `resourceOf` names (none: a permission not tied to one resource). */
 export function requires<R>(permission: Permission, resourceOf?: (request: R) => string | undefined): AccessRule<R> {
-  return { kind: 'requires', permission, requirement: (request) => ({ permission, resourceId: resourceOf?.(request) }) };
+  return { kind: 'requires', needs: permission, requirement: (request) => ({ permission, resourceId: resourceOf?.(request) }) };
 }
 
-/** A permission that depends on the request (listing everything vs. one upload context). */
-export function requiresDecided<R>(decide: (request: R) => Requirement): AccessRule<R> {
-  return { kind: 'requires', permission: 'depends', requirement: decide };
+/** A permission that depends on the request (listing everything vs. one upload context); `needs` says how. */
+export function requiresDecided<R>(needs: string, decide: (request: R) => Requirement): AccessRule<R> {
+  return { kind: 'requires', needs, requirement: decide };
 }
 
 /**
@@ -97,5 +97,5 @@ export async function enforce<R>(
 
 /** One line for docs and tests: `public (health)`, `read`, `list or read` … */
 export function describeRule<R>(rule: AccessRule<R>): string {
-  return rule.kind === 'requires' ? rule.permission : `${rule.kind} (${rule.why})`;
+  return rule.kind === 'requires' ? rule.needs : `${rule.kind} (${rule.why})`;
 }

@@ -48,7 +48,7 @@ export const httpApiProtocol = defineProtocol('http-api', (deps) => {
         res.json(counts ? { status: 'ok', activeUploads: deps.core.activeUploads } : { status: 'ok' });
       },
     ),
-    route('GET', `${API_PREFIX}/resources`, requiresDecided(listPermission), listResources(ctx)),
+    route('GET', `${API_PREFIX}/resources`, requiresDecided('list; read with `?context=`', listPermission), listResources(ctx)),
     route('POST', `${API_PREFIX}/resources`, create, createResource(ctx)),
     route('PUT', `${API_PREFIX}/uploads{/:filename}`, create, uploadRaw(ctx)),
     route('GET', `${API_PREFIX}/resources/:id`, read, getResource(ctx)),

@@ -24,6 +24,27 @@ export function eventBusContract(name: string, open: () => Promise<EventBus>, se
       expect(b).to.deep.equal(expected);
     });
 
+    // What status fan-out relies on: per channel, every listener sees every message, equal
+    // to what was published and in publish order. Not the same object: a bus may copy.
+    it('gives every listener of a channel equal messages in publish order, channels interleaved', async () => {
+      const statuses = (id: string) => Array.from({ length: 50 }, (_, i) => ({ id, state: 'IN_PROGRESS', size: i * 10, lines: i }));
+      const got = new Map<string, unknown[]>();
+      for (const listener of ['a1', 'a2', 'b1', 'b2']) {
+        got.set(listener, []);
+        await bus.subscribe(`status:${listener[0]}`, (m) => got.get(listener)?.push(m));
+      }
+      const [a, b] = [statuses('a'), statuses('b')];
+      for (let i = 0; i < a.length; i++) {
+        await bus.publish('status:a', a[i]);
+        await bus.publish('status:b', b[i]);
+      }
+      await settle();
+      expect(got.get('a1')).to.deep.equal(a);
+      expect(got.get('a2')).to.deep.equal(a);
+      expect(got.get('b1')).to.deep.equal(b);
+      expect(got.get('b2')).to.deep.equal(b);
+    });
+
     it('keeps channels apart and stops delivery after unsubscribe', async () => {
       const got: string[] = [];
       const off = await bus.subscribe<string>('one', (m) => got.push(m));

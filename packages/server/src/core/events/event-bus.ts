@@ -3,8 +3,9 @@ export type BusListener<T> = (message: T) => void;
 
 /**
  * Status fan-out between the core and every connection. Embedded: in-process; multi-node:
- * Redis pub/sub. Per channel, messages reach each listener in publish order. Every
- * implementation must pass `event-bus.contract.ts`.
+ * Redis pub/sub. Per channel, messages reach each listener in publish order, equal to
+ * what was published — not necessarily the same object (a bus across processes hands
+ * each listener its own copy). Every implementation must pass `event-bus.contract.ts`.
  */
 export interface EventBus {
   publish<T>(channel: string, message: T): Promise<void>;

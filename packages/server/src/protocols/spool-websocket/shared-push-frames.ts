@@ -1,12 +1,17 @@
 import { isTerminal, type ResourceStatus, type SpoolData, toSpoolStatus } from '@spool/common';
+import { LruMap } from '../../core/lru-map.js';
 import { type EncodableMessage, EncodedFrames } from '../../transport/websocket/index.js';
 
 /**
  * Start offsets remembered per status: followers at the tail share one; a straggler does
- * not evict it. Small, because a stalled follower keeps its last status (and so these
- * frames, each at most the recent-bytes window) alive until it reads again.
+ * not evict it. Small: each holds up to a push piece of data.
  */
 const UPDATES_PER_STATUS = 2;
+
+/** Statuses whose frames are kept: the newest of each followed resource, and a few before it. */
+const MAX_STATUSES = 1024;
+/** Bytes of frames kept at most (an update carries up to a push piece of data). */
+const MAX_BYTES = 32 * 1024 * 1024;
 
 interface TailUpdate {
   readonly from: number;
@@ -15,8 +20,11 @@ interface TailUpdate {
 }
 
 interface StatusFrames {
+  /** The status they were encoded from. */
+  readonly source: ResourceStatus;
   readonly status: EncodedFrames;
   readonly updates: TailUpdate[];
+  bytes: number;
 }
 
 /**
@@ -24,11 +32,21 @@ interface StatusFrames {
  * connection: the `status` message, and for a follower at offset `from` the `data`
  * message and its bytes up to the status's size, in protocol order (a terminal status
  * after its bytes). With a thousand followers at the tail that is one encoding per
- * checkpoint instead of a thousand. Statuses from the core are never modified and the
- * same object reaches every subscriber, so they key the cache, whose entries go with them.
+ * checkpoint instead of a thousand.
+ *
+ * Keyed by resource, size and state, which fix a status and the bytes before it — not by
+ * the status object: an event bus may hand each subscriber its own copy (one across
+ * processes will). A bounded LRU, by count and bytes; an evicted entry only costs
+ * another encoding.
  */
 export class SharedPushFrames {
-  private readonly byStatus = new WeakMap<ResourceStatus, StatusFrames>();
+  private readonly byStatus = new LruMap<string, StatusFrames>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxStatuses = MAX_STATUSES,
+    private readonly maxBytes = MAX_BYTES,
+  ) {}
 
   /** The `status` message alone. */
   status(status: ResourceStatus): EncodedFrames {
@@ -50,18 +68,49 @@ export class SharedPushFrames {
     const data = EncodedFrames.encode([{ text: JSON.stringify(header) }, { binary: bytes }]);
     let frames = data;
     if (withStatus) frames = isTerminal(status.state) ? data.concat(entry.status) : entry.status.concat(data);
-    if (entry.updates.length >= UPDATES_PER_STATUS) entry.updates.shift();
+    if (entry.updates.length >= UPDATES_PER_STATUS) this.resize(entry, -(entry.updates.shift()?.frames.bytes.length ?? 0));
     entry.updates.push({ from, withStatus, frames });
+    this.resize(entry, frames.bytes.length);
+    this.evict();
     return frames;
   }
 
   private framesOf(status: ResourceStatus): StatusFrames {
-    let entry = this.byStatus.get(status);
-    if (!entry) {
-      const message: EncodableMessage = { text: JSON.stringify(toSpoolStatus(status)) };
-      entry = { status: EncodedFrames.encode([message]), updates: [] };
-      this.byStatus.set(status, entry);
-    }
-    return entry;
+    const key = `${status.id}/${status.state}/${status.size}`;
+    const entry = this.byStatus.touch(key);
+    if (entry && sameStatus(entry.source, status)) return entry;
+    if (entry) this.forget(key, entry);
+    const message: EncodableMessage = { text: JSON.stringify(toSpoolStatus(status)) };
+    const created: StatusFrames = { source: status, status: EncodedFrames.encode([message]), updates: [], bytes: 0 };
+    this.byStatus.set(key, created);
+    this.resize(created, created.status.bytes.length);
+    this.evict();
+    return created;
   }
+
+  private resize(entry: StatusFrames, delta: number): void {
+    entry.bytes += delta;
+    this.bytes += delta;
+  }
+
+  private forget(key: string, entry: StatusFrames): void {
+    this.byStatus.delete(key);
+    this.bytes -= entry.bytes;
+  }
+
+  /** Drops least recently used entries beyond either bound; the newest (in use now) stays. */
+  private evict(): void {
+    for (const [key, entry] of this.byStatus) {
+      if (this.byStatus.size <= 1 || (this.byStatus.size <= this.maxStatuses && this.bytes <= this.maxBytes)) return;
+      this.forget(key, entry);
+    }
+  }
+}
+
+/**
+ * Whether two statuses with the same key encode alike. The core never publishes two that
+ * differ, but a stale frame would be a silent error, so the rest is compared too.
+ */
+function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
+  return a.lines === b.lines && a.checksum === b.checksum && a.error === b.error;
 }

@@ -21,6 +21,8 @@ export const HttpErrorCode = {
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  EXPECTATION_FAILED: 'EXPECTATION_FAILED',
+  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
 
@@ -207,16 +209,24 @@ export function methodNotAllowed(allowed: readonly string[]) {
   };
 }
 
+/**
+ * Headers and body of an error answered outside express (parser-level failures, requests
+ * refused before routing); the connection closes after it.
+ */
+export function closingErrorAnswer(code: string, message: string): { headers: Record<string, string>; body: string } {
+  const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+  const headers = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+    Connection: 'close',
+  };
+  return { headers, body };
+}
+
 /** A raw HTTP/1.1 error response for the parser-level failures that never reach express. */
 export function rawErrorResponse(status: number, code: string, message: string): string {
-  const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
-  return [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Cache-Control: no-store',
-    'Connection: close',
-    '',
-    body,
-  ].join('\r\n');
+  const { headers, body } = closingErrorAnswer(code, message);
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+  return [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, ...head, '', body].join('\r\n');
 }

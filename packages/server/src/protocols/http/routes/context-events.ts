@@ -2,7 +2,7 @@ import type { ResourceStatus } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { HttpContext } from '../context.js';
 import { drainedOrClosed } from '../stream-copy.js';
-import { sseEvent } from './events.js';
+import { keepEventStreamAlive, sseEvent, startEventStream } from './events.js';
 
 /**
  * `GET /api/v1/contexts/:contextId/events` — the status of every resource of an upload
@@ -27,15 +27,13 @@ export function contextEvents(ctx: HttpContext) {
       unsubscribe();
       wake?.();
     });
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    // Flushed: a context without resources yet has nothing to send until the keepalive.
+    startEventStream(res);
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
-    const keepalive = setInterval(() => {
-      if (!res.writableNeedDrain) res.write(': keepalive\n\n');
-    }, ctx.config.httpSseKeepaliveMs);
-    keepalive.unref();
+    const keepalive = keepEventStreamAlive(res, ctx.config.httpSseKeepaliveMs);
     try {
       while (!closed) {
         if (pending.size === 0) {

@@ -12,6 +12,24 @@ export function sseEvent(status: ResourceStatus): string {
 }
 
 /**
+ * Sends the head of an event stream at once: the first event or keepalive may be a long
+ * way off, and a client (or proxy) waiting for the head may give up meanwhile.
+ */
+export function startEventStream(res: Response): void {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+  res.flushHeaders();
+}
+
+/** Comment lines every `intervalMs` keep an idle stream open through proxies (skipped while the client lags). */
+export function keepEventStreamAlive(res: Response, intervalMs: number): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    if (!res.writableNeedDrain) res.write(': keepalive\n\n');
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+/**
  * `GET /api/v1/resources/:id/events` — status as Server-Sent Events: the current status
  * first, then every change (a slow client gets the newest, never an older one, and
  * holds O(1) memory), the stream ending after the terminal status. Comment lines keep
@@ -32,19 +50,12 @@ export function statusEvents(ctx: HttpContext) {
         res.status(204).end();
         return;
       }
-      res.writeHead(200, {
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-store',
-        'X-Accel-Buffering': 'no',
-      });
+      startEventStream(res);
       if (req.method === 'HEAD') {
         res.end();
         return;
       }
-      keepalive = setInterval(() => {
-        if (!res.writableNeedDrain) res.write(': keepalive\n\n');
-      }, ctx.config.httpSseKeepaliveMs);
-      keepalive.unref();
+      keepalive = keepEventStreamAlive(res, ctx.config.httpSseKeepaliveMs);
       while (status) {
         const more = res.write(sseEvent(status));
         if (isTerminal(status.state)) {

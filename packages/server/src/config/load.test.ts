@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from './load.js';
+import { ConfigSchema } from './schema.js';
 
 describe('loadConfig', () => {
   it('has defaults that start an embedded server with nothing else', () => {
@@ -38,5 +39,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ argv: ['--config', file] })).to.throw(ConfigError, /prot/);
     writeFileSync(file, '[1]');
     expect(() => loadConfig({ argv: ['-c', file] })).to.throw(ConfigError, /not a JSON object/);
+  });
+
+  it('documents every setting in docs/configuration.md, with its environment variable', () => {
+    const doc = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const key of Object.keys(ConfigSchema.shape)) {
+      const env = `SPOOL_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+      expect(doc, key).to.include(`| ${key} | ${env} |`);
+    }
   });
 });

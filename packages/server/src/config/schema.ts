@@ -116,6 +116,12 @@ export const ConfigSchema = z
       .default(16 * 1024)
       .describe('Largest HTTP request head (request line and headers); larger: 431'),
     httpSseKeepaliveMs: millis.default(15_000).describe('Interval of keepalive comments on HTTP Server-Sent Events streams'),
+    corsOrigins: z
+      .string()
+      .default('*')
+      .describe(
+        'Origins whose pages may call the HTTP protocols from a browser (CORS): `*` for any, a comma-separated list of origins (https://ci.example.com), or empty for none',
+      ),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Least severe log level written'),
     logFormat: z.enum(['json', 'pretty']).default('json').describe('Log line format on stderr'),
   })

@@ -172,6 +172,50 @@ describe('host: protocols on one seam', () => {
     }
   });
 
+  it('answers CORS preflights before any access rule and exposes each mount’s headers to pages of allowed origins', async () => {
+    const server = await start([], { authEnabled: true, apiTokens: `ops:admin:${ADMIN}`, corsOrigins: 'https://ci.example.com' });
+    const preflight = (origin: string) =>
+      new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+        const req = httpRequest(
+          `${server.url}/api/v1/resources`,
+          {
+            method: 'OPTIONS',
+            agent: false,
+            headers: { Origin: origin, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+          },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, headers: res.headers });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const allowed = await preflight('https://ci.example.com');
+      expect(allowed.status).to.equal(204);
+      expect(allowed.headers['access-control-allow-origin']).to.equal('https://ci.example.com');
+      expect(allowed.headers['access-control-allow-headers']).to.equal('authorization');
+      expect((await preflight('https://evil.example.com')).headers['access-control-allow-origin']).to.equal(undefined);
+      const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        const req = httpRequest(
+          `${server.url}/api/v1/resources`,
+          { agent: false, headers: { Origin: 'https://ci.example.com', Authorization: `Bearer ${ADMIN}` } },
+          (res) => {
+            res.resume();
+            resolve(res.headers);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(answer['access-control-allow-origin']).to.equal('https://ci.example.com');
+      expect(String(answer['access-control-expose-headers'])).to.include('Upload-Offset');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('counts every socket against maxConnections: HTTP gets 503 JSON, TCP the protocol’s busy answer', async () => {
     const server = await start([], { maxConnections: 3 });
     try {

@@ -76,7 +76,13 @@ export async function startHost(protocols: readonly Protocol[], deps: HostDeps):
   const connections = new Connections(config.maxConnections);
 
   const refused = new WeakSet<Socket>();
-  const { app, routes } = createHttpApp(protocols, { access: core.access, loggerOf, logger, isRefused: (socket) => refused.has(socket) });
+  const { app, routes } = createHttpApp(protocols, {
+    access: core.access,
+    loggerOf,
+    logger,
+    isRefused: (socket) => refused.has(socket),
+    corsOrigins: config.corsOrigins,
+  });
   const server: Server = createHttpServer(app, config);
   // Registered before node:http's own listener, so a refused socket is answered before any request on it is read.
   server.prependListener('connection', (socket: Socket) => {

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import cors from 'cors';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'winston';
 import { type AccessControl, credentialFrom, describePrincipal } from '../core/access/access-control.js';
@@ -19,6 +20,8 @@ export interface HttpAppDeps {
   loggerOf: (protocol: Protocol) => Logger;
   logger: Logger;
   isRefused: (socket: Socket) => boolean;
+  /** See `corsOrigins` in the config. */
+  corsOrigins: string;
 }
 
 /** `?token=` of a request, without parsing its target (which may not be a valid URL). */
@@ -44,8 +47,30 @@ function dispatch(access: AccessControl, route: HttpRoute): RequestHandler {
   };
 }
 
-function routerFor(access: AccessControl, mount: HttpMount, logger: Logger): Router {
+/**
+ * CORS for a mount's routes (config `corsOrigins`): browsers on the allowed origins may
+ * call them, send any header (Authorization, Tus-Resumable …) and read the mount's
+ * exposed headers; a preflight is answered 204 before any access rule (it carries no
+ * credential by design). Bearer tokens are not ambient credentials, so `*` opens no
+ * door a token does not.
+ */
+function corsFor(origins: string, mount: HttpMount): RequestHandler | undefined {
+  const list = origins
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  if (list.length === 0) return undefined;
+  return cors({
+    origin: list.includes('*') ? '*' : list,
+    exposedHeaders: [...(mount.exposedHeaders ?? [])],
+    maxAge: 600,
+  });
+}
+
+function routerFor(deps: HttpAppDeps, mount: HttpMount, logger: Logger): Router {
+  const { access } = deps;
   const router = express.Router({ strict: false });
+  const corsHandler = corsFor(deps.corsOrigins, mount);
   const byPath = new Map<string, HttpRoute[]>();
   for (const route of mount.routes) {
     const routes = byPath.get(route.path) ?? [];
@@ -54,6 +79,7 @@ function routerFor(access: AccessControl, mount: HttpMount, logger: Logger): Rou
   }
   for (const [path, routes] of byPath) {
     const chain = router.route(path);
+    if (corsHandler) chain.all(corsHandler);
     const allowed: string[] = [];
     for (const route of routes) {
       chain[route.method === 'DELETE' ? 'delete' : (route.method.toLowerCase() as 'get' | 'put' | 'post' | 'patch')](
@@ -74,7 +100,7 @@ function routerFor(access: AccessControl, mount: HttpMount, logger: Logger): Rou
  * the server's JSON 404 for any other path.
  */
 export function createHttpApp(protocols: readonly Protocol[], deps: HttpAppDeps) {
-  const { access, loggerOf, logger } = deps;
+  const { loggerOf, logger } = deps;
   const app: Express = express();
   app.disable('x-powered-by');
   // Bodies are streamed by the routes; hashing JSON answers for weak ETags is wasted work.
@@ -90,7 +116,7 @@ export function createHttpApp(protocols: readonly Protocol[], deps: HttpAppDeps)
   for (const protocol of withHttp) {
     const mount = protocol.http as HttpMount;
     const base = mount.basePath.replace(/\/+$/, '');
-    app.use(base === '' ? '/' : base, routerFor(access, mount, loggerOf(protocol)));
+    app.use(base === '' ? '/' : base, routerFor(deps, mount, loggerOf(protocol)));
     for (const route of mount.routes) mounted.push({ protocol: protocol.name, path: `${base}${route.path}`, route });
   }
   app.use(notFound);

@@ -82,6 +82,8 @@ export interface HttpMount {
   readonly routes: readonly HttpRoute[];
   /** The protocol's one error mapping; refusals of the access rules go through it too. */
   readonly errorResponse: (err: unknown) => HttpErrorResponse;
+  /** Response headers a browser page may read (CORS `Access-Control-Expose-Headers`). */
+  readonly exposedHeaders?: readonly string[];
 }
 
 // ---- WebSocket ------------------------------------------------------------------------

@@ -22,6 +22,26 @@ function route(method: HttpMethod, path: string, access: AccessRule<Request>, ha
   return { method, path, access, handle: handle as HttpRoute['handle'] };
 }
 
+/** What a page on another origin may read of the API's answers (docs/protocols/http.md). */
+const EXPOSED_HEADERS = [
+  'Location',
+  'Link',
+  'ETag',
+  'Last-Modified',
+  'Content-Range',
+  'Content-Disposition',
+  'Accept-Ranges',
+  'Spool-State',
+  'Upload-Offset',
+  'Spool-Lines-Start',
+  'Spool-Lines-Count',
+  'Spool-Lines-Total',
+  'X-Text-Size',
+  'X-More-Data',
+  'Retry-After',
+  'WWW-Authenticate',
+];
+
 /** The resource a route's `:id` names. */
 const idParam = (req: Request): string | undefined => req.params.id as string | undefined;
 
@@ -62,5 +82,5 @@ export const httpApiProtocol = defineProtocol('http-api', (deps) => {
     route('POST', `${API_PREFIX}/resources/:id/complete`, write, completeResource(ctx)),
     route('POST', `${API_PREFIX}/resources/:id/fail`, write, failResource(ctx)),
   ];
-  return { http: { basePath: '/', routes, errorResponse: httpErrorFor } };
+  return { http: { basePath: '/', routes, errorResponse: httpErrorFor, exposedHeaders: EXPOSED_HEADERS } };
 });

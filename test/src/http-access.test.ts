@@ -1,5 +1,5 @@
 /**
- * HTTP face with access control on: the same rules as every protocol
+ * HTTP API with access control on: the same rules as every protocol
  * (docs/access-control.md) — Bearer or ?token=, 401 / 403 with the JSON error body,
  * capability tokens returned on creation — and DELETE.
  */
@@ -22,7 +22,7 @@ interface ErrorJson {
   error: { code: string; message: string };
 }
 
-describe('HTTP face: access control', () => {
+describe('HTTP API: access control', () => {
   let server: SpoolServer;
   before(async () => {
     server = await startTestServer({

@@ -1,5 +1,5 @@
 /**
- * HTTP face, live reading: follow mode (tail -f), Jenkins progressive text and
+ * HTTP API, live reading: follow mode (tail -f), Jenkins progressive text and
  * Server-Sent Events, on resources that grow while they are read.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -54,7 +54,7 @@ async function visible(server: SpoolServer, id: string, size: number): Promise<v
   await eventually(async () => ((await server.core.getStatus(id)).size >= size ? true : undefined), 10_000, `visible size ${size}`);
 }
 
-describe('HTTP face: follow, progressive text, events', () => {
+describe('HTTP API: follow, progressive text, events', () => {
   let server: SpoolServer;
   let bus: CountingBus;
 

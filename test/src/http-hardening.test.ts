@@ -1,6 +1,6 @@
 /**
- * HTTP face, what Node's HTTP layer would answer on its own (or not at all), event
- * stream heads, and line pages that grow when JSON-encoded: every case gets the face's
+ * HTTP API, what Node's HTTP layer would answer on its own (or not at all), event
+ * stream heads, and line pages that grow when JSON-encoded: every case gets the server's
  * one JSON error shape, promptly.
  */
 import http from 'node:http';
@@ -17,7 +17,7 @@ interface ErrorJson {
 const KEEPALIVE_MS = 30_000;
 const MAX_LINES_REPLY_BYTES = 64 * 1024;
 
-describe('HTTP face: hardening', () => {
+describe('HTTP API: hardening', () => {
   let server: SpoolServer;
   before(async () => {
     server = await startTestServer({ httpSseKeepaliveMs: KEEPALIVE_MS, maxLinesReplyBytes: MAX_LINES_REPLY_BYTES });

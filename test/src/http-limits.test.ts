@@ -1,5 +1,5 @@
 /**
- * HTTP face, limits and bad input: every violation gets a clear 4xx with the JSON error
+ * HTTP API, limits and bad input: every violation gets a clear 4xx with the JSON error
  * body, keeps the data accepted before it, and leaves other sessions alone.
  */
 import { Readable } from 'node:stream';
@@ -23,7 +23,7 @@ const RESOURCE_LIMIT = 1500;
 const IDLE_MS = 300;
 const DEADLINE_MS = 1500;
 
-describe('HTTP face: limits and bad input', () => {
+describe('HTTP API: limits and bad input', () => {
   let server: SpoolServer;
   before(async () => {
     server = await startTestServer({

@@ -1,5 +1,5 @@
 /**
- * HTTP face, reading: metadata, listing, content with RFC 9110 ranges and validators,
+ * HTTP API, reading: metadata, listing, content with RFC 9110 ranges and validators,
  * line pages — over real sockets, with node:http and the real curl.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ interface ResourceJson {
   links: { self: string; content: string; lines: string | null; events: string };
 }
 
-/** A resource written through the core directly: the HTTP face must serve whatever uploaded it. */
+/** A resource written through the core directly: the HTTP API must serve whatever uploaded it. */
 async function completedResource(
   server: SpoolServer,
   data: Buffer | string,
@@ -39,7 +39,7 @@ async function completedResource(
   return session.id;
 }
 
-describe('HTTP face: reading', () => {
+describe('HTTP API: reading', () => {
   let server: SpoolServer;
   const text = logLines(2000);
   let textId: string;

@@ -1,5 +1,5 @@
 /**
- * HTTP face, writing: one-shot raw uploads (PUT, Content-Length or chunked, curl -T),
+ * HTTP API, writing: one-shot raw uploads (PUT, Content-Length or chunked, curl -T),
  * create-then-append (tus-style Upload-Offset), explicit complete/fail, browser
  * multipart forms — and live visibility of HTTP uploads to HTTP and WebSocket readers.
  */
@@ -29,7 +29,7 @@ interface ErrorJson {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
-describe('HTTP face: writing', () => {
+describe('HTTP API: writing', () => {
   let server: SpoolServer;
   before(async () => {
     server = await startTestServer();

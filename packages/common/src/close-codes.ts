@@ -1,4 +1,4 @@
-/** WebSocket close codes (RFC 6455 §7.4.1) used by Spool's WebSocket faces. */
+/** WebSocket close codes (RFC 6455 §7.4.1) used by Spool's WebSocket protocols. */
 export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,

@@ -1,5 +1,5 @@
 /**
- * Typed errors with stable codes. Every protocol adapter maps these codes once
+ * Typed errors with stable codes. Every protocol maps these codes once
  * (WebSocket close code + reason, HTTP status + JSON body, HSP status); the code
  * string itself is part of the public contract and never changes meaning.
  */

@@ -1,7 +1,7 @@
 import winston from 'winston';
 import type { SpoolConfig } from './config/schema.js';
 
-/** Structured logs on stderr; adapters log through child loggers carrying session/resource ids. */
+/** Structured logs on stderr; protocols log through child loggers carrying session/resource ids. */
 export function createLogger(config: Pick<SpoolConfig, 'logLevel' | 'logFormat'>): winston.Logger {
   const format =
     config.logFormat === 'pretty'

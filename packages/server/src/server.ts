@@ -11,7 +11,7 @@ import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
 import { FileByteStore } from './core/storage/file-byte-store.js';
 import { type Host, HostUrls, startHost } from './host/host.js';
 import { createLogger } from './logging.js';
-import { httpApiProtocol } from './protocols/http/index.js';
+import { httpApiProtocol } from './protocols/http-api/index.js';
 import type { ProtocolDefinition } from './protocols/protocol.js';
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
 import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';

@@ -1,5 +1,5 @@
 /**
- * Small HTTP clients for the HTTP face's e2e tests: node:http requests with full control
+ * Small HTTP clients for the HTTP API's e2e tests: node:http requests with full control
  * over headers and bodies, raw sockets for what well-behaved clients never send, and the
  * real `curl` binary where the point is that a user's tool works.
  */

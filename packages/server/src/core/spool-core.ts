@@ -87,7 +87,7 @@ export function statusOf(record: ResourceRecord): ResourceStatus {
 /**
  * The protocol-agnostic core: registers resources, hands out the one writer per
  * resource, checkpoints, publishes status, and serves byte ranges and line pages
- * bounded by the visible size. Adapters translate wire messages into these calls.
+ * bounded by the visible size. Protocols translate wire messages into these calls.
  */
 export class SpoolCore {
   private readonly active = new Map<string, UploadSession>();

@@ -51,14 +51,14 @@ export interface UploadSessionDeps {
 type Phase = 'open' | 'finishing' | 'ended';
 
 /**
- * The single writer of one resource. Protocol adapters call `write` per chunk as it
+ * The single writer of one resource. Protocols call `write` per chunk as it
  * arrives (false → pause the source until 'drain'), then `finish` or `fail`. Offsets:
  * *received* (handed to `write`), *written* (handed to the OS), *visible* (recorded by
  * the last checkpoint and published; what readers may read), which here is also the
  * *durable* offset (with `syncOnCheckpoint`, durable against machine crashes too).
  *
  * Events: 'drain'; 'error' (SpoolError) when the storage fails — the session is then
- * FAILED and the adapter should close its client with that error.
+ * FAILED and the protocol should close its client with that error.
  */
 export class UploadSession extends EventEmitter {
   readonly id: string;
@@ -199,7 +199,7 @@ export class UploadSession extends EventEmitter {
     this.queuedBytes = 0;
     this.deps.logger.error('storage write failed', { resourceId: this.id, error: (err as Error).message });
     // Record FAILED with what reached the disk first, so whoever hears of the error
-    // (an adapter closing its connection) already finds the resource in its final state.
+    // (a protocol closing its connection) already finds the resource in its final state.
     const failure = this.failure;
     void this.end(TransferState.FAILED, failure.message)
       .catch(() => undefined)

@@ -47,7 +47,7 @@ describe('LinePage', () => {
 });
 
 describe('LinePage: bounded by its size as a JSON array of strings', () => {
-  /** What the WebSocket faces send for these lines: a JSON array of the decoded lines. */
+  /** What the WebSocket protocols send for these lines: a JSON array of the decoded lines. */
   const jsonSize = (lines: Buffer[]) => Buffer.byteLength(JSON.stringify(lines.map(String)));
   /** The page of every line of `data`, or the error code when refused at `maxBytes`. */
   function pageOf(data: Buffer, maxBytes: number): Buffer[] | string {

@@ -1,6 +1,6 @@
 import { SPOOL_RESOURCE_PATH_PREFIX, type SpoolReferences, STEP_DOWNLOAD_PATH_PREFIX } from '@spool/common';
 
-/** Path of a resource's content on the HTTP face (served by protocols/http). */
+/** Path of a resource's content in the HTTP API (served by protocols/http-api). */
 const httpContentPath = (id: string) => `/api/v1/resources/${encodeURIComponent(id)}/content`;
 
 /**

@@ -28,7 +28,7 @@ interface Refusal {
  *   off when there is none;
  * - `Expect: 100-continue` is answered by the route that accepts the body, not up front,
  *   so a refused upload (404, 409, 413) is refused before the client sends it;
- * - whatever Node would answer itself (or drop) gets the face's JSON error body: parser
+ * - whatever Node would answer itself (or drop) gets the server's JSON error body: parser
  *   errors (431, 408, 400), a missing Host (400), another expectation (417), CONNECT
  *   (501); so does a Transfer-Encoding the parser would fail on mid-body (400/501).
  */

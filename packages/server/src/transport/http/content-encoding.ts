@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HttpError, HttpErrorCode } from '../../transport/http/errors.js';
+import { HttpError, HttpErrorCode } from './errors.js';
 
 /**
  * Bodies are stored byte for byte: a compressed request body would be stored compressed

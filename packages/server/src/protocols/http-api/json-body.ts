@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events';
 import { describeZodError, InvalidMessageError, MessageTooLargeError } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import { pumpRequestBody } from '../../transport/http/body-pump.js';
+import { refuseContentEncoding } from '../../transport/http/content-encoding.js';
 import { HttpError, HttpErrorCode } from '../../transport/http/errors.js';
 import { acceptBody, requestHasBody } from '../../transport/http/request-body.js';
-import { pumpRequestBody } from './body-pump.js';
-import { refuseContentEncoding } from './content-encoding.js';
 import type { HttpContext } from './context.js';
 import { bodyTimeouts } from './upload-budget.js';
 

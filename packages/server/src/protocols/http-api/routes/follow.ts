@@ -1,9 +1,9 @@
 import { InvalidRangeError, isTerminal, TransferState } from '@spool/common';
 import type { Request, Response } from 'express';
+import { copyToResponse } from '../../../transport/http/stream-copy.js';
+import { StatusWatch } from '../../shared/status-watch.js';
 import { setContentHeaders } from '../content-headers.js';
 import type { HttpContext } from '../context.js';
-import { StatusWatch } from '../status-watch.js';
-import { copyToResponse } from '../stream-copy.js';
 
 /**
  * `GET /api/v1/resources/:id/content?follow=1[&start=N]` — `tail -f` over HTTP: a chunked

@@ -1,7 +1,7 @@
 import { InvalidMessageError } from '@spool/common';
 import type { Request, Response } from 'express';
+import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
 import { expectedMd5OfBody, uploadChecksum } from '../checksum.js';
-import { refuseContentEncoding } from '../content-encoding.js';
 import { type HttpContext, respondWithResource } from '../context.js';
 import { receiveBody } from '../receive-body.js';
 import { openUpload } from '../sessions.js';

@@ -1,11 +1,11 @@
 import { pipeline } from 'node:stream/promises';
 import { InvalidRangeError, isTerminal, TransferState } from '@spool/common';
 import type { Request, Response } from 'express';
-import { ifRangeAllows, isNotModified, lastModifiedHeader, validatorsFor } from '../conditional.js';
+import { ifRangeAllows, isNotModified, lastModifiedHeader, validatorsFor } from '../../../transport/http/conditional.js';
+import { parseRange, type RangeRequest } from '../../../transport/http/range.js';
+import { parseFlag, parseNonNegativeInteger, queryParam } from '../../../transport/http/request-params.js';
 import { setContentHeaders } from '../content-headers.js';
 import { type HttpContext, loadResource } from '../context.js';
-import { parseRange, type RangeRequest } from '../range.js';
-import { parseFlag, parseNonNegativeInteger, queryParam } from '../request-params.js';
 import { followContent } from './follow.js';
 import { progressiveText } from './progressive-text.js';
 

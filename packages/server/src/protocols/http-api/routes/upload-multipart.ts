@@ -11,13 +11,13 @@ import {
 } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { UploadSession } from '../../../core/upload-session.js';
+import { pumpRequestBody, pumpStream, type StreamPump } from '../../../transport/http/body-pump.js';
+import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
+import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from '../../../transport/http/mime-type.js';
 import { acceptBody } from '../../../transport/http/request-body.js';
-import { pumpRequestBody, pumpStream, type StreamPump } from '../body-pump.js';
+import { headerValue, parseFlag, queryParam } from '../../../transport/http/request-params.js';
 import { uploadChecksum } from '../checksum.js';
-import { refuseContentEncoding } from '../content-encoding.js';
 import { type HttpContext, jsonOf, loadResource } from '../context.js';
-import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from '../mime-type.js';
-import { headerValue, parseFlag, queryParam } from '../request-params.js';
 import { type IssuedTokens, openUpload } from '../sessions.js';
 import { bodyTimeouts, refuseDeclaredOverBudget, requestBudget, resourceBudget } from '../upload-budget.js';
 import { validContextId } from '../upload-metadata.js';

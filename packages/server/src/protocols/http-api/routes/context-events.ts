@@ -1,7 +1,7 @@
 import type { ResourceStatus } from '@spool/common';
 import type { Request, Response } from 'express';
+import { drainedOrClosed } from '../../../transport/http/stream-copy.js';
 import type { HttpContext } from '../context.js';
-import { drainedOrClosed } from '../stream-copy.js';
 import { keepEventStreamAlive, sseEvent, startEventStream } from './events.js';
 
 /**

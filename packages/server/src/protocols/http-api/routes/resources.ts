@@ -2,9 +2,9 @@ import { InvalidMessageError, TransferState } from '@spool/common';
 import type { Request, Response } from 'express';
 import { statusOf } from '../../../core/spool-core.js';
 import type { ListFilter } from '../../../core/types.js';
+import { parseNonNegativeInteger, queryParam } from '../../../transport/http/request-params.js';
 import type { Requirement } from '../../access-rule.js';
 import { basePath, type HttpContext, jsonOf, loadResource, setStatusHeaders } from '../context.js';
-import { parseNonNegativeInteger, queryParam } from '../request-params.js';
 import { API_PREFIX, resourceJson } from '../resource-json.js';
 
 export const DEFAULT_PAGE_SIZE = 100;

@@ -1,10 +1,10 @@
 import type { ResourceStatus } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { ResourceRecord } from '../../core/types.js';
-import { contentDisposition } from './content-disposition.js';
+import { contentDisposition } from '../../transport/http/content-disposition.js';
+import { responseContentType } from '../../transport/http/mime-type.js';
+import { parseFlag, queryParam } from '../../transport/http/request-params.js';
 import { setStatusHeaders } from './context.js';
-import { responseContentType } from './mime-type.js';
-import { parseFlag, queryParam } from './request-params.js';
 
 /** Types a browser renders as documents that can run script (HTML, XML, SVG). */
 function canRunScript(mimeType: string): boolean {

@@ -1,9 +1,9 @@
 import { isTerminal, type ResourceStatus } from '@spool/common';
 import type { Request, Response } from 'express';
+import { drainedOrClosed } from '../../../transport/http/stream-copy.js';
+import { StatusWatch } from '../../shared/status-watch.js';
 import type { HttpContext } from '../context.js';
 import { statusJson } from '../resource-json.js';
-import { StatusWatch } from '../status-watch.js';
-import { drainedOrClosed } from '../stream-copy.js';
 
 /** One `status` event. Only the terminal one carries an id: a browser reconnecting after it sends it back. */
 export function sseEvent(status: ResourceStatus): string {

@@ -1,6 +1,6 @@
 import { InvalidMessageError } from '@spool/common';
 import type { Request } from 'express';
-import { headerValue, queryParam } from './request-params.js';
+import { headerValue, queryParam } from '../../transport/http/request-params.js';
 
 const MD5_HEX = /^[0-9a-fA-F]{32}$/;
 const MD5_BASE64 = /^[A-Za-z0-9+/]{22}==$/;

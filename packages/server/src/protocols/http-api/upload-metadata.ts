@@ -1,7 +1,7 @@
 import { InvalidMessageError, InvalidMetadataError, type ResourceMetadata } from '@spool/common';
 import type { Request } from 'express';
-import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from './mime-type.js';
-import { headerValue, parseFlag, queryParam } from './request-params.js';
+import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from '../../transport/http/mime-type.js';
+import { headerValue, parseFlag, queryParam } from '../../transport/http/request-params.js';
 
 export const MAX_CONTEXT_ID_LENGTH = 256;
 

@@ -7,7 +7,7 @@ import type { ResourceRecord } from '../../core/types.js';
 import { type ResourceJson, resourceJson, resourcePath } from './resource-json.js';
 import type { IssuedTokens } from './sessions.js';
 
-/** What every route of the HTTP face works with. */
+/** What every route of the HTTP API works with. */
 export interface HttpContext {
   core: SpoolCore;
   config: SpoolConfig;

@@ -1,7 +1,7 @@
 import { InvalidMessageError, isTerminal, LineAccessUnsupportedError, LinesOutOfRangeError } from '@spool/common';
 import type { Request, Response } from 'express';
+import { parseNonNegativeInteger, queryParam } from '../../../transport/http/request-params.js';
 import { type HttpContext, loadResource, setStatusHeaders } from '../context.js';
-import { parseNonNegativeInteger, queryParam } from '../request-params.js';
 
 export const DEFAULT_LINE_COUNT = 100;
 export const MAX_LINE_COUNT = 10_000;

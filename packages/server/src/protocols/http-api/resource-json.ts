@@ -9,7 +9,7 @@ export const API_PREFIX = '/api/v1';
  */
 export const resourcePath = (id: string, basePath = ''): string => `${basePath}${API_PREFIX}/resources/${encodeURIComponent(id)}`;
 
-/** A resource as every JSON answer of the HTTP face shows it: metadata, current status, links. */
+/** A resource as every JSON answer of the HTTP API shows it: metadata, current status, links. */
 export interface ResourceJson {
   id: string;
   filename: string;

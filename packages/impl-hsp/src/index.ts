@@ -1,0 +1,2 @@
+// The HSP client lands here (issue 10).
+export {};

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isCompletableSource, type Upload, type UploadReference, type UploadResult, type UploadSource } from '@spool/client-upload';
@@ -8,7 +8,6 @@ import {
   ErrorCode,
   fromSpoolStatus,
   OffsetMismatchError,
-  OffThreadHash,
   ProtocolViolationError,
   ResourceTerminalError,
   SPOOL_UPLOAD_DONE_REASON,
@@ -205,8 +204,9 @@ export class SpoolUpload implements Upload {
 
   async #run(): Promise<SpoolUploadResult> {
     const { verifyMd5, sha256 } = this.#settings;
-    const md5Hash = verifyMd5 ? new OffThreadHash('md5') : undefined;
-    const sha256Hash = sha256 ? new OffThreadHash('sha256') : undefined;
+    // In-thread: a worker thread (whose script bundlers cannot find) is not worth it for an option that is off by default.
+    const md5Hash = verifyMd5 ? createHash('md5') : undefined;
+    const sha256Hash = sha256 ? createHash('sha256') : undefined;
     // A read of the source survives a reconnect: it is awaited again on the next connection.
     let pendingNext: Promise<IteratorResult<Buffer>> | undefined;
     let digests: Digests | undefined;
@@ -225,18 +225,16 @@ export class SpoolUpload implements Upload {
           pendingNext = undefined;
           if (next.done) {
             digests = {
-              ...(md5Hash ? { md5: await md5Hash.digest() } : {}),
-              ...(sha256Hash ? { sha256: await sha256Hash.digest() } : {}),
+              ...(md5Hash ? { md5: md5Hash.digest('hex') } : {}),
+              ...(sha256Hash ? { sha256: sha256Hash.digest('hex') } : {}),
             };
             continue;
           }
           const frame = next.value;
           // Held before any other wait: from here on a lost connection cannot lose it.
           this.#held.append(frame);
-          // The hash worker's back-pressure (one update, then its own wait); a lost connection does not matter here.
-          for (const hash of [md5Hash, sha256Hash]) {
-            if (hash && !hash.update(frame)) await untilAborted(once(hash, 'drain'), this.#cancel.signal);
-          }
+          md5Hash?.update(frame);
+          sha256Hash?.update(frame);
         } catch (error) {
           if (!(error instanceof SpoolSocketEnded) || !error.end.retryable) throw error;
           // Lost: fall through to resume on a new connection.
@@ -248,9 +246,6 @@ export class SpoolUpload implements Upload {
       this.#releaseSource(failure);
       if (this.#socket.open && !this.#cancel.signal.aborted) await this.#socket.close('Upload failed');
       throw failure;
-    } finally {
-      md5Hash?.destroy();
-      sha256Hash?.destroy();
     }
   }
 

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { isCompletableSource, type Upload, type UploadReference, type UploadResult, type UploadSource } from '@spool/client-upload';
-import { ChecksumMismatchError, ProtocolViolationError, SpoolError, UploadAbortedError } from '@spool/common';
+import {
+  isCompletableSource,
+  releaseUploadSource,
+  sourceFailure,
+  type Upload,
+  type UploadReference,
+  type UploadResult,
+  type UploadSource,
+} from '@spool/client-upload';
+import { ChecksumMismatchError, ProtocolViolationError, UploadAbortedError } from '@spool/common';
 import { untilAborted } from './abortable.js';
 import { ClientCloseCode } from './close-errors.js';
 import type { StepUploadConnection } from './step-upload-connection.js';
@@ -45,10 +52,7 @@ export class StepUpload implements Upload {
     this.#hashOnClient = options.hashOnClient;
     // A failure (server close, cancel, timeout) must also release a source we may be
     // waiting on: a growing file idling on a poll, a stream that has stalled.
-    connection.failed.catch((error: unknown) => {
-      if (isCompletableSource(source)) source.abort(error);
-      else if (source instanceof Readable) source.destroy();
-    });
+    connection.failed.catch((error: unknown) => releaseUploadSource(source, error));
     this.#result = this.#run(frames);
     // Reported through complete(); not an unhandled rejection if nobody asks.
     this.#result.catch(() => undefined);
@@ -127,13 +131,4 @@ export class StepUpload implements Upload {
       throw connection.fail(failure, ClientCloseCode.SOURCE_FAILED, `Upload source failed: ${failure.message}`);
     }
   }
-}
-
-/** A source error as a SpoolError: SpoolErrors as they are, others wrapped (kept as `cause`). */
-function sourceFailure(error: unknown): SpoolError {
-  if (error instanceof SpoolError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const failure = new UploadAbortedError(`Reading the upload source failed: ${message}`, { cause: message });
-  failure.cause = error;
-  return failure;
 }

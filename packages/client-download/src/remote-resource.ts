@@ -7,15 +7,14 @@ import {
   isTerminal,
   LineAccessUnsupportedError,
   LinesOutOfRangeError,
-  ProtocolViolationError,
   type ResourceStatus,
   type SpoolError,
-  TimeoutError,
 } from '@spool/common';
 import { LineSplitter } from './line-splitter.js';
 import { type ChunkSource, ResourceReadStream } from './resource-read-stream.js';
 import { StatusTracker, type WaitForStatusOptions } from './status-tracker.js';
 import type { DownloadTransport } from './transport.js';
+import { firstStatus, malformedByteRange, malformedLineRange, wrongChunkLength } from './transport-requests.js';
 
 /** Default largest chunk requested at once (4 MiB). */
 export const DEFAULT_MAX_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -87,23 +86,11 @@ export class RemoteResource {
    * @throws TimeoutError, or whatever error closed the connection (e.g. ResourceNotFoundError).
    */
   static async open(transport: DownloadTransport, options: OpenRemoteResourceOptions = {}): Promise<RemoteResource> {
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const cleanups: Array<() => void> = [];
     try {
-      await new Promise<void>((resolve, reject) => {
-        cleanups.push(transport.onStatus(() => resolve()));
-        cleanups.push(transport.onClose(reject));
-        const timer = setTimeout(
-          () => reject(new TimeoutError(`No status for resource ${transport.resourceId} within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        cleanups.push(() => clearTimeout(timer));
-      });
+      await firstStatus(transport, options.timeoutMs ?? 30_000);
     } catch (error) {
       await transport.close().catch(() => undefined);
       throw error;
-    } finally {
-      for (const cleanup of cleanups) cleanup();
     }
     return new RemoteResource(transport, options);
   }
@@ -171,13 +158,7 @@ export class RemoteResource {
     for (let at = start; at < end; at += this.#maxChunkBytes) {
       const chunkEnd = Math.min(end, at + this.#maxChunkBytes);
       const chunk = await this.#transport.requestChunk(at, chunkEnd);
-      if (chunk.length !== chunkEnd - at) {
-        throw new ProtocolViolationError(`Asked for bytes [${at}, ${chunkEnd}) of ${this.id}, got ${chunk.length} bytes`, {
-          start: at,
-          end: chunkEnd,
-          received: chunk.length,
-        });
-      }
+      if (chunk.length !== chunkEnd - at) throw wrongChunkLength(this.id, at, chunkEnd, chunk.length);
       chunks.push(chunk);
     }
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, end - start);
@@ -203,11 +184,19 @@ export class RemoteResource {
    * ends first it errors with that error (e.g. `ConnectionClosedError`).
    */
   follow(options: FollowOptions = {}): Readable {
+    return this.#stream(this.followStart(options), undefined);
+  }
+
+  /**
+   * The offset a follow starts at.
+   * @throws InvalidRangeError if `fromOffset` is not a non-negative integer.
+   */
+  protected followStart(options: FollowOptions): number {
     const start = options.fromOffset ?? 0;
     if (!Number.isSafeInteger(start) || start < 0) {
       throw new InvalidRangeError(`fromOffset must be a non-negative integer, got ${start}`, { fromOffset: start });
     }
-    return this.#stream(start, undefined);
+    return start;
   }
 
   /**
@@ -239,9 +228,8 @@ export class RemoteResource {
   async readLines(start: number, count: number): Promise<string[]> {
     const available = this.status.lines;
     if (available === null) throw new LineAccessUnsupportedError(this.id);
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0) {
-      throw new LinesOutOfRangeError(`Invalid line range: start ${start}, count ${count}`, { start, count });
-    }
+    const malformed = malformedLineRange(start, count);
+    if (malformed) throw malformed;
     if (start > available) {
       throw new LinesOutOfRangeError(`Line ${start} is past the ${available} lines of ${this.id}`, { start, count, available });
     }
@@ -302,9 +290,8 @@ export class RemoteResource {
 
   #checkRange(start: number, end: number): void {
     const size = this.status.size;
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-      throw new InvalidRangeError(`Invalid byte range [${start}, ${end})`, { start, end, size });
-    }
+    const malformed = malformedByteRange(start, end, { size });
+    if (malformed) throw malformed;
     if (end > size) {
       throw new InvalidRangeError(`Byte range [${start}, ${end}) ends past the ${size} bytes visible in ${this.id}`, { start, end, size });
     }

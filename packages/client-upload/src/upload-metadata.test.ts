@@ -1,6 +1,6 @@
 import { ErrorCode, SpoolError } from '@spool/common';
 import { expect } from 'chai';
-import { splitIntoFrames } from './frames.js';
+import { splitIntoFrames, uploadFrames } from './frames.js';
 import { growingFile } from './growing-file.js';
 import { resolveUploadMetadata } from './upload-metadata.js';
 
@@ -50,5 +50,20 @@ describe('splitIntoFrames', () => {
     const sizes: number[] = [];
     for await (const frame of splitIntoFrames(chunks(), 4)) sizes.push(frame.length);
     expect(sizes).to.deep.equal([4, 4, 2, 3]);
+  });
+});
+
+describe('uploadFrames', () => {
+  it("makes an upload's frames from any source: read in frame-size pieces, transcoded when a charset is named", async () => {
+    const collect = async (frames: AsyncIterable<Buffer>) => {
+      const all: Buffer[] = [];
+      for await (const frame of frames) all.push(frame);
+      return all;
+    };
+    const plain = await collect(uploadFrames(Buffer.alloc(10, 1), {}, 4));
+    expect(plain.map((f) => f.length)).to.deep.equal([4, 4, 2]);
+    const latin1 = await collect(uploadFrames(Buffer.from([0x63, 0x61, 0x66, 0xe9]), { sourceCharset: 'ISO-8859-1' }, 3));
+    expect(Buffer.concat(latin1).toString('utf8')).to.equal('café');
+    expect(Math.max(...latin1.map((f) => f.length))).to.be.at.most(3);
   });
 });

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { ErrorCode, QuotaExceededError } from '@spool/common';
 import { expect } from 'chai';
+import { growingFile } from './growing-file.js';
 import type { UploadChunk } from './types.js';
-import { chunkToBuffer, readUploadSource } from './upload-source.js';
+import { chunkToBuffer, readUploadSource, releaseUploadSource, sourceFailure } from './upload-source.js';
 
 async function collect(source: AsyncIterable<Buffer>): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
@@ -70,5 +72,39 @@ describe('readUploadSource', () => {
     const error = await collect(readUploadSource(source)).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TypeError);
     expect(() => chunkToBuffer({} as UploadChunk)).to.throw(TypeError);
+  });
+});
+
+describe('what an upload does with its source when it fails', () => {
+  it('releases a pending read: a growing file is aborted with the reason, a stream destroyed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'spool-release-'));
+    try {
+      const path = join(dir, 'growing.log');
+      await writeFile(path, '');
+      const file = growingFile(path, { pollIntervalMs: 10 });
+      const pending = file[Symbol.asyncIterator]().next();
+      const reason = new Error('upload cancelled');
+      releaseUploadSource(file, reason);
+      expect(await pending.catch((e: unknown) => e)).to.equal(reason);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const stream = new Readable({ read() {} });
+    releaseUploadSource(stream, new Error('x'));
+    expect(stream.destroyed).to.equal(true);
+    releaseUploadSource(Buffer.from('nothing to release'), new Error('x'));
+  });
+
+  it('reports a read error as UPLOAD_ABORTED with the cause kept; SpoolErrors as they are', () => {
+    const cause = new Error('EIO: i/o error');
+    const failure = sourceFailure(cause);
+    expect([failure.code, failure.message, failure.cause]).to.deep.equal([
+      ErrorCode.UPLOAD_ABORTED,
+      'Reading the upload source failed: EIO: i/o error',
+      cause,
+    ]);
+    expect(sourceFailure('text').details).to.deep.equal({ cause: 'text' });
+    const quota = new QuotaExceededError('too big');
+    expect(sourceFailure(quota)).to.equal(quota);
   });
 });

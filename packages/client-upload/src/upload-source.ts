@@ -1,5 +1,7 @@
 import { createReadStream } from 'node:fs';
-import type { UploadChunk, UploadSource } from './types.js';
+import { Readable } from 'node:stream';
+import { SpoolError, UploadAbortedError } from '@spool/common';
+import { isCompletableSource, type UploadChunk, type UploadSource } from './types.js';
 
 /** Default size of the chunks read from files and cut from in-memory buffers. */
 export const DEFAULT_SOURCE_CHUNK_BYTES = 256 * 1024;
@@ -52,6 +54,25 @@ export async function* readUploadSource(source: UploadSource, options: ReadUploa
     return;
   }
   throw new TypeError(`Unsupported upload source: ${describe(source)}`);
+}
+
+/**
+ * Lets go of a source whose upload failed or was cancelled, releasing a read that may be
+ * waiting on it (a growing file idling on a poll, a stream that has stalled): a
+ * {@link CompletableSource} is aborted with `reason`, a Readable destroyed.
+ */
+export function releaseUploadSource(source: UploadSource, reason: unknown): void {
+  if (isCompletableSource(source)) source.abort(reason);
+  else if (source instanceof Readable) source.destroy();
+}
+
+/** A source's read error as the upload's failure: SpoolErrors as they are, others wrapped (kept as `cause`). */
+export function sourceFailure(error: unknown): SpoolError {
+  if (error instanceof SpoolError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const failure = new UploadAbortedError(`Reading the upload source failed: ${message}`, { cause: message });
+  failure.cause = error;
+  return failure;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

@@ -1,6 +1,5 @@
 export * from './close-codes.js';
 export * from './errors.js';
-export { OffThreadHash } from './hashing/off-thread-hash.js';
 export * from './metadata.js';
 export * from './status.js';
 export * from './wire/spool.js';

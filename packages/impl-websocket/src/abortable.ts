@@ -36,3 +36,19 @@ export function untilAborted<T>(promise: Promise<T>, ...signals: AbortSignal[]):
     );
   });
 }
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts (the timer is then cleared). */
+export function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -2,6 +2,7 @@
 export * from '@spool/client-download';
 export * from '@spool/client-upload';
 export * from '@spool/common';
+export type { WebSocketDownloadClientOptions, WebSocketUploadClientOptions } from './client-options.js';
 export * from './close-errors.js';
 export * from './factories.js';
 export * from './masking.js';

@@ -1,12 +1,5 @@
-import { Readable } from 'node:stream';
-import {
-  InvalidRangeError,
-  ProtocolViolationError,
-  type ResourceStatus,
-  type SpoolError,
-  toSpoolError,
-  UploadFailedError,
-} from '@spool/common';
+import { PacedResourceStream } from '@spool/client-download';
+import { ProtocolViolationError, toSpoolError } from '@spool/common';
 import type { FollowSink, SpoolResourceConnection } from './spool-resource-connection.js';
 
 export interface SpoolFollowStreamOptions {
@@ -20,30 +13,23 @@ export interface SpoolFollowStreamOptions {
 
 /**
  * A follower fed by the server's push (`follow`): bytes arrive as the resource becomes
- * visible, with no request round trip. Ends when the resource is COMPLETED and every
- * byte was delivered; errors with `UploadFailedError` after the bytes of a FAILED one;
- * errors with the connection's error if it ends for good first (a lost connection is
- * re-established underneath and the follow resumes at the next undelivered byte).
+ * visible, with no request round trip. It ends as every follower does (see
+ * {@link PacedResourceStream}); a lost connection is re-established underneath and the
+ * follow resumes at the next undelivered byte.
  *
  * Flow control: at most `maxBufferedBytes` wait for the consumer, then the socket is
  * paused — the server stops reading storage for this follower until it catches up.
- * The Readable's own buffer stays empty (highWaterMark 0), so an error is raised only
- * after the consumer has taken every byte before it.
  */
-export class SpoolFollowStream extends Readable implements FollowSink {
+export class SpoolFollowStream extends PacedResourceStream implements FollowSink {
   readonly #options: SpoolFollowStreamOptions;
   readonly #queue: Buffer[] = [];
   #queuedBytes = 0;
   #nextOffset: number;
   #connection: SpoolResourceConnection | undefined;
-  #latest: ResourceStatus | undefined;
-  #pendingError: SpoolError | undefined;
-  #consumerWaiting = false;
   #paused = false;
-  readonly #unsubscribers: Array<() => void> = [];
 
   constructor(connection: Promise<SpoolResourceConnection>, options: SpoolFollowStreamOptions) {
-    super({ highWaterMark: 0 });
+    super(undefined);
     this.#options = options;
     this.#nextOffset = options.start;
     connection.then(
@@ -53,22 +39,10 @@ export class SpoolFollowStream extends Readable implements FollowSink {
           return;
         }
         this.#connection = conn;
-        this.#unsubscribers.push(
-          conn.onStatus((status) => {
-            this.#latest = status;
-            this.#advance();
-          }),
-          conn.onClose((error) => {
-            this.#pendingError ??= error;
-            this.#advance();
-          }),
-        );
+        this.listen(conn);
         conn.follow(this);
       },
-      (error: unknown) => {
-        this.#pendingError ??= toSpoolError(error);
-        this.#advance();
-      },
+      (error: unknown) => this.fail(toSpoolError(error)),
     );
   }
 
@@ -83,15 +57,12 @@ export class SpoolFollowStream extends Readable implements FollowSink {
   }
 
   onData(offset: number, data: Buffer): void {
-    if (this.destroyed || this.#pendingError) return;
+    if (this.destroyed || this.pendingError) return;
     const end = offset + data.length;
     if (end <= this.#nextOffset) return; // already have it
     if (offset > this.#nextOffset) {
-      this.#pendingError = new ProtocolViolationError(`The server pushed bytes from ${offset}; ${this.#nextOffset} was expected`, {
-        offset,
-        expected: this.#nextOffset,
-      });
-      this.#advance();
+      const expected = this.#nextOffset;
+      this.fail(new ProtocolViolationError(`The server pushed bytes from ${offset}; ${expected} was expected`, { offset, expected }));
       return;
     }
     const fresh = data.subarray(this.#nextOffset - offset);
@@ -102,16 +73,35 @@ export class SpoolFollowStream extends Readable implements FollowSink {
       this.#paused = true;
       this.#connection?.pause();
     }
-    this.#advance();
+    this.advance();
   }
 
-  override _read(): void {
-    this.#consumerWaiting = true;
-    this.#advance();
+  protected override nextChunk(): Buffer | undefined {
+    const chunk = this.#queue.shift();
+    if (!chunk) return undefined;
+    this.#queuedBytes -= chunk.length;
+    if (this.#paused && this.#queuedBytes <= this.#options.maxBufferedBytes / 2) {
+      this.#paused = false;
+      this.#connection?.resume();
+    }
+    return chunk;
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    for (const unsubscribe of this.#unsubscribers.splice(0)) unsubscribe();
+  protected override get reachedOffset(): number {
+    return this.#nextOffset;
+  }
+
+  /** The follow is over: stop it and release a connection of its own. */
+  protected override onEnd(): void {
+    this.stopListening();
+    const conn = this.#connection;
+    this.#connection = undefined;
+    if (!conn) return;
+    conn.unfollow(this);
+    if (this.#options.ownsConnection) void conn.close();
+  }
+
+  protected override release(): void {
     const conn = this.#connection;
     if (conn) {
       conn.unfollow(this);
@@ -119,53 +109,5 @@ export class SpoolFollowStream extends Readable implements FollowSink {
       if (this.#options.ownsConnection) void conn.close();
     }
     this.#queue.length = 0;
-    callback(error);
-  }
-
-  #advance(): void {
-    if (this.destroyed || !this.#consumerWaiting) return;
-    const chunk = this.#queue.shift();
-    if (chunk) {
-      this.#queuedBytes -= chunk.length;
-      if (this.#paused && this.#queuedBytes <= this.#options.maxBufferedBytes / 2) {
-        this.#paused = false;
-        this.#connection?.resume();
-      }
-      this.#consumerWaiting = false;
-      this.push(chunk);
-      return;
-    }
-    const status = this.#latest;
-    const terminal = status !== undefined && (status.state === 'COMPLETED' || status.state === 'FAILED');
-    if (terminal && this.#nextOffset > status.size) {
-      this.destroy(
-        new InvalidRangeError(`Offset ${this.#nextOffset} is past the end of resource ${status.id} (${status.size} bytes)`, {
-          offset: this.#nextOffset,
-          size: status.size,
-        }),
-      );
-      return;
-    }
-    if (terminal && this.#nextOffset === status.size) {
-      this.#consumerWaiting = false;
-      if (status.state === 'COMPLETED') {
-        this.#finishConnection();
-        this.push(null);
-      } else {
-        this.destroy(new UploadFailedError(status.id, status.error));
-      }
-      return;
-    }
-    if (this.#pendingError) this.destroy(this.#pendingError);
-  }
-
-  /** The follow is over: stop it and release a connection of its own. */
-  #finishConnection(): void {
-    for (const unsubscribe of this.#unsubscribers.splice(0)) unsubscribe();
-    const conn = this.#connection;
-    this.#connection = undefined;
-    if (!conn) return;
-    conn.unfollow(this);
-    if (this.#options.ownsConnection) void conn.close();
   }
 }

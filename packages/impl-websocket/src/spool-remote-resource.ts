@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { type FollowOptions, RemoteResource, type RemoteResourceOptions } from '@spool/client-download';
-import { ConnectionClosedError, InvalidRangeError } from '@spool/common';
+import { ConnectionClosedError } from '@spool/common';
 import { SpoolFollowStream } from './spool-follow-stream.js';
 import type { SpoolResourceConnection } from './spool-resource-connection.js';
 
@@ -53,10 +53,7 @@ export class SpoolRemoteResource extends RemoteResource {
    * good (reconnects in between are invisible: every byte is delivered exactly once).
    */
   override follow(options: FollowOptions = {}): Readable {
-    const start = options.fromOffset ?? 0;
-    if (!Number.isSafeInteger(start) || start < 0) {
-      throw new InvalidRangeError(`fromOffset must be a non-negative integer, got ${start}`, { fromOffset: start });
-    }
+    const start = this.followStart(options);
     // One follower at a time on the resource's own connection (claimed synchronously, its
     // follow starts a tick later); a closed resource's follower fails there at once.
     const shared = this.#mainFollower === undefined || this.closeError !== undefined;

@@ -1,20 +1,17 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type DownloadTransport, StatusTracker, settleAfter, settleOnce } from '@spool/client-download';
+import { type DownloadTransport, firstStatus, requestChunkChecked, requestLinesChecked, StatusTracker } from '@spool/client-download';
 import {
   ConnectionClosedError,
   fromSpoolStatus,
-  InvalidRangeError,
-  LinesOutOfRangeError,
   ProtocolViolationError,
   type ResourceStatus,
   type SpoolError,
   type SpoolResourceServerMessage,
-  TimeoutError,
+  toSpoolError,
 } from '@spool/common';
-import { Backoff, type ResolvedReconnectOptions } from './reconnect-policy.js';
+import { type ResolvedReconnectOptions, reconnectWithBackoff } from './reconnect-policy.js';
+import { RESOURCE_SERVER_MESSAGES } from './server-messages.js';
 import { errorFromSpoolWire } from './spool-errors.js';
-import { RESOURCE_SERVER_MESSAGES } from './spool-messages.js';
-import { SpoolSocket, SpoolSocketEnded, type SpoolSocketOptions } from './spool-socket.js';
+import { SpoolSocket, type SpoolSocketEnded, type SpoolSocketOptions, unwrapEnded } from './spool-socket.js';
 
 /** Receives the bytes a `follow` pushes. */
 export interface FollowSink {
@@ -64,6 +61,8 @@ export class SpoolResourceConnection implements DownloadTransport {
   #paused = false;
   #closing = false;
   #reconnects = 0;
+  /** Aborted once the connection ended for good: stops reconnecting. */
+  readonly #finished = new AbortController();
 
   /**
    * Connects (the first connection is not retried: its refusal, e.g. an unknown
@@ -71,11 +70,7 @@ export class SpoolResourceConnection implements DownloadTransport {
    * @throws ConnectionClosedError if the server cannot be reached.
    */
   static async connect(url: URL, resourceId: string, options: SpoolResourceConnectionOptions): Promise<SpoolResourceConnection> {
-    const socket = await SpoolSocket.open<SpoolResourceServerMessage>(url, RESOURCE_SERVER_MESSAGES, options.socket).catch(
-      (error: unknown) => {
-        throw error instanceof SpoolSocketEnded ? error.end.error : error;
-      },
-    );
+    const socket = await SpoolSocket.open<SpoolResourceServerMessage>(url, RESOURCE_SERVER_MESSAGES, options.socket).catch(unwrapEnded);
     return new SpoolResourceConnection(url, resourceId, options, socket);
   }
 
@@ -101,11 +96,7 @@ export class SpoolResourceConnection implements DownloadTransport {
 
   /** Resolves with the first status; rejects if the connection ends first or after `timeoutMs`. */
   firstStatus(timeoutMs: number): Promise<ResourceStatus> {
-    return settleOnce<ResourceStatus>((settle, register) => {
-      register(this.onStatus(settle));
-      register(this.onClose(settle));
-      settleAfter(timeoutMs, settle, register, () => new TimeoutError(`No status for resource ${this.resourceId} within ${timeoutMs} ms`));
-    });
+    return firstStatus(this, timeoutMs);
   }
 
   onStatus(listener: (status: ResourceStatus) => void): () => void {
@@ -117,31 +108,28 @@ export class SpoolResourceConnection implements DownloadTransport {
   }
 
   requestChunk(start: number, end: number): Promise<Buffer> {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-      return Promise.reject(new InvalidRangeError(`Invalid byte range [${start}, ${end})`, { start, end }));
-    }
-    if (start === end) return Promise.resolve(Buffer.alloc(0));
-    return new Promise<Buffer>((resolve, reject) => {
-      const requestId = this.#nextRequestId++;
-      this.#request(requestId, {
-        kind: 'range',
-        message: { type: 'readRange', requestId, start, end },
-        length: end - start,
-        resolve,
-        reject,
-      });
-    });
+    return requestChunkChecked(
+      start,
+      end,
+      () =>
+        new Promise<Buffer>((resolve, reject) => {
+          const requestId = this.#nextRequestId++;
+          const message = { type: 'readRange', requestId, start, end };
+          this.#request(requestId, { kind: 'range', message, length: end - start, resolve, reject });
+        }),
+    );
   }
 
   requestLines(start: number, count: number): Promise<string[]> {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0) {
-      return Promise.reject(new LinesOutOfRangeError(`Invalid line range: start ${start}, count ${count}`, { start, count }));
-    }
-    if (count === 0) return Promise.resolve([]);
-    return new Promise<string[]>((resolve, reject) => {
-      const requestId = this.#nextRequestId++;
-      this.#request(requestId, { kind: 'lines', message: { type: 'readLines', requestId, start, count }, resolve, reject });
-    });
+    return requestLinesChecked(
+      start,
+      count,
+      () =>
+        new Promise<string[]>((resolve, reject) => {
+          const requestId = this.#nextRequestId++;
+          this.#request(requestId, { kind: 'lines', message: { type: 'readLines', requestId, start, count }, resolve, reject });
+        }),
+    );
   }
 
   /** Starts pushing bytes to `sink` from its next offset (replacing any other follow). */
@@ -273,38 +261,27 @@ export class SpoolResourceConnection implements DownloadTransport {
 
   /** Re-establishes the connection after `lost`, with backoff; gives up with the last error. */
   async #reconnect(lost: SpoolError): Promise<void> {
-    const backoff = new Backoff(this.#options.reconnect);
-    let lastError = lost;
-    for (;;) {
-      const delay = backoff.nextDelayMs();
-      if (delay === undefined) {
-        this.#finish(lastError);
-        return;
-      }
-      await sleep(delay);
-      if (this.#statuses.closeError) return;
-      try {
-        const socket = await SpoolSocket.open<SpoolResourceServerMessage>(this.#url, RESOURCE_SERVER_MESSAGES, this.#options.socket);
-        if (this.#statuses.closeError) {
-          await socket.close('Done');
-          return;
-        }
-        this.#socket = socket;
-        this.#announced = undefined;
-        this.#reconnects++;
-        this.#watch(socket);
-        if (this.#paused) socket.pause();
-        if (this.#follow) socket.send({ type: 'follow', from: this.#follow.nextOffset });
-        for (const read of this.#pending.values()) socket.send(read.message);
-        return;
-      } catch (error) {
-        if (!(error instanceof SpoolSocketEnded) || !error.end.retryable) {
-          this.#finish(error instanceof SpoolSocketEnded ? error.end.error : (error as SpoolError));
-          return;
-        }
-        lastError = error.end.error;
-      }
+    try {
+      await reconnectWithBackoff({ policy: this.#options.reconnect, lost, signal: this.#finished.signal, attempt: () => this.#reopen() });
+    } catch (error) {
+      this.#finish(toSpoolError(error)); // a no-op when closed meanwhile
     }
+  }
+
+  /** One attempt: a new socket that takes over the follow, the pending reads and the paused state. */
+  async #reopen(): Promise<void> {
+    const socket = await SpoolSocket.open<SpoolResourceServerMessage>(this.#url, RESOURCE_SERVER_MESSAGES, this.#options.socket);
+    if (this.#statuses.closeError) {
+      await socket.close('Done');
+      return;
+    }
+    this.#socket = socket;
+    this.#announced = undefined;
+    this.#reconnects++;
+    this.#watch(socket);
+    if (this.#paused) socket.pause();
+    if (this.#follow) socket.send({ type: 'follow', from: this.#follow.nextOffset });
+    for (const read of this.#pending.values()) socket.send(read.message);
   }
 
   /** The connection ended for good: every pending read and listener learns why. */
@@ -313,5 +290,6 @@ export class SpoolResourceConnection implements DownloadTransport {
     for (const read of this.#pending.values()) read.reject(error);
     this.#pending.clear();
     this.#statuses.close(error);
+    this.#finished.abort(error);
   }
 }

@@ -12,8 +12,18 @@ import {
 import { type RawData, WebSocket } from 'ws';
 import { untilAborted } from './abortable.js';
 import { ClientCloseCode } from './close-errors.js';
+import { parseServerMessage, type ServerMessages } from './server-messages.js';
 import { errorFromSpoolClose, errorFromSpoolWire, isRetryableClose } from './spool-errors.js';
-import { closeWebSocket, rawDataToBuffer } from './web-socket-connection.js';
+import {
+  closeWebSocket,
+  connectWebSocket,
+  type Heartbeat,
+  isRetryableConnectFailure,
+  rawDataToBuffer,
+  SendWindow,
+  startHeartbeat,
+  withAbnormalCloseCause,
+} from './web-socket-connection.js';
 
 export interface SpoolSocketOptions {
   /** Opening handshake timeout (ms). */
@@ -45,12 +55,13 @@ export class SpoolSocketEnded extends Error {
   }
 }
 
-/** The messages a server sends on one path: their schema (a zod schema from @spool/common) and their `type` names. */
-export interface SpoolServerMessages<M> {
-  schema: { safeParse(value: unknown): { success: true; data: M | SpoolErrorMessage } | { success: false } };
-  /** Every type the schema knows; messages of other types are ignored (a newer server may add some). */
-  types: ReadonlySet<string>;
+/** Rethrows the error a connection ended with (a {@link SpoolSocketEnded} carries it); other errors as they are. */
+export function unwrapEnded(error: unknown): never {
+  throw error instanceof SpoolSocketEnded ? error.end.error : error;
 }
+
+/** The messages a Spool server sends on one path, `error` included. */
+export type SpoolServerMessages<M> = ServerMessages<M | SpoolErrorMessage>;
 
 export interface SpoolSocketHandlers<M> {
   /** A server message other than a connection-level `error` (which ends the socket). */
@@ -81,7 +92,8 @@ export class SpoolSocket<M extends { type: string }> {
   /** Messages that arrived before {@link attach} (the server may speak right after the handshake). */
   #early: Array<{ data: RawData; isBinary: boolean }> | undefined = [];
   readonly #options: SpoolSocketOptions;
-  readonly #highWaterMark: number;
+  readonly #window: SendWindow;
+  #heartbeat: Heartbeat | undefined;
   readonly #ended: Promise<never>;
   #rejectEnded: (error: SpoolSocketEnded) => void = () => undefined;
   /** Aborted with the {@link SpoolSocketEnded} when the connection ends. */
@@ -91,61 +103,47 @@ export class SpoolSocket<M extends { type: string }> {
   #localEnd: SpoolSocketEnd | undefined;
   #serverError: SpoolErrorMessage | undefined;
   #lastSocketError: Error | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
-  /** Ping intervals that passed without any sign of life from the server. */
-  #silentIntervals = 0;
-  #paused = false;
   #waiters: Waiter<M>[] = [];
-  #inFlightBytes = 0;
-  #windowOpened: (() => void) | undefined;
 
   /**
    * Connects; resolves once open. Rejects with {@link SpoolSocketEnded}: retryable when the
    * server could not be reached or answered 5xx, not when it answered another HTTP error.
    */
-  static open<M extends { type: string }>(
+  static async open<M extends { type: string }>(
     url: URL,
     messages: SpoolServerMessages<M>,
     options: SpoolSocketOptions,
   ): Promise<SpoolSocket<M>> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, [SPOOL_SUBPROTOCOL], {
-        perMessageDeflate: false,
-        handshakeTimeout: options.connectTimeoutMs,
-        ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
-        ...(options.headers === undefined ? {} : { headers: options.headers }),
+    let socket: SpoolSocket<M> | undefined;
+    const connect = { handshakeTimeoutMs: options.connectTimeoutMs, maxPayload: options.maxPayload, headers: options.headers };
+    try {
+      await connectWebSocket(url, { ...connect, protocols: [SPOOL_SUBPROTOCOL] }, (ws) => {
+        // Attached before 'open': the server may send right after the handshake.
+        socket = new SpoolSocket<M>(ws, messages, options);
       });
-      // Attached before 'open': the server may send right after the handshake.
-      const socket = new SpoolSocket<M>(ws, messages, options);
-      const onOpen = () => {
-        ws.off('error', onError);
-        socket.#startKeepAlive();
-        resolve(socket);
-      };
-      const onError = (error: Error) => {
-        ws.off('open', onOpen);
-        const httpStatus = /Unexpected server response: (\d+)/.exec(error.message)?.[1];
-        const details: Record<string, unknown> = { url: redact(url), cause: error.message };
-        if (httpStatus !== undefined) details.httpStatus = Number(httpStatus);
-        const failure = new ConnectionClosedError(`Cannot connect to ${redact(url)}: ${error.message}`, details);
-        reject(new SpoolSocketEnded({ error: failure, retryable: httpStatus === undefined || Number(httpStatus) >= 500 }));
-      };
-      ws.once('open', onOpen);
-      ws.once('error', onError);
+    } catch (error) {
+      if (!(error instanceof ConnectionClosedError)) throw error;
+      throw new SpoolSocketEnded({ error, retryable: isRetryableConnectFailure(error) });
+    }
+    const opened = socket as SpoolSocket<M>;
+    const intervalMs = options.keepAliveIntervalMs;
+    opened.#heartbeat = startHeartbeat(opened.#ws, intervalMs, () => {
+      opened.#lastSocketError = new Error(`no sign of life from the server for ${intervalMs} ms after a ping`);
     });
+    return opened;
   }
 
   private constructor(ws: WebSocket, messages: SpoolServerMessages<M>, options: SpoolSocketOptions) {
     this.#ws = ws;
     this.#messages = messages;
     this.#options = options;
-    this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    // Our data being consumed is a sign of life too (a pong may wait behind it).
+    this.#window = new SendWindow(ws, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, () => this.#heartbeat?.noteTraffic());
     this.#ended = new Promise<never>((_, reject) => {
       this.#rejectEnded = reject;
     });
     this.#ended.catch(() => undefined);
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.#silentIntervals = 0;
       if (this.#early) this.#early.push({ data, isBinary });
       else this.#onMessage(data, isBinary);
     });
@@ -153,33 +151,7 @@ export class SpoolSocket<M extends { type: string }> {
     ws.on('error', (error: Error) => {
       this.#lastSocketError = error;
     });
-    ws.on('ping', this.#noteLife);
-    ws.on('pong', this.#noteLife);
   }
-
-  /**
-   * Detects a dead server (no close, no FIN — a vanished NAT mapping, a frozen host): pings
-   * every interval and drops the connection as lost when a whole interval after a ping
-   * passes without any sign of life. Suspended while paused: pongs could not be read.
-   */
-  #startKeepAlive(): void {
-    const intervalMs = this.#options.keepAliveIntervalMs;
-    if (!(intervalMs > 0)) return;
-    this.#pingTimer = setInterval(() => {
-      if (this.#paused || this.#ws.readyState !== WebSocket.OPEN) return;
-      if (++this.#silentIntervals >= 2) {
-        this.#lastSocketError = new Error(`no sign of life from the server for ${intervalMs} ms after a ping`);
-        this.#ws.terminate();
-        return;
-      }
-      this.#ws.ping();
-    }, intervalMs);
-    this.#pingTimer.unref();
-  }
-
-  readonly #noteLife = (): void => {
-    this.#silentIntervals = 0;
-  };
 
   /**
    * Starts delivering messages to `handlers`, first those that arrived since the
@@ -232,26 +204,7 @@ export class SpoolSocket<M extends { type: string }> {
    */
   async sendBinary(data: Buffer): Promise<void> {
     if (!this.open) return this.#ended; // rejects with how it ended, once it has
-    const length = data.length;
-    this.#inFlightBytes += length;
-    this.#ws.send(data, { binary: true }, (error) => {
-      this.#inFlightBytes -= length;
-      // Our data being consumed is a sign of life too (a pong may wait behind it); a failed
-      // write is followed by 'close', which carries the better explanation.
-      if (!error) this.#noteLife();
-      if (this.#inFlightBytes <= this.#highWaterMark) {
-        const opened = this.#windowOpened;
-        this.#windowOpened = undefined;
-        opened?.();
-      }
-    });
-    while (this.#inFlightBytes > this.#highWaterMark) {
-      await this.race(
-        new Promise<void>((resolve) => {
-          this.#windowOpened = resolve;
-        }),
-      );
-    }
+    await this.#window.send(data, true, this.#endController.signal);
   }
 
   /**
@@ -288,13 +241,12 @@ export class SpoolSocket<M extends { type: string }> {
 
   /** Stops reading (the consumer is slow); keepalive pauses too, as pongs could not be read. */
   pause(): void {
-    this.#paused = true;
+    this.#heartbeat?.pause();
     this.#ws.pause();
   }
 
   resume(): void {
-    this.#paused = false;
-    this.#silentIntervals = 0;
+    this.#heartbeat?.resume();
     this.#ws.resume();
   }
 
@@ -320,22 +272,8 @@ export class SpoolSocket<M extends { type: string }> {
       this.#handlers?.binary(rawDataToBuffer(data));
       return;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(rawDataToBuffer(data).toString('utf8'));
-    } catch {
-      void this.fail(new ProtocolViolationError('The server sent a text message that is not JSON'));
-      return;
-    }
-    const parsed = this.#messages.schema.safeParse(json);
-    if (!parsed.success) {
-      const type = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).type : undefined;
-      // Unknown message types are ignored, so a newer server can add some.
-      if (typeof type === 'string' && !this.#messages.types.has(type)) return;
-      void this.fail(new ProtocolViolationError(`The server sent an invalid ${String(type ?? 'message')}`));
-      return;
-    }
-    const message = parsed.data;
+    const message = parseServerMessage(data, this.#messages, (reason) => void this.fail(new ProtocolViolationError(reason)));
+    if (!message) return;
     if (message.type === 'error' && (message as SpoolErrorMessage).requestId === undefined) {
       // A close follows; the outcome is decided then (with the close code in details).
       this.#serverError = message as SpoolErrorMessage;
@@ -351,7 +289,6 @@ export class SpoolSocket<M extends { type: string }> {
   }
 
   #onClose(code: number, reason: string): void {
-    clearInterval(this.#pingTimer);
     const closeDetails = { closeCode: code, closeReason: reason };
     let end: SpoolSocketEnd;
     if (this.#serverError) {
@@ -359,20 +296,13 @@ export class SpoolSocket<M extends { type: string }> {
     } else if (this.#localEnd) {
       end = this.#localEnd;
     } else {
-      const error = errorFromSpoolClose(code, reason);
-      if (code === CloseCode.ABNORMAL && this.#lastSocketError && error.details) error.details.cause = this.#lastSocketError.message;
+      const error = withAbnormalCloseCause(errorFromSpoolClose(code, reason), code, this.#lastSocketError);
       end = { error, retryable: error.code === ErrorCode.CONNECTION_CLOSED && isRetryableClose(code, this.#options.retryOnServerShutdown) };
     }
     this.#end = end;
     const ended = new SpoolSocketEnded(end);
     for (const waiter of this.#waiters.splice(0)) waiter.reject(ended);
-    this.#windowOpened?.();
     this.#endController.abort(ended);
     this.#rejectEnded(ended);
   }
-}
-
-/** The URL without its query (which may hold a token). */
-function redact(url: URL): string {
-  return `${url.origin}${url.pathname}`;
 }

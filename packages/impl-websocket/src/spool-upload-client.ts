@@ -1,21 +1,10 @@
-import {
-  readUploadSource,
-  resolveUploadMetadata,
-  splitIntoFrames,
-  transcodeToUtf8,
-  type UploadClient,
-  type UploadRequest,
-  type UploadSource,
-} from '@spool/client-upload';
+import { resolveUploadMetadata, type UploadClient, type UploadRequest, type UploadSource, uploadFrames } from '@spool/client-upload';
+import { positiveInteger, resolveUploadClientOptions, type WebSocketUploadClientOptions } from './client-options.js';
 import { type ReconnectOptions, resolveReconnectOptions } from './reconnect-policy.js';
 import { SpoolUpload, type SpoolUploadSettings } from './spool-upload.js';
 import { spoolUploadUrl } from './spool-urls.js';
 
-export interface SpoolUploadClientOptions {
-  /** Server base URL (`ws://host:port`, `http://host:port`, optionally with a path prefix); `/ws/spool/v1/upload` is appended. */
-  url: string | URL;
-  /** Upload context the resource belongs to (groups uploads; some servers require one). */
-  contextId?: string;
+export interface SpoolUploadClientOptions extends WebSocketUploadClientOptions {
   /** Largest binary message sent (default 256 KiB); also the read size for file sources. */
   frameSize?: number;
   /** Bytes queued on the socket before the upload waits for it to drain (default 1 MiB). */
@@ -25,24 +14,10 @@ export interface SpoolUploadClientOptions {
    * the source is read only while there is room. Must be at least `frameSize`.
    */
   maxUnacknowledgedBytes?: number;
-  /**
-   * Hash the bytes with MD5 on the client and have the server verify it at `finish`
-   * (default false: the server computes the MD5 of every byte anyway and returns it, and
-   * hashing here would take a core from the upload; TCP already checks the bytes on the way).
-   */
-  verifyMd5?: boolean;
   /** Also compute a SHA-256 of the source on the client, reported as `result.sha256` (default false). */
   sha256?: boolean;
   /** Reconnecting after a lost connection (backoff, bounds). */
   reconnect?: ReconnectOptions;
-  /** Opening handshake timeout (default 10 s). */
-  connectTimeoutMs?: number;
-  /** How long to wait for `ready` / `completed` (default 60 s). */
-  responseTimeoutMs?: number;
-  /** Ping interval for dead-server detection (default 30 s; 0 disables). */
-  keepAliveIntervalMs?: number;
-  /** Extra HTTP headers for the upgrade request (e.g. `authorization: Bearer <uploader token>`). */
-  headers?: Record<string, string>;
 }
 
 const DEFAULT_FRAME_SIZE = 256 * 1024;
@@ -70,27 +45,27 @@ export class SpoolUploadClient implements UploadClient {
   constructor(options: SpoolUploadClientOptions) {
     this.url = spoolUploadUrl(options.url);
     this.#contextId = options.contextId;
-    const frameSize = positiveInteger('frameSize', options.frameSize ?? DEFAULT_FRAME_SIZE);
+    const common = resolveUploadClientOptions(options, { frameSize: DEFAULT_FRAME_SIZE, highWaterMark: DEFAULT_HIGH_WATER_MARK });
     const maxUnacknowledgedBytes = positiveInteger(
       'maxUnacknowledgedBytes',
       options.maxUnacknowledgedBytes ?? DEFAULT_MAX_UNACKNOWLEDGED_BYTES,
     );
-    if (maxUnacknowledgedBytes < frameSize) throw new RangeError('maxUnacknowledgedBytes must be at least frameSize');
+    if (maxUnacknowledgedBytes < common.frameSize) throw new RangeError('maxUnacknowledgedBytes must be at least frameSize');
     const reconnect = resolveReconnectOptions(options.reconnect);
     this.#settings = {
       uploadUrl: this.url,
-      headers: options.headers,
+      headers: common.headers,
       socket: {
-        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-        keepAliveIntervalMs: options.keepAliveIntervalMs ?? 30_000,
-        highWaterMark: positiveInteger('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK),
+        connectTimeoutMs: common.connectTimeoutMs,
+        keepAliveIntervalMs: common.keepAliveIntervalMs,
+        highWaterMark: common.highWaterMark,
         retryOnServerShutdown: reconnect.retryOnServerShutdown,
       },
-      frameSize,
+      frameSize: common.frameSize,
       maxUnacknowledgedBytes,
-      responseTimeoutMs: options.responseTimeoutMs ?? 60_000,
+      responseTimeoutMs: common.responseTimeoutMs,
       reconnect,
-      verifyMd5: options.verifyMd5 ?? false,
+      verifyMd5: common.verifyMd5,
       sha256: options.sha256 ?? false,
     };
   }
@@ -105,14 +80,7 @@ export class SpoolUploadClient implements UploadClient {
    */
   async upload(source: UploadSource, request: UploadRequest = {}): Promise<SpoolUpload> {
     const metadata = resolveUploadMetadata(source, request);
-    const frameSize = this.#settings.frameSize;
-    const bytes = readUploadSource(source, { chunkBytes: frameSize });
-    const utf8 = request.sourceCharset === undefined ? bytes : transcodeToUtf8(bytes, request.sourceCharset);
-    return SpoolUpload.start(this.#settings, source, splitIntoFrames(utf8, frameSize), { metadata, contextId: this.#contextId });
+    const frames = uploadFrames(source, request, this.#settings.frameSize);
+    return SpoolUpload.start(this.#settings, source, frames, { metadata, contextId: this.#contextId });
   }
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
-  return value;
 }

@@ -1,14 +1,19 @@
-import { once } from 'node:events';
-import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { isCompletableSource, type Upload, type UploadReference, type UploadResult, type UploadSource } from '@spool/client-upload';
+import { createHash } from 'node:crypto';
+import {
+  isCompletableSource,
+  releaseUploadSource,
+  sourceFailure,
+  type Upload,
+  type UploadReference,
+  type UploadResult,
+  type UploadSource,
+} from '@spool/client-upload';
 import {
   ChecksumMismatchError,
   ConnectionClosedError,
   ErrorCode,
   fromSpoolStatus,
   OffsetMismatchError,
-  OffThreadHash,
   ProtocolViolationError,
   ResourceTerminalError,
   SPOOL_UPLOAD_DONE_REASON,
@@ -22,9 +27,9 @@ import {
   UploadFailedError,
 } from '@spool/common';
 import { untilAborted } from './abortable.js';
-import { Backoff, type ResolvedReconnectOptions } from './reconnect-policy.js';
-import { RESOURCE_SERVER_MESSAGES, UPLOAD_SERVER_MESSAGES } from './spool-messages.js';
-import { SpoolSocket, SpoolSocketEnded, type SpoolSocketOptions } from './spool-socket.js';
+import { type ResolvedReconnectOptions, reconnectWithBackoff } from './reconnect-policy.js';
+import { RESOURCE_SERVER_MESSAGES, UPLOAD_SERVER_MESSAGES } from './server-messages.js';
+import { SpoolSocket, SpoolSocketEnded, type SpoolSocketOptions, unwrapEnded } from './spool-socket.js';
 import { spoolResourceLocation, withBearer } from './spool-urls.js';
 import { UnacknowledgedBytes } from './unacknowledged-bytes.js';
 
@@ -205,8 +210,9 @@ export class SpoolUpload implements Upload {
 
   async #run(): Promise<SpoolUploadResult> {
     const { verifyMd5, sha256 } = this.#settings;
-    const md5Hash = verifyMd5 ? new OffThreadHash('md5') : undefined;
-    const sha256Hash = sha256 ? new OffThreadHash('sha256') : undefined;
+    // In-thread: a worker thread (whose script bundlers cannot find) is not worth it for an option that is off by default.
+    const md5Hash = verifyMd5 ? createHash('md5') : undefined;
+    const sha256Hash = sha256 ? createHash('sha256') : undefined;
     // A read of the source survives a reconnect: it is awaited again on the next connection.
     let pendingNext: Promise<IteratorResult<Buffer>> | undefined;
     let digests: Digests | undefined;
@@ -225,18 +231,16 @@ export class SpoolUpload implements Upload {
           pendingNext = undefined;
           if (next.done) {
             digests = {
-              ...(md5Hash ? { md5: await md5Hash.digest() } : {}),
-              ...(sha256Hash ? { sha256: await sha256Hash.digest() } : {}),
+              ...(md5Hash ? { md5: md5Hash.digest('hex') } : {}),
+              ...(sha256Hash ? { sha256: sha256Hash.digest('hex') } : {}),
             };
             continue;
           }
           const frame = next.value;
           // Held before any other wait: from here on a lost connection cannot lose it.
           this.#held.append(frame);
-          // The hash worker's back-pressure (one update, then its own wait); a lost connection does not matter here.
-          for (const hash of [md5Hash, sha256Hash]) {
-            if (hash && !hash.update(frame)) await untilAborted(once(hash, 'drain'), this.#cancel.signal);
-          }
+          md5Hash?.update(frame);
+          sha256Hash?.update(frame);
         } catch (error) {
           if (!(error instanceof SpoolSocketEnded) || !error.end.retryable) throw error;
           // Lost: fall through to resume on a new connection.
@@ -248,9 +252,6 @@ export class SpoolUpload implements Upload {
       this.#releaseSource(failure);
       if (this.#socket.open && !this.#cancel.signal.aborted) await this.#socket.close('Upload failed');
       throw failure;
-    } finally {
-      md5Hash?.destroy();
-      sha256Hash?.destroy();
     }
   }
 
@@ -365,81 +366,69 @@ export class SpoolUpload implements Upload {
    * where to continue. Refusals other than a writer still attached (our previous
    * connection, not yet noticed gone by the server) end the upload.
    */
-  async #reconnect(lost: SpoolError): Promise<'resumed' | 'finished'> {
-    const backoff = new Backoff(this.#settings.reconnect);
-    let lastError = lost;
-    for (;;) {
-      const delay = backoff.nextDelayMs();
-      if (delay === undefined) {
-        throw new ConnectionClosedError(
-          `Upload of ${this.reference.id} lost its connection and could not resume after ${backoff.attempts} attempts: ${lastError.message}`,
+  #reconnect(lost: SpoolError): Promise<'resumed' | 'finished'> {
+    const id = this.reference.id;
+    return reconnectWithBackoff({
+      policy: this.#settings.reconnect,
+      lost,
+      signal: this.#cancel.signal,
+      attempt: () => this.#resume(),
+      mayRetry: (end) => end.retryable || end.error.code === ErrorCode.WRITER_CONFLICT,
+      gaveUp: (lastError, attempts) =>
+        new ConnectionClosedError(
+          `Upload of ${id} lost its connection and could not resume after ${attempts} attempts: ${lastError.message}`,
           {
-            resourceId: this.reference.id,
-            attempts: backoff.attempts,
+            resourceId: id,
+            attempts,
             lastError: lastError.code,
             ...(lastError.details ?? {}),
           },
-        );
+        ),
+    });
+  }
+
+  /** One attempt to resume: a new connection, `resume`, and the held bytes from the offset the server names. */
+  async #resume(): Promise<'resumed' | 'finished'> {
+    let socket: UploadSocket | undefined;
+    try {
+      const opened = await SpoolSocket.open<SpoolUploadServerMessage>(this.#settings.uploadUrl, UPLOAD_SERVER_MESSAGES, {
+        ...this.#settings.socket,
+        headers: withBearer(this.#settings.headers, this.reference.writeToken),
+      });
+      opened.attach({ message: (message) => this.#onMessage(opened, message), binary: () => undefined });
+      socket = opened;
+      const ready = opened.expect<SpoolReady>('ready', this.#settings.responseTimeoutMs);
+      opened.send({ type: 'resume', id: this.reference.id });
+      const { offset } = await untilAborted(ready, this.#cancel.signal);
+      if (offset < this.#held.start || offset > this.#held.end) {
+        // Below: the server lost bytes it had acknowledged (machine crash without sync). Above: not ours.
+        throw new OffsetMismatchError(this.reference.id, offset, this.#held.start);
       }
-      await untilAborted(sleep(delay), this.#cancel.signal);
-      let socket: UploadSocket | undefined;
-      try {
-        const opened = await SpoolSocket.open<SpoolUploadServerMessage>(this.#settings.uploadUrl, UPLOAD_SERVER_MESSAGES, {
-          ...this.#settings.socket,
-          headers: withBearer(this.#settings.headers, this.reference.writeToken),
-        });
-        opened.attach({ message: (message) => this.#onMessage(opened, message), binary: () => undefined });
-        socket = opened;
-        const ready = opened.expect<SpoolReady>('ready', this.#settings.responseTimeoutMs);
-        opened.send({ type: 'resume', id: this.reference.id });
-        const { offset } = await untilAborted(ready, this.#cancel.signal);
-        if (offset < this.#held.start || offset > this.#held.end) {
-          // Below: the server lost bytes it had acknowledged (machine crash without sync). Above: not ours.
-          throw new OffsetMismatchError(this.reference.id, offset, this.#held.start);
-        }
-        this.#held.releaseUpTo(offset);
-        this.#socket = opened;
-        this.#sentOffset = offset;
-        this.#reconnects++;
-        return 'resumed';
-      } catch (error) {
-        if (!(error instanceof SpoolSocketEnded)) {
-          await socket?.close('Upload failed');
-          throw error;
-        }
-        const { end } = error;
-        // Lost after `finish`, and the server had processed it: the status says how it ended.
-        if (this.#finishSent && end.error.code === ErrorCode.RESOURCE_TERMINAL) return 'finished';
-        if (!end.retryable && end.error.code !== ErrorCode.WRITER_CONFLICT) throw end.error;
-        lastError = end.error;
+      this.#held.releaseUpTo(offset);
+      this.#socket = opened;
+      this.#sentOffset = offset;
+      this.#reconnects++;
+      return 'resumed';
+    } catch (error) {
+      if (!(error instanceof SpoolSocketEnded)) {
+        await socket?.close('Upload failed');
+        throw error;
       }
+      // Lost after `finish`, and the server had processed it: the status says how it ended.
+      if (this.#finishSent && error.end.error.code === ErrorCode.RESOURCE_TERMINAL) return 'finished';
+      throw error;
     }
   }
 
   /** A failure or cancel must also release a source we may be waiting on (a growing file idling on a poll). */
   #releaseSource(reason: unknown): void {
-    const source = this.#source;
-    if (isCompletableSource(source)) source.abort(reason);
-    else if (source instanceof Readable) source.destroy();
+    releaseUploadSource(this.#source, reason);
     this.#frames.return?.().catch(() => undefined);
   }
-}
-
-function unwrapEnded(error: unknown): never {
-  throw error instanceof SpoolSocketEnded ? error.end.error : error;
 }
 
 function toError(error: unknown): SpoolError {
   if (error instanceof SpoolSocketEnded) return error.end.error;
   if (error instanceof SpoolError) return error;
   return sourceFailure(error);
-}
-
-/** A source error as a SpoolError: SpoolErrors as they are, others wrapped (kept as `cause`). */
-function sourceFailure(error: unknown): SpoolError {
-  if (error instanceof SpoolError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const failure = new UploadAbortedError(`Reading the upload source failed: ${message}`, { cause: message });
-  failure.cause = error;
-  return failure;
 }

@@ -1,26 +1,8 @@
-import { DEFAULT_MAX_CHUNK_BYTES, type DownloadClient, locationUri, RemoteResource, type ResourceLocation } from '@spool/client-download';
+import { type DownloadClient, locationUri, RemoteResource, type ResourceLocation } from '@spool/client-download';
+import { resolveDownloadClientOptions, type WebSocketDownloadClientOptions } from './client-options.js';
 import { StepDownloadTransport } from './step-download-transport.js';
 
-export interface StepDownloadClientOptions {
-  /** Largest byte range requested in one message (default 4 MiB). */
-  maxChunkBytes?: number;
-  /** Chunk requests `createReadStream()` (and, on Step, `follow()`) keep outstanding (default 3). */
-  readAheadChunks?: number;
-  /** Largest number of lines requested in one message (default 10,000). */
-  maxLinesPerRequest?: number;
-  /** Largest message accepted from the server (default: 64 MiB or twice `maxChunkBytes`, whichever is larger). */
-  maxMessageBytes?: number;
-  /** Opening handshake timeout (default 10 s). */
-  connectTimeoutMs?: number;
-  /** How long `open()` waits for the first status (default 30 s). */
-  openTimeoutMs?: number;
-  /** Ping interval for dead-server detection (default 30 s; 0 disables). */
-  keepAliveIntervalMs?: number;
-  /** Extra HTTP headers for the upgrade request (e.g. authentication). */
-  headers?: Record<string, string>;
-}
-
-const MIN_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export type StepDownloadClientOptions = WebSocketDownloadClientOptions;
 
 /**
  * Opens resources over the Step-compatible WebSocket protocol; works with Spool servers
@@ -44,20 +26,8 @@ export class StepDownloadClient implements DownloadClient {
    * @throws ConnectionClosedError, TimeoutError.
    */
   async open(location: ResourceLocation): Promise<RemoteResource> {
-    const options = this.#options;
-    const maxChunkBytes = options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
-    const transport = await StepDownloadTransport.connect(locationUri(location), {
-      // Replies are single messages, never split: room for the largest chunk we ask for.
-      maxMessageBytes: options.maxMessageBytes ?? Math.max(MIN_MAX_MESSAGE_BYTES, 2 * maxChunkBytes),
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 30_000,
-      ...(options.headers ? { headers: options.headers } : {}),
-    });
-    return RemoteResource.open(transport, {
-      maxChunkBytes,
-      ...(options.maxLinesPerRequest === undefined ? {} : { maxLinesPerRequest: options.maxLinesPerRequest }),
-      ...(options.readAheadChunks === undefined ? {} : { readAheadChunks: options.readAheadChunks }),
-      ...(options.openTimeoutMs === undefined ? {} : { timeoutMs: options.openTimeoutMs }),
-    });
+    const options = resolveDownloadClientOptions(this.#options);
+    const transport = await StepDownloadTransport.connect(locationUri(location), options);
+    return RemoteResource.open(transport, { ...options.resource, timeoutMs: options.openTimeoutMs });
   }
 }

@@ -1,23 +1,21 @@
-import { type DownloadTransport, StatusTracker } from '@spool/client-download';
+import { type DownloadTransport, requestChunkChecked, requestLinesChecked, StatusTracker } from '@spool/client-download';
 import {
   CloseCode,
   ConnectionClosedError,
   fromStepStatusChanged,
-  InvalidRangeError,
-  LinesOutOfRangeError,
   ProtocolViolationError,
   ResourceNotFoundError,
   type ResourceStatus,
   resourceIdFromStepUri,
   type SpoolError,
-  StepDownloadServerMessageSchema,
   type StepRequestChunk,
   type StepRequestLines,
 } from '@spool/common';
 import type { RawData, WebSocket } from 'ws';
 import { errorFromClose } from './close-errors.js';
+import { parseServerMessage, STEP_DOWNLOAD_SERVER_MESSAGES } from './server-messages.js';
 import { toWebSocketUrl } from './step-urls.js';
-import { closeWebSocket, connectWebSocket, rawDataToBuffer, startHeartbeat } from './web-socket-connection.js';
+import { closeWebSocket, connectWebSocket, rawDataToBuffer, startHeartbeat, withAbnormalCloseCause } from './web-socket-connection.js';
 
 export interface StepDownloadTransportOptions {
   /** Largest message accepted from the server (bytes); must exceed the largest chunk requested. */
@@ -33,8 +31,6 @@ export interface StepDownloadTransportOptions {
 type PendingRequest =
   | { kind: 'chunk'; resolve(bytes: Buffer): void; reject(error: SpoolError): void }
   | { kind: 'lines'; resolve(lines: string[]): void; reject(error: SpoolError): void };
-
-const KNOWN_TYPES: ReadonlySet<string> = new Set(['StatusChanged', 'Lines']);
 
 /**
  * The Step download WebSocket (`/ws/streaming/download/<id>`) as a {@link DownloadTransport}.
@@ -71,11 +67,7 @@ export class StepDownloadTransport implements DownloadTransport {
     try {
       await connectWebSocket(
         url,
-        {
-          handshakeTimeoutMs: options.connectTimeoutMs,
-          maxPayload: options.maxMessageBytes,
-          ...(options.headers ? { headers: options.headers } : {}),
-        },
+        { handshakeTimeoutMs: options.connectTimeoutMs, maxPayload: options.maxMessageBytes, headers: options.headers },
         (ws) => {
           transport = new StepDownloadTransport(ws, resourceId, options.keepAliveIntervalMs);
         },
@@ -112,21 +104,21 @@ export class StepDownloadTransport implements DownloadTransport {
   }
 
   requestChunk(start: number, end: number): Promise<Buffer> {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-      return Promise.reject(new InvalidRangeError(`Invalid byte range [${start}, ${end})`, { start, end }));
-    }
-    if (start === end) return Promise.resolve(Buffer.alloc(0));
     const request: StepRequestChunk = { '@': 'RequestChunk', startOffset: start, endOffset: end };
-    return new Promise<Buffer>((resolve, reject) => this.#send({ kind: 'chunk', resolve, reject }, request));
+    return requestChunkChecked(
+      start,
+      end,
+      () => new Promise<Buffer>((resolve, reject) => this.#send({ kind: 'chunk', resolve, reject }, request)),
+    );
   }
 
   requestLines(start: number, count: number): Promise<string[]> {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0) {
-      return Promise.reject(new LinesOutOfRangeError(`Invalid line range: start ${start}, count ${count}`, { start, count }));
-    }
-    if (count === 0) return Promise.resolve([]);
     const request: StepRequestLines = { '@': 'RequestLines', startingLineIndex: start, linesCount: count };
-    return new Promise<string[]>((resolve, reject) => this.#send({ kind: 'lines', resolve, reject }, request));
+    return requestLinesChecked(
+      start,
+      count,
+      () => new Promise<string[]>((resolve, reject) => this.#send({ kind: 'lines', resolve, reject }, request)),
+    );
   }
 
   async close(): Promise<void> {
@@ -153,22 +145,8 @@ export class StepDownloadTransport implements DownloadTransport {
       request.resolve(rawDataToBuffer(data));
       return;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(rawDataToBuffer(data).toString('utf8'));
-    } catch {
-      this.#protocolViolation('The server sent a text message that is not JSON');
-      return;
-    }
-    const parsed = StepDownloadServerMessageSchema.safeParse(json);
-    if (!parsed.success) {
-      const type = typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['@'] : undefined;
-      // Unknown message types are ignored, so a newer server can add some.
-      if (typeof type === 'string' && !KNOWN_TYPES.has(type)) return;
-      this.#protocolViolation(`The server sent an invalid ${String(type ?? 'message')}`);
-      return;
-    }
-    const message = parsed.data;
+    const message = parseServerMessage(data, STEP_DOWNLOAD_SERVER_MESSAGES, (reason) => this.#protocolViolation(reason));
+    if (!message) return;
     if (message['@'] === 'StatusChanged') {
       this.#statuses.update(fromStepStatusChanged(this.resourceId, message));
       return;
@@ -187,11 +165,7 @@ export class StepDownloadTransport implements DownloadTransport {
   }
 
   #onClose(code: number, reason: string): void {
-    if (!this.#closeError) {
-      const error = errorFromClose(code, reason);
-      if (code === CloseCode.ABNORMAL && this.#lastSocketError && error.details) error.details.cause = this.#lastSocketError.message;
-      this.#closeError = error;
-    }
+    this.#closeError ??= withAbnormalCloseCause(errorFromClose(code, reason), code, this.#lastSocketError);
     const error = this.#closeError;
     for (const request of this.#pending.splice(0)) request.reject(error);
     this.#statuses.close(error);

@@ -1,13 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import {
-  readUploadSource,
   resolveUploadMetadata,
-  splitIntoFrames,
-  transcodeToUtf8,
   type Upload,
   type UploadClient,
   type UploadRequest,
   type UploadSource,
+  uploadFrames,
 } from '@spool/client-upload';
 import {
   CloseCode,
@@ -16,29 +14,20 @@ import {
   STEP_SERVER_CHECKSUM_HEADER,
   STEP_SERVER_CHECKSUM_VALUE,
 } from '@spool/common';
+import { type ResolvedUploadClientOptions, resolveUploadClientOptions, type WebSocketUploadClientOptions } from './client-options.js';
 import { ClientCloseCode } from './close-errors.js';
 import { StepUpload } from './step-upload.js';
 import { StepUploadConnection } from './step-upload-connection.js';
 import { stepUploadUrl } from './step-urls.js';
 import { closeWebSocket, connectWebSocket } from './web-socket-connection.js';
 
-export interface StepUploadClientOptions {
-  /** Server base URL (`ws://host:port`, `http://host:port`, optionally with a path prefix); `/ws/streaming/upload` is appended. */
-  url: string | URL;
+export interface StepUploadClientOptions extends WebSocketUploadClientOptions {
   /** Upload context (`streamingUploadContextId`), when the server requires one. */
   contextId?: string;
   /** Largest data frame sent (default 1 MiB); also the read size for file sources. */
   frameSize?: number;
   /** Bytes queued on the socket before the upload waits for it to drain (default 4 MiB). */
   highWaterMark?: number;
-  /** Opening handshake timeout (default 10 s). */
-  connectTimeoutMs?: number;
-  /** How long to wait for ReadyForUpload and UploadAcknowledged (default 60 s). */
-  responseTimeoutMs?: number;
-  /** Ping interval for dead-server detection (default 30 s; 0 disables). */
-  keepAliveIntervalMs?: number;
-  /** Extra HTTP headers for the upgrade request (e.g. authentication). */
-  headers?: Record<string, string>;
   /**
    * Hash (MD5) on the client and have the server verify it (default false). A Spool
    * server hashes every byte itself and says so when the connection opens, so by default
@@ -68,23 +57,11 @@ const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;
 export class StepUploadClient implements UploadClient {
   /** The upload endpoint used. */
   readonly url: URL;
-  readonly #frameSize: number;
-  readonly #highWaterMark: number;
-  readonly #connectTimeoutMs: number;
-  readonly #responseTimeoutMs: number;
-  readonly #keepAliveIntervalMs: number;
-  readonly #headers: Record<string, string> | undefined;
-  readonly #verifyMd5: boolean;
+  readonly #options: ResolvedUploadClientOptions;
 
   constructor(options: StepUploadClientOptions) {
     this.url = stepUploadUrl(options.url, options.contextId);
-    this.#frameSize = positiveInteger('frameSize', options.frameSize ?? DEFAULT_FRAME_SIZE);
-    this.#highWaterMark = positiveInteger('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
-    this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 30_000;
-    this.#headers = options.headers;
-    this.#verifyMd5 = options.verifyMd5 ?? false;
+    this.#options = resolveUploadClientOptions(options, { frameSize: DEFAULT_FRAME_SIZE, highWaterMark: DEFAULT_HIGH_WATER_MARK });
   }
 
   /**
@@ -95,23 +72,22 @@ export class StepUploadClient implements UploadClient {
    * @throws ConnectionClosedError, ContextRequiredError, QuotaExceededError, TimeoutError… if the server refuses.
    */
   async upload(source: UploadSource, request: UploadRequest = {}): Promise<Upload> {
+    const options = this.#options;
     const metadata = resolveUploadMetadata(source, request);
-    const bytes = readUploadSource(source, { chunkBytes: this.#frameSize });
-    const utf8 = request.sourceCharset === undefined ? bytes : transcodeToUtf8(bytes, request.sourceCharset);
-    const frames = splitIntoFrames(utf8, this.#frameSize);
+    const frames = uploadFrames(source, request, options.frameSize);
 
     let serverHashes = false;
-    const ws = await connectWebSocket(
-      this.url,
-      { handshakeTimeoutMs: this.#connectTimeoutMs, ...(this.#headers ? { headers: this.#headers } : {}) },
-      (socket) =>
-        socket.once('upgrade', (response: IncomingMessage) => {
-          serverHashes = response.headers[STEP_SERVER_CHECKSUM_HEADER.toLowerCase()] === STEP_SERVER_CHECKSUM_VALUE;
-        }),
+    const ws = await connectWebSocket(this.url, { handshakeTimeoutMs: options.connectTimeoutMs, headers: options.headers }, (socket) =>
+      socket.once('upgrade', (response: IncomingMessage) => {
+        serverHashes = response.headers[STEP_SERVER_CHECKSUM_HEADER.toLowerCase()] === STEP_SERVER_CHECKSUM_VALUE;
+      }),
     );
-    const connection = new StepUploadConnection(ws, { highWaterMark: this.#highWaterMark, keepAliveIntervalMs: this.#keepAliveIntervalMs });
+    const connection = new StepUploadConnection(ws, {
+      highWaterMark: options.highWaterMark,
+      keepAliveIntervalMs: options.keepAliveIntervalMs,
+    });
     try {
-      const ready = connection.expect('ReadyForUpload', this.#responseTimeoutMs);
+      const ready = connection.expect('ReadyForUpload', options.responseTimeoutMs);
       connection.send({ '@': 'StartUpload', metadata });
       const { reference } = await ready;
       let id: string;
@@ -124,9 +100,9 @@ export class StepUploadClient implements UploadClient {
           'Invalid reference',
         );
       }
-      const hashOnClient = this.#verifyMd5 || !serverHashes;
+      const hashOnClient = options.verifyMd5 || !serverHashes;
       return new StepUpload(connection, { uri: reference.uri, id }, source, frames, {
-        responseTimeoutMs: this.#responseTimeoutMs,
+        responseTimeoutMs: options.responseTimeoutMs,
         hashOnClient,
       });
     } catch (error) {
@@ -134,9 +110,4 @@ export class StepUploadClient implements UploadClient {
       throw error;
     }
   }
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
-  return value;
 }

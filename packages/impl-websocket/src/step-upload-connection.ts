@@ -7,17 +7,14 @@ import {
   type StepReadyForUpload,
   type StepStartUpload,
   type StepUploadAcknowledged,
-  StepUploadServerMessageSchema,
   TimeoutError,
 } from '@spool/common';
 import type { RawData, WebSocket } from 'ws';
-import { untilAborted } from './abortable.js';
 import { ClientCloseCode, errorFromClose } from './close-errors.js';
-import { closeWebSocket, type Heartbeat, startHeartbeat } from './web-socket-connection.js';
+import { parseServerMessage, STEP_UPLOAD_SERVER_MESSAGES, type StepUploadServerMessage as UploadServerMessage } from './server-messages.js';
+import { closeWebSocket, type Heartbeat, SendWindow, startHeartbeat, withAbnormalCloseCause } from './web-socket-connection.js';
 
-type UploadServerMessage = StepReadyForUpload | StepUploadAcknowledged;
 type UploadServerMessageType = UploadServerMessage['@'];
-const KNOWN_TYPES: ReadonlySet<string> = new Set<UploadServerMessageType>(['ReadyForUpload', 'UploadAcknowledged']);
 
 interface PendingReply {
   type: UploadServerMessageType;
@@ -40,7 +37,7 @@ export interface StepUploadConnectionOptions {
  */
 export class StepUploadConnection {
   readonly #ws: WebSocket;
-  readonly #highWaterMark: number;
+  readonly #window: SendWindow;
   readonly #heartbeat: Heartbeat;
   readonly #failed: Promise<never>;
   /** Aborted with the failure: waits race against it without retaining what they wait for (see abortable.ts). */
@@ -50,13 +47,10 @@ export class StepUploadConnection {
   #failure: SpoolError | undefined;
   #acknowledged = false;
   #pendingReply: PendingReply | undefined;
-  #inFlightBytes = 0;
-  #windowOpened: (() => void) | undefined;
   #lastSocketError: Error | undefined;
 
   constructor(ws: WebSocket, options: StepUploadConnectionOptions) {
     this.#ws = ws;
-    this.#highWaterMark = options.highWaterMark;
     this.#failed = new Promise<never>((_, reject) => {
       this.#rejectFailed = reject;
     });
@@ -71,6 +65,7 @@ export class StepUploadConnection {
     this.#heartbeat = startHeartbeat(ws, options.keepAliveIntervalMs, () => {
       this.#lastSocketError = new Error(`no sign of life from the server for ${options.keepAliveIntervalMs} ms after a ping`);
     });
+    this.#window = new SendWindow(ws, options.highWaterMark, () => this.#heartbeat.noteTraffic());
   }
 
   /** The first failure, once there is one. */
@@ -138,24 +133,7 @@ export class StepUploadConnection {
    */
   async sendFrame(frame: Buffer, fin: boolean): Promise<void> {
     if (this.#failure) throw this.#failure;
-    const length = frame.length;
-    this.#inFlightBytes += length;
-    this.#ws.send(frame, { binary: true, fin }, (error) => {
-      this.#inFlightBytes -= length;
-      // A failed write is followed by 'close', which carries the better explanation.
-      if (!error) this.#heartbeat.noteTraffic();
-      if (this.#inFlightBytes <= this.#highWaterMark) {
-        const opened = this.#windowOpened;
-        this.#windowOpened = undefined;
-        opened?.();
-      }
-    });
-    while (this.#inFlightBytes > this.#highWaterMark) {
-      const windowOpened = new Promise<void>((resolve) => {
-        this.#windowOpened = resolve;
-      });
-      await untilAborted(windowOpened, this.#failedSignal.signal);
-    }
+    await this.#window.send(frame, fin, this.#failedSignal.signal);
   }
 
   /**
@@ -188,22 +166,8 @@ export class StepUploadConnection {
       this.#protocolViolation('The server sent binary data on the upload path');
       return;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(data.toString());
-    } catch {
-      this.#protocolViolation('The server sent a text message that is not JSON');
-      return;
-    }
-    const parsed = StepUploadServerMessageSchema.safeParse(json);
-    if (!parsed.success) {
-      const type = typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['@'] : undefined;
-      // Unknown message types are ignored, so a newer server can add some.
-      if (typeof type === 'string' && !KNOWN_TYPES.has(type)) return;
-      this.#protocolViolation(`The server sent an invalid ${String(type ?? 'message')}`);
-      return;
-    }
-    const message = parsed.data;
+    const message = parseServerMessage(data, STEP_UPLOAD_SERVER_MESSAGES, (reason) => this.#protocolViolation(reason));
+    if (!message) return;
     const pending = this.#pendingReply;
     if (!pending || pending.type !== message['@']) {
       this.#protocolViolation(`The server sent ${message['@']} unexpectedly`);
@@ -220,10 +184,6 @@ export class StepUploadConnection {
   #onClose(code: number, reason: string): void {
     this.#heartbeat.stop();
     if (this.#failure || this.#acknowledged) return;
-    const error = errorFromClose(code, reason);
-    if (code === CloseCode.ABNORMAL && this.#lastSocketError && error.details) {
-      error.details.cause = this.#lastSocketError.message;
-    }
-    this.#setFailure(error);
+    this.#setFailure(withAbnormalCloseCause(errorFromClose(code, reason), code, this.#lastSocketError));
   }
 }

@@ -1,7 +1,14 @@
-import { once } from 'node:events';
-import { Readable } from 'node:stream';
-import { isCompletableSource, type Upload, type UploadReference, type UploadResult, type UploadSource } from '@spool/client-upload';
-import { ChecksumMismatchError, OffThreadHash, ProtocolViolationError, SpoolError, UploadAbortedError } from '@spool/common';
+import { createHash } from 'node:crypto';
+import {
+  isCompletableSource,
+  releaseUploadSource,
+  sourceFailure,
+  type Upload,
+  type UploadReference,
+  type UploadResult,
+  type UploadSource,
+} from '@spool/client-upload';
+import { ChecksumMismatchError, ProtocolViolationError, UploadAbortedError } from '@spool/common';
 import { untilAborted } from './abortable.js';
 import { ClientCloseCode } from './close-errors.js';
 import type { StepUploadConnection } from './step-upload-connection.js';
@@ -45,10 +52,7 @@ export class StepUpload implements Upload {
     this.#hashOnClient = options.hashOnClient;
     // A failure (server close, cancel, timeout) must also release a source we may be
     // waiting on: a growing file idling on a poll, a stream that has stalled.
-    connection.failed.catch((error: unknown) => {
-      if (isCompletableSource(source)) source.abort(error);
-      else if (source instanceof Readable) source.destroy();
-    });
+    connection.failed.catch((error: unknown) => releaseUploadSource(source, error));
     this.#result = this.#run(frames);
     // Reported through complete(); not an unhandled rejection if nobody asks.
     this.#result.catch(() => undefined);
@@ -74,11 +78,9 @@ export class StepUpload implements Upload {
     const connection = this.#connection;
     const iterator = frames[Symbol.asyncIterator]();
     let sourceEnded = false;
-    let hashing: OffThreadHash | undefined;
+    // In-thread, so the SDK needs no worker script (bundlers cannot find one). Only Java Step servers and `verifyMd5` need it.
+    const md5 = this.#hashOnClient ? createHash('md5') : undefined;
     try {
-      // MD5 (the Step protocol's checksum) runs on a worker thread: inline it halves throughput.
-      const md5 = this.#hashOnClient ? new OffThreadHash('md5') : undefined;
-      hashing = md5;
       for (;;) {
         const next = await this.#nextFrame(iterator);
         if (next.done) {
@@ -89,15 +91,12 @@ export class StepUpload implements Upload {
         if (frame.length === 0) continue;
         md5?.update(frame);
         await connection.sendFrame(frame, false);
-        // Checked after the send: a 'drain' during it must not be waited for in vain.
-        if (md5 && !md5.accepting) await once(md5, 'drain');
         this.#bytesSent += frame.length;
       }
       // Like the Java client: an empty FIN frame ends the message; zero bytes → no message.
       if (this.#bytesSent > 0) await connection.sendFrame(END_OF_DATA, true);
-      hashing = undefined;
       // Empty when not hashed here: the server announced it hashes, and its MD5 is the result's.
-      const checksum = md5 ? await md5.digest() : '';
+      const checksum = md5 ? md5.digest('hex') : '';
       const acknowledgement = connection.expect('UploadAcknowledged', this.#responseTimeoutMs);
       connection.send({ '@': 'FinishUpload', checksum });
       const ack = await acknowledgement;
@@ -118,7 +117,6 @@ export class StepUpload implements Upload {
     } finally {
       // Closes files and streams; a pending read is released by source.abort() (see constructor).
       if (!sourceEnded) iterator.return?.().catch(() => undefined);
-      hashing?.destroy();
     }
   }
 
@@ -133,13 +131,4 @@ export class StepUpload implements Upload {
       throw connection.fail(failure, ClientCloseCode.SOURCE_FAILED, `Upload source failed: ${failure.message}`);
     }
   }
-}
-
-/** A source error as a SpoolError: SpoolErrors as they are, others wrapped (kept as `cause`). */
-function sourceFailure(error: unknown): SpoolError {
-  if (error instanceof SpoolError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const failure = new UploadAbortedError(`Reading the upload source failed: ${message}`, { cause: message });
-  failure.cause = error;
-  return failure;
 }

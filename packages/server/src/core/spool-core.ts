@@ -9,7 +9,6 @@ import {
   LineAccessUnsupportedError,
   LinesOutOfRangeError,
   OffsetMismatchError,
-  OffThreadHash,
   QuotaExceededError,
   ResourceMetadataSchema,
   ResourceNotFoundError,
@@ -23,6 +22,7 @@ import type { Logger } from 'winston';
 import { AccessControl } from './access/access-control.js';
 import type { Catalog } from './catalog/catalog.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
+import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { reportedLines } from './lines/line-indexer.js';
 import { LinePage } from './lines/line-page.js';
 import type { ByteStore } from './storage/byte-store.js';

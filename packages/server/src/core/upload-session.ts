@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import {
   ChecksumMismatchError,
   InvalidMessageError,
-  OffThreadHash,
   QuotaExceededError,
   type ResourceStatus,
   ResourceTerminalError,
@@ -13,6 +12,7 @@ import {
 } from '@spool/common';
 import type { Logger } from 'winston';
 import type { Catalog } from './catalog/catalog.js';
+import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { LineIndexer, reportedLines } from './lines/line-indexer.js';
 import { RecentBytes } from './recent-bytes.js';
 import type { ByteWriter } from './storage/byte-store.js';

@@ -26,6 +26,7 @@ export function closeFrameFor(error: unknown): CloseFrame {
     case ErrorCode.RESOURCE_TERMINAL:
     case ErrorCode.WRITER_CONFLICT:
     case ErrorCode.OFFSET_MISMATCH:
+    case ErrorCode.TIMEOUT:
       return { code: CloseCode.POLICY_VIOLATION, reason: err.message };
     case ErrorCode.PROTOCOL_VIOLATION:
       return { code: CloseCode.PROTOCOL_ERROR, reason: err.message };

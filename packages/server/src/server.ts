@@ -17,7 +17,7 @@ import { createLogger } from './logging.js';
 import { createHttpFace, createHttpServer } from './protocols/http/index.js';
 import { spoolWebSocketFace } from './protocols/spool-websocket/index.js';
 import { stepWebSocketFace } from './protocols/step-websocket/index.js';
-import { rejectUpgrade, type WsConnection } from './transport/websocket/index.js';
+import { ByteBudget, rejectUpgrade, type WsConnection } from './transport/websocket/index.js';
 
 export interface SpoolServer {
   readonly config: SpoolConfig;
@@ -70,6 +70,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
     resumeGraceMs: config.resumeGraceMs,
     retentionMs: config.retentionMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    idleTimeoutMs: config.uploadIdleTimeoutMs,
   });
   await core.start();
 
@@ -86,6 +87,8 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
       connections.add(conn);
       conn.once('close', () => connections.delete(conn));
     },
+    // One for both WebSocket faces: the bound is on the process's memory.
+    textBudget: new ByteBudget(config.maxBufferedTextBytes),
   };
   const stepFace = stepWebSocketFace(faceDeps);
   const spoolFace = spoolWebSocketFace(faceDeps);

@@ -5,7 +5,7 @@ import type { Logger } from 'winston';
 import type { SpoolConfig } from '../../config/schema.js';
 import { credentialOf, describePrincipal } from '../../core/access/access-control.js';
 import type { SpoolCore } from '../../core/spool-core.js';
-import { acceptWebSocket, type WsConnection } from '../../transport/websocket/index.js';
+import { acceptWebSocket, type ByteBudget, type WsConnection } from '../../transport/websocket/index.js';
 import { referencesFor } from './references.js';
 import { refuseConnection } from './refuse.js';
 import { SpoolResourceHandler } from './resource-handler.js';
@@ -20,6 +20,8 @@ export interface SpoolWebSocketDeps {
   publicWsBase: (req: IncomingMessage) => string;
   /** Every accepted connection is registered so shutdown can close it with 1001. */
   track: (conn: WsConnection) => void;
+  /** Unfinished text messages of every WebSocket connection of the server draw on it. */
+  textBudget?: ByteBudget;
 }
 
 /**
@@ -35,6 +37,7 @@ export function spoolWebSocketFace(deps: SpoolWebSocketDeps) {
     maxTextMessageBytes: config.maxTextMessageBytes,
     pingIntervalMs: config.pingIntervalMs,
     closeTimeoutMs: config.closeTimeoutMs,
+    textBudget: deps.textBudget,
   };
   const sharedPushFrames = new SharedPushFrames();
   const handshake = {

@@ -12,7 +12,7 @@ import type { Logger } from 'winston';
 import type { SpoolConfig } from '../../config/schema.js';
 import { credentialOf, describePrincipal } from '../../core/access/access-control.js';
 import type { SpoolCore } from '../../core/spool-core.js';
-import { acceptWebSocket, type WsConnection } from '../../transport/websocket/index.js';
+import { acceptWebSocket, type ByteBudget, type WsConnection } from '../../transport/websocket/index.js';
 import { closeFrameFor } from './close-mapping.js';
 import { StepDownloadHandler } from './download-handler.js';
 import { StepUploadHandler } from './upload-handler.js';
@@ -25,6 +25,8 @@ export interface StepWebSocketDeps {
   publicWsBase: (req: IncomingMessage) => string;
   /** Every accepted connection is registered so shutdown can close it with 1001. */
   track: (conn: WsConnection) => void;
+  /** Unfinished text messages of every WebSocket connection of the server draw on it. */
+  textBudget?: ByteBudget;
 }
 
 /** Upload clients learn that this server hashes for them (see STEP_SERVER_CHECKSUM_HEADER). */
@@ -40,6 +42,7 @@ export function stepWebSocketFace(deps: StepWebSocketDeps) {
     maxTextMessageBytes: config.maxTextMessageBytes,
     pingIntervalMs: config.pingIntervalMs,
     closeTimeoutMs: config.closeTimeoutMs,
+    textBudget: deps.textBudget,
   };
 
   return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {

@@ -70,6 +70,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
     resumeGraceMs: config.resumeGraceMs,
     retentionMs: config.retentionMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    idleTimeoutMs: config.uploadIdleTimeoutMs,
   });
   await core.start();
 

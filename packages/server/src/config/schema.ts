@@ -74,11 +74,25 @@ export const ConfigSchema = z
       .min(1024)
       .default(1024 * 1024)
       .describe('Largest WebSocket text (control) message'),
+    maxBufferedTextBytes: bytes
+      .min(1024)
+      .default(64 * 1024 * 1024)
+      .describe(
+        'Most bytes of unfinished WebSocket text messages held at once, all connections together; a connection whose message would pass it is closed 1013',
+      ),
     maxLinesReplyBytes: bytes
       .min(1024)
       .default(64 * 1024 * 1024)
       .describe('Largest line page a client may request'),
     pingIntervalMs: millis.default(25_000).describe('WebSocket keepalive ping interval'),
+    uploadIdleTimeoutMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(15 * 60_000)
+      .describe(
+        'A WebSocket upload that sends no byte for this long is closed 1008 (Step: FAILED; Spool: released, still resumable); 0 = never',
+      ),
     closeTimeoutMs: millis.default(5_000).describe('How long to wait for a peer to answer a close frame'),
     maxConnections: z.coerce
       .number()

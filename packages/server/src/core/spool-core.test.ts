@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { appendFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ErrorCode, type ResourceStatus, type SpoolError } from '@spool/common';
+import { ErrorCode, type ResourceStatus, type SpoolError, TimeoutError } from '@spool/common';
 import { expect } from 'chai';
 import winston from 'winston';
 import { SqliteCatalog } from './catalog/sqlite-catalog.js';
@@ -63,6 +63,34 @@ async function settle(session: UploadSession): Promise<void> {
 }
 
 const textMeta = { filename: 'build.log', mimeType: 'text/plain', supportsLineAccess: true };
+
+/** A file store in a fresh directory whose writers append through `append` (to make the disk fail or stall). */
+function storeAppendingWith(append: (real: ByteWriter, chunks: readonly Buffer[]) => Promise<void>): { dir: string; store: ByteStore } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'spool-core-'));
+  dirs.push(dir);
+  const files = new FileByteStore(dir);
+  const store: ByteStore = {
+    ...files,
+    size: (id) => files.size(id),
+    read: (id, s, e) => files.read(id, s, e),
+    createReadStream: (id, s, e) => files.createReadStream(id, s, e),
+    truncate: (id, s) => files.truncate(id, s),
+    delete: (id) => files.delete(id),
+    close: () => files.close(),
+    openWriter: async (id) => {
+      const real = await files.openWriter(id);
+      return {
+        get size() {
+          return real.size;
+        },
+        append: (chunks) => append(real, chunks),
+        sync: () => real.sync(),
+        close: () => real.close(),
+      };
+    },
+  };
+  return { dir, store };
+}
 
 describe('SpoolCore', () => {
   it('makes written bytes visible at checkpoints and completes with MD5 and line count', async () => {
@@ -232,35 +260,12 @@ describe('SpoolCore', () => {
   });
 
   it('marks a disk write error FAILED and reports it to the writer', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'spool-core-'));
-    dirs.push(dir);
-    const files = new FileByteStore(dir);
-    const failing: ByteStore = {
-      ...files,
-      size: (id) => files.size(id),
-      read: (id, s, e) => files.read(id, s, e),
-      createReadStream: (id, s, e) => files.createReadStream(id, s, e),
-      truncate: (id, s) => files.truncate(id, s),
-      delete: (id) => files.delete(id),
-      close: () => files.close(),
-      openWriter: async (id) => {
-        const real = await files.openWriter(id);
-        let appended = 0;
-        const writer: ByteWriter = {
-          get size() {
-            return real.size;
-          },
-          append: async (chunks) => {
-            if (appended > 0) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-            appended++;
-            await real.append(chunks);
-          },
-          sync: () => real.sync(),
-          close: () => real.close(),
-        };
-        return writer;
-      },
-    };
+    let appended = 0;
+    const { dir, store: failing } = storeAppendingWith(async (real, chunks) => {
+      if (appended > 0) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      appended++;
+      await real.append(chunks);
+    });
     const { core } = await openCore(dir, {}, failing);
     const session = await core.createUpload(textMeta);
     const errors: SpoolError[] = [];
@@ -308,6 +313,58 @@ describe('SpoolCore', () => {
     const err = (await core.subscribe('unknown', () => undefined).catch((e: unknown) => e)) as SpoolError;
     expect(err.code).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
     await core.close();
+  });
+});
+
+describe('SpoolCore upload idle timeout', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('tells the owner once when an open upload gets no byte for idleTimeoutMs', async () => {
+    const { core } = await openCore(undefined, { idleTimeoutMs: 300 });
+    const quiet = await core.createUpload(textMeta);
+    const busy = await core.createUpload(textMeta);
+    const idle: { id: string; error: SpoolError }[] = [];
+    for (const session of [quiet, busy]) session.on('idle', (error: SpoolError) => idle.push({ id: session.id, error }));
+    const writer = setInterval(() => busy.write(Buffer.from('still here\n')), 30);
+    await sleep(700);
+    clearInterval(writer);
+    expect(idle.map((event) => event.id)).to.deep.equal([quiet.id]);
+    expect(idle[0]?.error).to.be.instanceOf(TimeoutError).and.include({ code: ErrorCode.TIMEOUT, message: 'Upload idle for 300 ms' });
+    await busy.finish();
+    await sleep(400);
+    expect(
+      idle.map((event) => event.id),
+      'an ended upload never goes idle',
+    ).to.deep.equal([quiet.id]);
+    await quiet.release();
+    await core.close();
+  });
+
+  it('does not count time the upload is held back by the disk, and never fires with idleTimeoutMs 0', async () => {
+    let openGate: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const { dir, store } = storeAppendingWith(async (real, chunks) => {
+      await gate;
+      await real.append(chunks);
+    });
+    const { core } = await openCore(dir, { idleTimeoutMs: 150, highWaterMarkBytes: 4 }, store);
+    const { core: never } = await openCore(undefined, { idleTimeoutMs: 0 });
+    const held = await core.createUpload(textMeta);
+    const untimed = await never.createUpload(textMeta);
+    const idle: string[] = [];
+    held.on('idle', () => idle.push('held'));
+    untimed.on('idle', () => idle.push('untimed'));
+    expect(held.write(Buffer.from('more than four bytes\n'))).to.equal(false); // wait for 'drain'
+    await sleep(400);
+    expect(idle).to.deep.equal([]);
+    openGate();
+    await sleep(400);
+    expect(idle).to.deep.equal(['held']);
+    await held.release();
+    await untimed.release();
+    await Promise.all([core.close(), never.close()]);
   });
 });
 

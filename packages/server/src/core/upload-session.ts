@@ -7,6 +7,7 @@ import {
   ResourceTerminalError,
   type SpoolError,
   StorageFailureError,
+  TimeoutError,
   TransferState,
   toSpoolError,
 } from '@spool/common';
@@ -28,6 +29,8 @@ export interface UploadLimits {
   highWaterMarkBytes: number;
   /** fdatasync before each checkpoint is recorded (machine-crash durability). */
   syncOnCheckpoint: boolean;
+  /** An open upload given no byte for this long emits 'idle'; 0 or absent = never. */
+  idleTimeoutMs?: number;
 }
 
 export interface UploadSessionDeps {
@@ -58,7 +61,8 @@ type Phase = 'open' | 'finishing' | 'ended';
  * *durable* offset (with `syncOnCheckpoint`, durable against machine crashes too).
  *
  * Events: 'drain'; 'error' (SpoolError) when the storage fails — the session is then
- * FAILED and the protocol should close its client with that error.
+ * FAILED and the protocol should close its client with that error; 'idle' (TimeoutError)
+ * once, when no byte came for `idleTimeoutMs` — the owner decides: fail, or release.
  */
 export class UploadSession extends EventEmitter {
   readonly id: string;
@@ -87,6 +91,9 @@ export class UploadSession extends EventEmitter {
   private visible: ResourceStatus;
   /** Serialises checkpoints: each catalog update starts after the previous one ended. */
   private checkpointChain: Promise<unknown> = Promise.resolve();
+  /** When the uploader last gave us a byte (or we last let it go on after back-pressure). */
+  private lastActivityAt = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: UploadSessionDeps) {
     super();
@@ -112,6 +119,34 @@ export class UploadSession extends EventEmitter {
       size: deps.record.size,
       lines: deps.record.supportsLineAccess ? deps.record.lines : null,
     };
+    this.armIdleTimer(deps.limits.idleTimeoutMs ?? 0);
+  }
+
+  /** One timer per upload, re-armed at most once per timeout rather than at every write. */
+  private armIdleTimer(delayMs: number): void {
+    if (delayMs <= 0) return;
+    this.idleTimer = setTimeout(this.checkIdle, delayMs);
+    this.idleTimer.unref();
+  }
+
+  private readonly checkIdle = (): void => {
+    this.idleTimer = undefined;
+    if (this.phase !== 'open' || this.failure) return;
+    const timeoutMs = this.deps.limits.idleTimeoutMs ?? 0;
+    // While the disk or the hash holds the uploader back, the silence is ours.
+    if (this.needsDrain) this.lastActivityAt = Date.now();
+    const quietMs = Date.now() - this.lastActivityAt;
+    if (quietMs < timeoutMs) {
+      this.armIdleTimer(timeoutMs - quietMs);
+      return;
+    }
+    this.deps.logger.info('upload idle', { resourceId: this.id, idleTimeoutMs: timeoutMs });
+    this.emit('idle', new TimeoutError(`Upload idle for ${timeoutMs} ms`));
+  };
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 
   /** The last published status: what readers may rely on. */
@@ -147,6 +182,7 @@ export class UploadSession extends EventEmitter {
         limit: maxResourceBytes,
       });
     }
+    this.lastActivityAt = Date.now();
     const hashKeepsUp = this.hash ? this.hash.update(chunk) : true;
     this.lines?.scan(chunk, this.received);
     this.received += chunk.length;
@@ -163,6 +199,7 @@ export class UploadSession extends EventEmitter {
     if (this.queuedBytes >= this.deps.limits.highWaterMarkBytes) return;
     if (this.hash && !this.hash.accepting) return;
     this.needsDrain = false;
+    this.lastActivityAt = Date.now();
     this.emit('drain');
   }
 
@@ -282,6 +319,7 @@ export class UploadSession extends EventEmitter {
       await run;
     } finally {
       this.phase = 'ended';
+      this.stopIdleTimer();
       this.hash?.destroy();
       await this.deps.writer.close().catch(() => undefined);
       this.deps.onClosed(this);
@@ -325,6 +363,7 @@ export class UploadSession extends EventEmitter {
       this.deps.logger.error('final checkpoint failed', { resourceId: this.id, error: toSpoolError(err).message });
       throw toSpoolError(err);
     } finally {
+      this.stopIdleTimer();
       this.hash?.destroy();
       await this.deps.writer.close().catch(() => undefined);
       this.deps.onClosed(this);

@@ -7,6 +7,7 @@ import type { SpoolCore } from '../core/spool-core.js';
 import type { Protocol, PublicUrls } from '../protocols/protocol.js';
 import { rawErrorResponse } from '../transport/http/errors.js';
 import { createHttpServer } from '../transport/http/http-server.js';
+import { ByteBudget } from '../transport/websocket/index.js';
 import { Connections } from './connections.js';
 import { createHttpApp, type MountedRoute } from './http-routes.js';
 import { listenTcp, type TcpListener } from './tcp-listeners.js';
@@ -99,6 +100,8 @@ export async function startHost(protocols: readonly Protocol[], deps: HostDeps):
       maxTextMessageBytes: config.maxTextMessageBytes,
       pingIntervalMs: config.pingIntervalMs,
       closeTimeoutMs: config.closeTimeoutMs,
+      // One for every WebSocket protocol: the bound is on the process's memory.
+      textBudget: new ByteBudget(config.maxBufferedTextBytes),
     },
     loggerOf,
     logger,

@@ -8,7 +8,7 @@ export interface CloseFrame {
 /**
  * The close code of each core error, the same on every WebSocket protocol (each words
  * its own reason). `Record` makes the compiler refuse a code left unmapped. 1008 for what
- * the client asked wrongly, 1002/1009 for broken framing or size, 1011 where the server
+ * the client asked wrongly (or did not do in time: an idle upload), 1002/1009 for broken framing or size, 1011 where the server
  * could not do its part (CHECKSUM_MISMATCH, STORAGE_FAILURE, INTERNAL, ...).
  */
 const CLOSE_CODE_BY_ERROR: Record<ErrorCode, number> = {
@@ -31,7 +31,7 @@ const CLOSE_CODE_BY_ERROR: Record<ErrorCode, number> = {
   STORAGE_FAILURE: CloseCode.INTERNAL_ERROR,
   SHUTTING_DOWN: CloseCode.GOING_AWAY,
   CONNECTION_CLOSED: CloseCode.INTERNAL_ERROR,
-  TIMEOUT: CloseCode.INTERNAL_ERROR,
+  TIMEOUT: CloseCode.POLICY_VIOLATION,
   UNAUTHORIZED: CloseCode.POLICY_VIOLATION,
   FORBIDDEN: CloseCode.POLICY_VIOLATION,
   INTERNAL: CloseCode.INTERNAL_ERROR,

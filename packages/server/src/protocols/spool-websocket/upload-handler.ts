@@ -131,6 +131,7 @@ export class SpoolUploadHandler {
     }
     this.session = session;
     session.on('error', (err: unknown) => this.refuse(err));
+    session.on('idle', (err: unknown) => this.releaseIdle(err));
     session.on('drain', () => this.conn.resume());
     const offset = session.status.size;
     const ready: SpoolReady = {
@@ -209,6 +210,15 @@ export class SpoolUploadHandler {
     const failed =
       failsResource && this.session ? this.session.fail((err as Error).message ?? String(err)).catch(() => undefined) : Promise.resolve();
     void failed.then(() => refuseConnection(this.conn, err, this.ctx.logger));
+  }
+
+  /** The uploader went quiet: its writer is released (the resource stays resumable), then the error and close. */
+  private releaseIdle(err: unknown): void {
+    if (this.phase !== 'receiving' || !this.session) return;
+    this.phase = 'closed';
+    this.stopAcks();
+    const released = this.session.release().catch(() => undefined);
+    void released.then(() => refuseConnection(this.conn, err, this.ctx.logger));
   }
 
   private stopAcks(): void {

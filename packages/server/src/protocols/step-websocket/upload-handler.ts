@@ -84,6 +84,7 @@ export class StepUploadHandler {
       });
       this.session = session;
       session.on('error', (err: unknown) => this.abort(err));
+      session.on('idle', (err: unknown) => this.abort(err)); // Step cannot resume: FAILED, close 1008
       session.on('drain', () => this.conn.resume());
       const ready: StepReadyForUpload = {
         '@': 'ReadyForUpload',

@@ -5,41 +5,10 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import type { WsCloseInfo, WsConnection } from './connection.js';
+import { parseFrames } from './server-frames.testkit.js';
 import { RawClient, randomSource, rejectionOf, startWsTestServer, upgradeRequest, type WsTestServer } from './test-server.testkit.js';
 
 const MiB = 1024 * 1024;
-
-interface ServerFrame {
-  fin: boolean;
-  opcode: number;
-  payload: Buffer;
-}
-
-/** Parses unmasked server frames (what a raw client sees on the wire). */
-function parseFrames(bytes: Buffer): ServerFrame[] {
-  const frames: ServerFrame[] = [];
-  let at = 0;
-  while (at + 2 <= bytes.length) {
-    const first = bytes[at] as number;
-    let length = (bytes[at + 1] as number) & 0x7f;
-    let headerLength = 2;
-    if (length === 126) {
-      length = bytes.readUInt16BE(at + 2);
-      headerLength = 4;
-    } else if (length === 127) {
-      length = Number(bytes.readBigUInt64BE(at + 2));
-      headerLength = 10;
-    }
-    if (at + headerLength + length > bytes.length) break;
-    frames.push({
-      fin: (first & 0x80) !== 0,
-      opcode: first & 0x0f,
-      payload: bytes.subarray(at + headerLength, at + headerLength + length),
-    });
-    at += headerLength + length;
-  }
-  return frames;
-}
 
 /** A Readable whose chunks are pushed by the test. */
 function manualSource(): Readable {

@@ -5,21 +5,31 @@ import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { type Duplex, Readable } from 'node:stream';
 import { CloseCode, ConnectionClosedError, truncateCloseReason } from '@spool/common';
+import type { ByteBudget } from './byte-budget.js';
 import { decodeClosePayload, encodeClosePayload, isValidCloseCode, NO_STATUS_RECEIVED } from './close-frame.js';
 import { EncodedFrames } from './encoded-frames.js';
 import { FrameParser, type FrameParserHandler } from './frame-parser.js';
 import { type FramePiece, FrameSplitter } from './frame-splitter.js';
 import { encodeControlFrame, encodeFrameHeader } from './frame-writer.js';
-import { type ControlOpcode, type DataOpcode, Opcode } from './opcodes.js';
+import { type DataOpcode, Opcode } from './opcodes.js';
+import { OutputProgress } from './output-progress.js';
 import { TextAccumulator } from './text-accumulator.js';
 
 export interface WsConnectionOptions {
   /** Largest text message accepted (summed over its frames); beyond it → close 1009. */
   maxTextMessageBytes: number;
-  /** Keepalive ping interval; a peer silent for a whole interval is terminated. ≤ 0 disables. */
+  /**
+   * Keepalive ping interval; a peer that neither sent anything nor took any of our output
+   * for a whole interval is terminated. ≤ 0 disables.
+   */
   pingIntervalMs: number;
   /** How long the closing handshake may take before the socket is destroyed. */
   closeTimeoutMs: number;
+  /**
+   * Shared by all connections of a server: unfinished text messages reserve their
+   * announced length from it; a message it has no room for closes its connection with 1013.
+   */
+  textBudget?: ByteBudget | undefined;
 }
 
 export interface WsCloseInfo {
@@ -100,6 +110,8 @@ const EMPTY = Buffer.alloc(0);
 const COALESCE_BELOW_BYTES = 1024;
 /** Largest frame of a message sent with a known length: a close or ping waits at most this long. */
 const MAX_SIZED_FRAME_BYTES = 16 * 1024 * 1024;
+const PING_FRAME = encodeControlFrame(Opcode.PING, EMPTY);
+const PING_ABUSE_REASON = 'Peer sends pings but reads none of our output';
 
 /**
  * Server side of one WebSocket connection, created by `acceptWebSocket`.
@@ -140,8 +152,17 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
   private sending = false;
   /** A frame's header is written but not all its payload: nothing else may reach the socket. */
   private midFrame = false;
-  /** Control frames, and ending the socket, held back until the frame under way is complete. */
-  private readonly deferredControlFrames: Buffer[] = [];
+
+  // Control frames held back (each at most one): inside a frame nothing else may be
+  // written; a pong also waits while our output is backed up, so a peer that pings
+  // without reading cannot make us buffer pongs.
+  /** Payload of the newest ping not answered yet: RFC 6455 §5.5.3 lets us answer only the most recent. */
+  private pendingPong: Buffer | undefined;
+  /** Input is not read while a pong waits: the peer's pings pile up in its own buffers, not ours. */
+  private readingHeldForPong = false;
+  /** A keepalive ping waits for the frame under way to end. */
+  private pingDue = false;
+  private deferredCloseFrame: Buffer | undefined;
   private endDeferred = false;
   /** Aborted when no more data frames may be written (closing started, or socket gone). */
   private readonly sendAbort = new AbortController();
@@ -149,6 +170,7 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
   private readonly socketGone = new AbortController();
 
   private peerActiveSincePing = true;
+  private readonly outputProgress: OutputProgress;
   private pingTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
@@ -158,8 +180,12 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     this.socket = init.socket;
     this.options = init.options;
     this.protocol = init.protocol ?? '';
-    this.parser = new FrameParser(this.createParserHandler(), { maxTextMessageBytes: init.options.maxTextMessageBytes });
+    this.parser = new FrameParser(this.createParserHandler(), {
+      maxTextMessageBytes: init.options.maxTextMessageBytes,
+      textBudget: init.options.textBudget,
+    });
     this.textMessage = new TextAccumulator(init.options.maxTextMessageBytes);
+    this.outputProgress = new OutputProgress(init.socket);
 
     const socket = this.socket;
     if (socket instanceof Socket) {
@@ -189,6 +215,16 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
   /** True once no more messages can be sent: closing handshake started, or socket gone. */
   get closed(): boolean {
     return this.lifecycle !== 'open';
+  }
+
+  /** Bytes of our output not yet taken by the kernel: the socket's buffer plus control frames held back. */
+  get bufferedAmount(): number {
+    return (
+      this.socket.writableLength +
+      (this.pendingPong === undefined ? 0 : 2 + this.pendingPong.length) +
+      (this.pingDue ? PING_FRAME.length : 0) +
+      (this.deferredCloseFrame?.length ?? 0)
+    );
   }
 
   /**
@@ -283,7 +319,7 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     const head = this.pendingHead;
     this.pendingHead = undefined;
     if (head !== undefined) this.onSocketData(head);
-    if (!this.inboundPaused) this.socket.resume(); // a handler may have paused again
+    if (!this.inboundPaused && !this.readingHeldForPong) this.socket.resume(); // a handler may have paused again
   }
 
   private readonly onSocketData = (chunk: Buffer): void => {
@@ -297,7 +333,7 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
         if (type === Opcode.BINARY && this.lifecycle === 'open') this.emit('binaryStart');
       },
       onTextPayload: (chunk) => {
-        if (this.lifecycle === 'open') this.textMessage.append(chunk);
+        if (this.lifecycle === 'open') this.textMessage.append(chunk, this.parser.textBytesAnnounced);
       },
       onBinaryPayload: (chunk) => {
         if (this.lifecycle === 'open') this.emit('binaryChunk', chunk);
@@ -321,13 +357,37 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     this.emit('text', bytes.toString('utf8'));
   }
 
-  private onControlFrame(opcode: ControlOpcode, payload: Buffer): void {
-    if (opcode === Opcode.PING) {
-      if (!this.closeFrameSent) this.writeControlFrame(Opcode.PONG, payload);
-    } else if (opcode === Opcode.CLOSE) {
-      this.onCloseFrame(payload);
-    }
+  private onControlFrame(opcode: Opcode, payload: Buffer): void {
+    if (opcode === Opcode.PING) this.answerPing(payload);
+    else if (opcode === Opcode.CLOSE) this.onCloseFrame(payload);
     // PONG: liveness is already recorded for any inbound data.
+  }
+
+  /**
+   * Pongs go out at once unless a frame is under way or our output is backed up; then
+   * only the newest waits, and input is not read until it is written (a peer that keeps
+   * pinging without reading is closed by the keepalive, see onPingTick).
+   */
+  private answerPing(payload: Buffer): void {
+    if (this.closeFrameSent || this.lifecycle !== 'open') return;
+    this.pendingPong = payload; // the parser's own copy of a control payload
+    if (!this.midFrame && !this.socket.writableNeedDrain) {
+      this.writePendingPong();
+    } else if (!this.readingHeldForPong) {
+      this.readingHeldForPong = true;
+      this.socket.pause();
+    }
+  }
+
+  private writePendingPong(): void {
+    const payload = this.pendingPong;
+    if (payload === undefined) return;
+    this.pendingPong = undefined;
+    if (this.socket.writable) this.socket.write(encodeControlFrame(Opcode.PONG, payload));
+    if (this.readingHeldForPong) {
+      this.readingHeldForPong = false;
+      if (this.started && !this.inboundPaused && this.lifecycle === 'open') this.readInput();
+    }
   }
 
   private onCloseFrame(payload: Buffer): void {
@@ -395,6 +455,7 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     const error = new ConnectionClosedError('WebSocket connection closed');
     this.stopSending(error);
     this.socketGone.abort(error);
+    this.parser.stop(); // gives back what a partial text message reserved
     this.textMessage.reset();
     const info: WsCloseInfo =
       this.handshake !== undefined && (this.closeFrameReceived || this.failed)
@@ -413,16 +474,18 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     this.handshake = handshake;
     this.stopSending(sendError);
     this.clearPingTimer();
+    this.pendingPong = undefined; // nothing follows our close frame
     this.closeTimer = setTimeout(() => {
       this.abnormalEnd ??= { reason: 'Closing handshake timed out', remote: false };
       this.socket.destroy();
     }, this.options.closeTimeoutMs);
     this.closeTimer.unref();
-    if (this.inboundPaused) {
-      // The peer's close frame (or its end of the socket) must be read.
-      this.inboundPaused = false;
-      if (this.started) this.readInput();
-    }
+    // A failed connection's input is not parsed: a peer that flooded pings stays unread.
+    const resumeReading = this.inboundPaused || (this.readingHeldForPong && !this.failed);
+    this.inboundPaused = false;
+    if (!this.failed) this.readingHeldForPong = false;
+    // The peer's close frame (or its end of the socket) must be read.
+    if (resumeReading && this.started) this.readInput();
   }
 
   private endSocket(): void {
@@ -440,23 +503,35 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
   }
 
   /**
-   * Outbound data draining means the peer's TCP stack acknowledges it: the peer is alive
-   * even if its pong is stuck behind a long reply we are still sending it.
+   * Backed-up output draining means the peer's TCP stack takes it: the peer is alive even
+   * if its pong is stuck behind a long reply we are still sending it.
    */
   private readonly onSocketDrain = (): void => {
     this.peerActiveSincePing = true;
+    if (!this.midFrame) this.flushControlFrames();
   };
 
+  /**
+   * A peer is alive if it sent anything, or took any of our output, since the last tick:
+   * a slow reader's pong may wait behind megabytes of data, but its reading shows. One
+   * that did neither while its own ping waits for an answer is abusing us, not dead: 1008.
+   */
   private readonly onPingTick = (): void => {
     // While paused we are not reading, so the peer's pong could not be seen.
     if (this.lifecycle !== 'open' || this.inboundPaused) return;
-    if (!this.peerActiveSincePing) {
+    const outputTaken = this.outputProgress.advanced();
+    if (!this.peerActiveSincePing && !outputTaken) {
+      if (this.pendingPong !== undefined) {
+        this.failConnection(CloseCode.POLICY_VIOLATION, PING_ABUSE_REASON);
+        return;
+      }
       this.abnormalEnd ??= { reason: 'Keepalive timeout: no pong from peer', remote: false };
       this.destroySocket();
       return;
     }
     this.peerActiveSincePing = false;
-    this.writeControlFrame(Opcode.PING, EMPTY);
+    if (this.midFrame) this.pingDue = true;
+    else if (this.socket.writable) this.socket.write(PING_FRAME);
   };
 
   private clearPingTimer(): void {
@@ -565,7 +640,6 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
         if (step.done) throw new Error(`Message source ended after ${frames.sent} of the ${length} bytes announced`);
         let belowHighWaterMark = true;
         for (const piece of frames.split(toBuffer(step.value))) belowHighWaterMark = this.writeFramePiece(piece);
-        if (!frames.inFrame) this.endFrame();
         if (!belowHighWaterMark) await this.waitForDrain(frames.complete ? this.socketGone.signal : this.sendSignal(frames));
       }
     } catch (error) {
@@ -582,23 +656,35 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     return frames.inFrame ? this.socketGone.signal : this.sendAbort.signal;
   }
 
+  /** Writes one piece; at the end of its frame, what waited for it goes out before the next frame. */
   private writeFramePiece(piece: FramePiece): boolean {
+    let belowHighWaterMark: boolean;
     if (piece.header === undefined) {
       if (!this.socket.writable) throw new ConnectionClosedError('WebSocket socket is not writable');
-      return this.socket.write(piece.payload);
+      belowHighWaterMark = this.socket.write(piece.payload);
+    } else {
+      const { opcode, fin, length } = piece.header;
+      belowHighWaterMark = this.writeDataFrame(opcode, fin, piece.payload, length);
     }
-    const { opcode, fin, length } = piece.header;
-    const belowHighWaterMark = this.writeDataFrame(opcode, fin, piece.payload, length);
-    this.midFrame = piece.payload.length < length;
+    this.midFrame = !piece.endsFrame;
+    if (piece.endsFrame) this.flushControlFrames(true);
     return belowHighWaterMark;
   }
 
-  /** The frame under way is complete: what waited for it goes out. */
-  private endFrame(): void {
-    this.midFrame = false;
-    for (const frame of this.deferredControlFrames.splice(0)) {
-      if (this.socket.writable) this.socket.write(frame);
+  /**
+   * Writes the control frames held back (pong, ping, close: nothing may follow a close),
+   * then ends the socket if that waited too. Not inside a frame. A waiting pong is written
+   * once our output drained, or at a frame's end: frames end only as fast as the peer reads.
+   */
+  private flushControlFrames(frameEnded = false): void {
+    if (frameEnded || !this.socket.writableNeedDrain) this.writePendingPong();
+    if (this.pingDue) {
+      this.pingDue = false;
+      if (this.socket.writable) this.socket.write(PING_FRAME);
     }
+    const closeFrame = this.deferredCloseFrame;
+    this.deferredCloseFrame = undefined;
+    if (closeFrame !== undefined && this.socket.writable) this.socket.write(closeFrame);
     if (this.endDeferred) {
       this.endDeferred = false;
       this.endSocket();
@@ -610,7 +696,9 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     if (frames.inFrame) {
       // A frame cannot be cut short, nor anything written after part of one.
       this.midFrame = false;
-      this.deferredControlFrames.length = 0;
+      this.pendingPong = undefined;
+      this.pingDue = false;
+      this.deferredCloseFrame = undefined;
       this.abnormalEnd ??= { reason: `Failed to send a message: ${detail}`, remote: false };
       this.destroySocket();
     } else if (frames.frames > 0 && this.lifecycle === 'open') {
@@ -637,16 +725,11 @@ export class WsConnection extends EventEmitter<WsConnectionEvents> {
     return belowHighWaterMark;
   }
 
-  private writeControlFrame(opcode: ControlOpcode, payload: Buffer): void {
-    if (!this.socket.writable) return;
-    const frame = encodeControlFrame(opcode, payload);
-    if (this.midFrame) this.deferredControlFrames.push(frame);
-    else this.socket.write(frame);
-  }
-
   private writeCloseFrame(code: number | undefined, reason: string): void {
     if (!this.socket.writable) return;
-    this.writeControlFrame(Opcode.CLOSE, encodeClosePayload(code, truncateCloseReason(reason)));
+    const frame = encodeControlFrame(Opcode.CLOSE, encodeClosePayload(code, truncateCloseReason(reason)));
+    if (this.midFrame) this.deferredCloseFrame = frame;
+    else this.socket.write(frame);
     this.closeFrameSent = true;
   }
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ByteBudget } from './byte-budget.js';
 import { buildClientFrame, pseudoRandomBytes } from './client-frame.testkit.js';
 import { FrameParser, type FrameParserHandler, type WsProtocolError } from './frame-parser.js';
 import { type ControlOpcode, type DataOpcode, Opcode } from './opcodes.js';
@@ -273,6 +274,26 @@ describe('websocket FrameParser', () => {
       expect(events.some((event) => event.kind === 'error')).to.equal(false);
       expect(events.filter((event) => event.kind === 'end')).to.have.length(2);
     });
+  });
+
+  it('holds the announced length of a text message against a shared budget until it ends; 1013 past it', () => {
+    const budget = new ByteBudget(10);
+    const handler = new RecordingHandler();
+    const parser = new FrameParser(handler, { maxTextMessageBytes: 100, textBudget: budget });
+    parser.push(buildClientFrame({ opcode: Opcode.TEXT, fin: false, payload: Buffer.from('abcdef') }));
+    expect(budget.used).to.equal(6);
+    parser.push(buildClientFrame({ opcode: Opcode.CONTINUATION, payload: Buffer.from('ghi') }));
+    expect(budget.used).to.equal(0);
+    parser.push(buildClientFrame({ opcode: Opcode.BINARY, payload: Buffer.alloc(50) })); // binary never counts
+    expect(budget.used).to.equal(0);
+
+    const other = new FrameParser(new RecordingHandler(), { maxTextMessageBytes: 100, textBudget: budget });
+    other.push(buildClientFrame({ opcode: Opcode.TEXT, fin: false, payload: Buffer.alloc(8, 0x61) }));
+    parser.push(buildClientFrame({ opcode: Opcode.TEXT, payload: Buffer.from('abc') }));
+    expect(handler.events[handler.events.length - 1]).to.include({ kind: 'error', code: 1013 });
+    expect(budget.used).to.equal(8);
+    other.stop(); // e.g. its connection closed mid-message
+    expect(budget.used).to.equal(0);
   });
 
   it('stops mid-chunk when a handler calls stop()', () => {

@@ -1,4 +1,5 @@
 import { CloseCode } from '@spool/common';
+import type { ByteBudget } from './byte-budget.js';
 import { type ControlOpcode, type DataOpcode, MAX_CONTROL_PAYLOAD_BYTES, Opcode } from './opcodes.js';
 import { unmaskInPlace } from './unmask.js';
 
@@ -34,6 +35,11 @@ export interface FrameParserHandler {
 export interface FrameParserOptions {
   /** Limit on the summed payload of one text message (1009 beyond it). */
   maxTextMessageBytes: number;
+  /**
+   * Shared by every connection: a text message's frames reserve their announced length
+   * from it until the message ends or the parser stops (1013 when it has no room left).
+   */
+  textBudget?: ByteBudget | undefined;
 }
 
 enum ParserState {
@@ -63,6 +69,7 @@ function headerSize(secondByte: number): number {
 export class FrameParser {
   private readonly handler: FrameParserHandler;
   private readonly maxTextMessageBytes: number;
+  private readonly textBudget: ByteBudget | undefined;
 
   private state = ParserState.Header;
   /** Header bytes collected while a header is split across chunks. */
@@ -82,11 +89,18 @@ export class FrameParser {
 
   // Current data message.
   private openMessage: OpenMessage = 0;
+  /** Announced payload of the text message under way, all reserved from `textBudget`. */
   private textMessageBytes = 0;
 
   constructor(handler: FrameParserHandler, options: FrameParserOptions) {
     this.handler = handler;
     this.maxTextMessageBytes = options.maxTextMessageBytes;
+    this.textBudget = options.textBudget;
+  }
+
+  /** Payload announced so far by the frames of the text message under way. */
+  get textBytesAnnounced(): number {
+    return this.textMessageBytes;
   }
 
   /** True after a protocol error or `stop()`: further input is ignored. */
@@ -97,6 +111,7 @@ export class FrameParser {
   /** Ignore all further input (e.g. after the close frame). Safe inside callbacks. */
   stop(): void {
     this.state = ParserState.Stopped;
+    this.releaseText();
   }
 
   /**
@@ -217,11 +232,18 @@ export class FrameParser {
       const messageType = (opcode === Opcode.CONTINUATION ? this.openMessage : opcode) as DataOpcode;
       if (messageType === Opcode.TEXT) {
         // Checked against the announced length, before receiving any of it.
-        this.textMessageBytes += length;
-        if (this.textMessageBytes > this.maxTextMessageBytes) {
+        if (this.textMessageBytes + length > this.maxTextMessageBytes) {
           this.fail(CloseCode.MESSAGE_TOO_BIG, `Text message exceeds ${this.maxTextMessageBytes} bytes`);
           return;
         }
+        if (this.textBudget !== undefined && !this.textBudget.tryReserve(length)) {
+          this.fail(
+            CloseCode.TRY_AGAIN_LATER,
+            `Server busy: unfinished text messages would exceed ${this.textBudget.limit} bytes in all; try again later`,
+          );
+          return;
+        }
+        this.textMessageBytes += length;
       }
       if (opcode !== Opcode.CONTINUATION) {
         this.openMessage = messageType;
@@ -260,13 +282,19 @@ export class FrameParser {
     } else if (this.frameFin) {
       const messageType = this.openMessage as DataOpcode;
       this.openMessage = 0;
-      this.textMessageBytes = 0;
+      this.releaseText(); // the handler takes the text now, synchronously
       this.handler.onMessageEnd(messageType);
     }
   }
 
+  private releaseText(): void {
+    this.textBudget?.release(this.textMessageBytes);
+    this.textMessageBytes = 0;
+  }
+
   private fail(closeCode: number, message: string): void {
     this.state = ParserState.Stopped;
+    this.releaseText();
     this.handler.onProtocolError(new WsProtocolError(closeCode, message));
   }
 }

@@ -33,6 +33,12 @@ describe('websocket FrameSplitter', () => {
     expect(splitter.frames).to.equal(3);
   });
 
+  it('marks the piece that completes each frame', () => {
+    const splitter = new FrameSplitter(10, 4);
+    expect(splitter.split(Buffer.alloc(6)).map((piece) => piece.endsFrame)).to.deep.equal([true, false]);
+    expect(splitter.split(Buffer.alloc(4)).map((piece) => piece.endsFrame)).to.deep.equal([true, true]);
+  });
+
   it('hands out views of the chunk, not copies', () => {
     const chunk = Buffer.from('abcdef');
     const [first, second] = new FrameSplitter(6, 4).split(chunk);

@@ -4,6 +4,8 @@ import { Opcode } from './opcodes.js';
 export interface FramePiece {
   readonly header: { readonly opcode: Opcode; readonly fin: boolean; readonly length: number } | undefined;
   readonly payload: Buffer;
+  /** This piece completes its frame: control frames may be written after it. */
+  readonly endsFrame: boolean;
 }
 
 /**
@@ -68,10 +70,11 @@ export class FrameSplitter {
         this.#frames++;
       }
       const take = Math.min(this.#frameRemaining, chunk.length - at);
-      pieces.push({ header, payload: at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take) });
+      const payload = at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take);
       at += take;
       this.#sent += take;
       this.#frameRemaining -= take;
+      pieces.push({ header, payload, endsFrame: this.#frameRemaining === 0 });
     }
     return pieces;
   }

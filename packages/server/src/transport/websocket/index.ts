@@ -1,3 +1,4 @@
+export { ByteBudget } from './byte-budget.js';
 export { decodeClosePayload, encodeClosePayload, isValidCloseCode, NO_STATUS_RECEIVED } from './close-frame.js';
 export {
   type BinaryMessageSource,

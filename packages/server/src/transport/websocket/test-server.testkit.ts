@@ -115,6 +115,36 @@ export class RawClient {
   }
 }
 
+/**
+ * A raw peer past the opening handshake whose socket is paused: it reads nothing more
+ * unless the test calls `socket.read()` (what a peer that never reads looks like).
+ */
+export async function connectPausedPeer(server: WsTestServer): Promise<{ socket: Socket; connection: WsConnection }> {
+  const socket = connect(server.port, '127.0.0.1');
+  socket.on('error', () => {}); // resets are expected
+  await once(socket, 'connect');
+  socket.pause();
+  socket.write(upgradeRequest('/'));
+  const connection = await server.nextConnection();
+  let head = Buffer.alloc(0);
+  while (head.indexOf('\r\n\r\n') < 0) {
+    const chunk = socket.read() as Buffer | null;
+    if (chunk === null) await once(socket, 'readable');
+    else head = Buffer.concat([head, chunk]);
+  }
+  // Bytes past the response head would be frames; the server sends none before the test does.
+  return { socket, connection };
+}
+
+/** Resolves once `condition` holds, checking every few ms; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('Condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** The error `promise` rejects with (fails if it resolves). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {

@@ -25,6 +25,15 @@ describe('websocket TextAccumulator', () => {
     expect(accumulator.take().toString()).to.equal('next');
   });
 
+  it('never grows its buffer past the length the frames announced', () => {
+    const accumulator = new TextAccumulator(1 << 20);
+    accumulator.append(Buffer.alloc(3000, 0x61), 5000);
+    accumulator.append(Buffer.alloc(2000, 0x62), 5000);
+    const taken = accumulator.take();
+    expect(taken.toString()).to.equal('a'.repeat(3000) + 'b'.repeat(2000));
+    expect(taken.buffer.byteLength).to.equal(5000); // not twice the first piece
+  });
+
   it('does not write into the input buffers', () => {
     const accumulator = new TextAccumulator(100);
     const input = Buffer.from('abcdef');

@@ -16,7 +16,11 @@ export class TextAccumulator {
     this.maxBytes = maxBytes;
   }
 
-  append(piece: Buffer): void {
+  /**
+   * `announcedBytes`: the message's length so far as its frame headers announced it (what
+   * the server budget reserved); the buffer never grows past it.
+   */
+  append(piece: Buffer, announcedBytes = this.maxBytes): void {
     if (this.buffer === undefined) {
       this.buffer = piece;
       this.length = piece.length;
@@ -24,7 +28,7 @@ export class TextAccumulator {
     }
     const needed = this.length + piece.length;
     if (!this.owned || this.buffer.length < needed) {
-      const capacity = Math.max(needed, Math.min(this.maxBytes, Math.max(2 * this.buffer.length, 1024)));
+      const capacity = Math.max(needed, Math.min(announcedBytes, this.maxBytes, Math.max(2 * this.buffer.length, 1024)));
       const grown = Buffer.allocUnsafe(capacity);
       this.buffer.copy(grown, 0, 0, this.length);
       this.buffer = grown;

@@ -184,6 +184,21 @@ describe('Step WebSocket upload: bad input and faults', () => {
     expect((await readAll(server, id)).toString()).to.equal('abc\n');
   });
 
+  for (const checksum of ['NaN', '/x']) {
+    it(`closes 1008 naming a FinishUpload checksum that is no MD5 (${checksum}), and the resource is FAILED with its data`, async () => {
+      const { socket, id } = await startRawUpload(server.wsUrl);
+      await sendJavaStyleData(socket, [Buffer.from('abc\n')]);
+      socket.sendJson({ '@': 'FinishUpload', checksum });
+      expect(await closeOf(socket)).to.deep.equal({
+        code: 1008,
+        reason: `Invalid FinishUpload: checksum: must be an MD5 (32 hex digits) or empty, not ${JSON.stringify(checksum)}`,
+      });
+      // Step cannot resume: the upload is over, with its bytes readable.
+      expect(await server.core.getStatus(id)).to.include({ state: 'FAILED', size: 4 });
+      expect((await readAll(server, id)).toString()).to.equal('abc\n');
+    });
+  }
+
   it('closes 1008 "QuotaExceededException: ..." past the size limit, keeping what was accepted', async () => {
     const { socket, id } = await startRawUpload(server.wsUrl);
     await socket.fragment(Buffer.alloc(600_000, 'a'), false);

@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS resources (
 );
 CREATE INDEX IF NOT EXISTS resources_context ON resources(context_id, seq);
 CREATE INDEX IF NOT EXISTS resources_state ON resources(state, seq);
+CREATE INDEX IF NOT EXISTS resources_write_token ON resources(write_token_hash) WHERE write_token_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS resources_read_token ON resources(read_token_hash) WHERE read_token_hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS line_index (
   resource_id TEXT NOT NULL,
   block INTEGER NOT NULL,
@@ -102,6 +104,9 @@ export class SqliteCatalog implements Catalog {
            'INITIATED', @now, @now)`,
       ),
       get: this.db.prepare<[string], ResourceRow>('SELECT * FROM resources WHERE id = ?'),
+      byTokenHash: this.db.prepare<[string, string], ResourceRow>(
+        'SELECT * FROM resources WHERE write_token_hash = ? OR read_token_hash = ? LIMIT 1',
+      ),
       checkpoint: this.db.prepare(
         `UPDATE resources SET size = @size, newlines = @newlines, lines = @lines, state = @state, checksum = @checksum, error = @error,
            updated_at = @now, completed_at = @completedAt WHERE id = @id`,
@@ -132,6 +137,11 @@ export class SqliteCatalog implements Catalog {
 
   async get(id: string): Promise<ResourceRecord | undefined> {
     const row = this.statements.get.get(id);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<ResourceRecord | undefined> {
+    const row = this.statements.byTokenHash.get(tokenHash, tokenHash);
     return row ? toRecord(row) : undefined;
   }
 

@@ -10,7 +10,7 @@ import type { HttpContext } from './context.js';
  */
 export async function authorize(ctx: HttpContext, req: Request, permission: Permission, resourceId?: string): Promise<Principal> {
   const url = new URL(req.originalUrl, 'http://localhost');
-  const principal = ctx.core.access.authenticate(credentialOf(req.headers, url));
+  const principal = await ctx.core.access.authenticate(credentialOf(req.headers, url));
   await ctx.core.access.authorize(principal, permission, resourceId);
   return principal;
 }

@@ -55,7 +55,7 @@ export function spoolWebSocketFace(deps: SpoolWebSocketDeps) {
     conn.pause();
     const credential = credentialOf(req.headers, url);
     void (async () => {
-      const principal = core.access.authenticate(credential);
+      const principal = await core.access.authenticate(credential);
       const principalLog = log.child({ principal: describePrincipal(principal) });
       if (isUpload) {
         const base = deps.publicWsBase(req);

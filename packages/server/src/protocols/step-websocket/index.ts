@@ -71,7 +71,7 @@ export function stepWebSocketFace(deps: StepWebSocketDeps) {
       }
       const base = deps.publicWsBase(req);
       void (async () => {
-        const principal = core.access.authenticate(credential);
+        const principal = await core.access.authenticate(credential);
         await core.access.authorize(principal, 'create');
         new StepUploadHandler(conn, {
           core,
@@ -87,7 +87,7 @@ export function stepWebSocketFace(deps: StepWebSocketDeps) {
     }
     const id = decodeURIComponent(url.pathname.slice(STEP_DOWNLOAD_PATH_PREFIX.length));
     void (async () => {
-      const principal = core.access.authenticate(credential);
+      const principal = await core.access.authenticate(credential);
       await core.access.authorize(principal, 'read', id);
       const handler = new StepDownloadHandler(conn, core, id, log.child({ principal: describePrincipal(principal) }));
       conn.resume();

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -6,13 +5,14 @@ import type { Duplex } from 'node:stream';
 import { CloseCode } from '@spool/common';
 import type { Logger } from 'winston';
 import { type ConfigSources, loadConfig } from './config/load.js';
-import type { SpoolConfig, SpoolConfigInput } from './config/schema.js';
+import { parseOctalMode, type SpoolConfig, type SpoolConfigInput } from './config/schema.js';
 import { AccessControl } from './core/access/access-control.js';
 import { CachingCatalog } from './core/catalog/caching-catalog.js';
 import { SqliteCatalog } from './core/catalog/sqlite-catalog.js';
 import { MemoryEventBus } from './core/events/memory-event-bus.js';
 import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
 import { FileByteStore } from './core/storage/file-byte-store.js';
+import { createDirSync } from './core/storage/file-modes.js';
 import { createLogger } from './logging.js';
 import { createHttpFace, createHttpServer } from './protocols/http/index.js';
 import { spoolWebSocketFace } from './protocols/spool-websocket/index.js';
@@ -39,10 +39,11 @@ export interface StartOptions extends Omit<ConfigSources, 'overrides'> {
 
 /** The embedded default: SQLite catalog and files in the data directory, in-process events. */
 export function embeddedDeps(config: SpoolConfig, logger: Logger): SpoolCoreDeps {
-  mkdirSync(config.dataDir, { recursive: true });
+  const [fileMode, dirMode] = [parseOctalMode(config.dataFileMode), parseOctalMode(config.dataDirMode)];
+  createDirSync(config.dataDir, dirMode);
   return {
-    catalog: new CachingCatalog(new SqliteCatalog(path.join(config.dataDir, 'catalog.sqlite'))),
-    store: new FileByteStore(config.dataDir),
+    catalog: new CachingCatalog(new SqliteCatalog(path.join(config.dataDir, 'catalog.sqlite'), { fileMode })),
+    store: new FileByteStore(config.dataDir, { fileMode, dirMode }),
     bus: new MemoryEventBus(),
     logger,
   };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -27,5 +27,19 @@ describe('SqliteCatalog', () => {
     const second = new SqliteCatalog(file);
     expect(await second.get('p')).to.include({ size: 42, state: 'COMPLETED', checksum: 'ff', contextId: 'c', supportsLineAccess: false });
     await second.close();
+  });
+
+  it('keeps its database and -wal/-shm files 0600 (or fileMode), narrowing ones an older version left readable', async () => {
+    const file = freshPath();
+    const files = [file, `${file}-wal`, `${file}-shm`];
+    const first = new SqliteCatalog(file);
+    await first.create({ id: 'm', filename: 'm.log', mimeType: 'text/plain', supportsLineAccess: true, contextId: null });
+    expect(files.map((f) => statSync(f).mode & 0o777)).to.deep.equal([0o600, 0o600, 0o600]);
+    for (const f of files) chmodSync(f, 0o644);
+    const second = new SqliteCatalog(file, { fileMode: 0o640 });
+    expect(files.map((f) => statSync(f).mode & 0o777)).to.deep.equal([0o640, 0o640, 0o640]);
+    expect(await second.get('m')).to.include({ id: 'm' });
+    await second.close();
+    await first.close();
   });
 });

@@ -1,5 +1,6 @@
 import { ErrorCode, isTerminal, ResourceNotFoundError, ResourceTerminalError, SpoolError, type TransferState } from '@spool/common';
 import Database from 'better-sqlite3';
+import { DEFAULT_DATA_FILE_MODE, setFileModesSync } from '../storage/file-modes.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint } from './catalog.js';
 
@@ -79,6 +80,11 @@ function toRecord(row: ResourceRow): ResourceRecord {
   };
 }
 
+export interface SqliteCatalogOptions {
+  /** Mode of the database file and of SQLite's -wal/-shm files beside it (default 0600). */
+  fileMode?: number;
+}
+
 /**
  * The embedded catalog: one SQLite file in WAL mode. Written at checkpoints only
  * (never per frame), each checkpoint one transaction with its line index entries, so a
@@ -88,7 +94,11 @@ export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly statements;
 
-  constructor(path: string) {
+  constructor(path: string, options: SqliteCatalogOptions = {}) {
+    if (path !== ':memory:') {
+      // SQLite creates the -wal and -shm files with the database file's mode: set it first.
+      setFileModesSync(options.fileMode ?? DEFAULT_DATA_FILE_MODE, [path, `${path}-wal`, `${path}-shm`]);
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash; a machine crash may lose the last

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, type SpoolError } from '@spool/common';
@@ -19,6 +19,19 @@ after(() => {
 byteStoreContract('FileByteStore', async () => new FileByteStore(freshDir()));
 
 describe('FileByteStore', () => {
+  it('keeps blobs/ 0700 and resource files 0600 (or the modes given), narrowing ones an older version left readable', async () => {
+    const dir = freshDir();
+    const modeOf = (p: string) => statSync(p).mode & 0o777;
+    const store = new FileByteStore(dir);
+    await (await store.openWriter('fresh')).close();
+    expect([modeOf(path.join(dir, 'blobs')), modeOf(path.join(dir, 'blobs', 'fresh'))]).to.deep.equal([0o700, 0o600]);
+    chmodSync(path.join(dir, 'blobs'), 0o755);
+    chmodSync(path.join(dir, 'blobs', 'fresh'), 0o644);
+    const configured = new FileByteStore(dir, { fileMode: 0o640, dirMode: 0o750 });
+    await (await configured.openWriter('fresh')).close();
+    expect([modeOf(path.join(dir, 'blobs')), modeOf(path.join(dir, 'blobs', 'fresh'))]).to.deep.equal([0o750, 0o640]);
+  });
+
   it('refuses ids that are not safe file names', async () => {
     const store = new FileByteStore(freshDir());
     const err = (await store.openWriter('../escape').catch((e: unknown) => e)) as SpoolError;

@@ -1,19 +1,11 @@
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { freshTempDir } from '../testing/temp-dirs.js';
 import { catalogContract } from './catalog.contract.js';
 import { SqliteCatalog } from './sqlite-catalog.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const freshPath = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spool-catalog-'));
-  dirs.push(dir);
-  return path.join(dir, 'catalog.sqlite');
-};
+const freshPath = () => path.join(freshTempDir('catalog'), 'catalog.sqlite');
 
 catalogContract('SqliteCatalog', async () => new SqliteCatalog(freshPath()));
 

@@ -1,20 +1,12 @@
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, type SpoolError } from '@spool/common';
 import { expect } from 'chai';
+import { freshTempDir } from '../testing/temp-dirs.js';
 import { byteStoreContract } from './byte-store.contract.js';
 import { FileByteStore } from './file-byte-store.js';
 
-const dirs: string[] = [];
-const freshDir = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spool-store-'));
-  dirs.push(dir);
-  return dir;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const freshDir = () => freshTempDir('store');
 
 byteStoreContract('FileByteStore', async () => new FileByteStore(freshDir()));
 

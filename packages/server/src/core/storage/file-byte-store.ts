@@ -43,6 +43,12 @@ class FileByteWriter implements ByteWriter {
     await this.handle.datasync();
   }
 
+  async truncate(size: number): Promise<void> {
+    if (this.closed) throw new StorageFailureError('Writer is closed');
+    await this.handle.truncate(size);
+    this.written = size;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

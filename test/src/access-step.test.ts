@@ -27,7 +27,15 @@ describe('Access control on the Step WebSocket paths', () => {
     expect(closed.code).to.equal(1008);
     expect(closed.reason).to.match(/access token is required/);
     const wrong = await upload(server, '?token=not-a-real-token');
-    expect(await wrong.closed).to.deep.include({ code: 1008, reason: 'Unknown access token not-a-re…' });
+    expect(await wrong.closed).to.deep.include({ code: 1008, reason: 'Unknown access token' });
+  });
+
+  it('refuses an unknown capability token as unknown (not as forbidden), echoing none of it', async () => {
+    const forged = `spw_${'k'.repeat(43)}`;
+    const socket = await upload(server, `?token=${forged}`);
+    expect(await socket.closed).to.deep.equal({ code: 1008, reason: 'Unknown write token (its resource may have been deleted)' });
+    const reader = new RawStepSocket(`${server.wsUrl}/ws/streaming/download/some-id?token=spr_${'k'.repeat(43)}`);
+    expect(await reader.closed).to.deep.equal({ code: 1008, reason: 'Unknown read token (its resource may have been deleted)' });
   });
 
   it('refuses an upload by a reader token (403-like 1008)', async () => {
@@ -64,7 +72,7 @@ describe('Access control on the Step WebSocket paths', () => {
     const crossed = new RawStepSocket(`${server.wsUrl}/ws/streaming/download/${otherId}?token=${readerToken}`);
     const refused = await crossed.closed;
     expect(refused.code).to.equal(1008);
-    expect(refused.reason).to.match(/does not allow read of resource/);
+    expect(refused.reason).to.match(/^The read token #[0-9a-f]{8} does not allow read of resource/);
     expect(refused.reason).not.to.contain(readerToken);
 
     // A reader API token may read anything.

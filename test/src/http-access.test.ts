@@ -22,6 +22,14 @@ interface ErrorJson {
   error: { code: string; message: string };
 }
 
+/** Every 4-character piece of `token`'s secret (after its `spw_`/`spr_` prefix) that `text` contains. */
+function secretFragmentsIn(text: string, token: string): string[] {
+  const secret = token.slice(4);
+  const found: string[] = [];
+  for (let at = 0; at + 4 <= secret.length; at++) if (text.includes(secret.slice(at, at + 4))) found.push(secret.slice(at, at + 4));
+  return found;
+}
+
 describe('HTTP API: access control', () => {
   let server: SpoolServer;
   before(async () => {
@@ -42,7 +50,30 @@ describe('HTTP API: access control', () => {
     expect(none.json<ErrorJson>().error.code).to.equal('UNAUTHORIZED');
     const unknown = await request(api('/resources?context=x'), { headers: bearer('not-a-known-token-at-all') });
     expect(unknown.status).to.equal(401);
-    expect(unknown.json<ErrorJson>().error.message).to.match(/^Unknown access token not-a-kn…$/);
+    expect(unknown.json<ErrorJson>().error.message).to.equal('Unknown access token');
+  });
+
+  it('answers an unknown capability token with 401, and echoes no character of any token secret', async () => {
+    const created = (await request(api('/uploads/known.log'), { method: 'PUT', body: 'x', headers: bearer(UPLOADER) })).json<Created>();
+    const forgedWrite = `spw_${'Q'.repeat(43)}`;
+    const forgedRead = `spr_${'Z'.repeat(43)}`;
+    for (const [token, kind] of [
+      [forgedWrite, 'write'],
+      [forgedRead, 'read'],
+    ] as const) {
+      const res = await request(api(`/resources/${created.id}`), { method: 'DELETE', headers: bearer(token) });
+      expect(res.status, token).to.equal(401);
+      expect(res.json<ErrorJson>().error).to.deep.equal({
+        code: 'UNAUTHORIZED',
+        message: `Unknown ${kind} token (its resource may have been deleted)`,
+      });
+    }
+    // A known one that does not allow the operation: named by kind and hash prefix, no secret.
+    const refused = await request(api(`/resources/${created.id}`), { method: 'DELETE', headers: bearer(created.readToken ?? '') });
+    expect(refused.status).to.equal(403);
+    const message = refused.json<ErrorJson>().error.message;
+    expect(message).to.match(/^The read token #[0-9a-f]{8} does not allow delete of resource /);
+    expect(secretFragmentsIn(message, created.readToken ?? '')).to.deep.equal([]);
   });
 
   it('refuses an upload before reading its body: 401 without a token, 403 for a reader', async () => {
@@ -96,5 +127,32 @@ describe('HTTP API: access control', () => {
     expect(deleted.status).to.equal(204);
     const gone = await request(api(`/resources/${created.id}`), { headers: bearer(ADMIN) });
     expect(gone.status).to.equal(404);
+    // Its tokens died with it.
+    const stale = await request(api(`/resources/${created.id}`), { headers: bearer(created.readToken ?? '') });
+    expect(stale.status).to.equal(401);
+  });
+});
+
+describe('Access control: logs', () => {
+  it('name capability tokens without any character of their secret', async () => {
+    const server = await startTestServer({ authEnabled: true, apiTokens: `ci:uploader:${UPLOADER}`, logLevel: 'debug' });
+    const logged: string[] = [];
+    for (const transport of server.logger.transports) transport.silent = true;
+    server.logger.on('data', (entry: unknown) => logged.push(JSON.stringify(entry)));
+    try {
+      const api = (p: string) => `${server.url}/api/v1${p}`;
+      const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+      const created = (await request(api('/uploads/log.txt'), { method: 'PUT', body: 'x', headers: bearer(UPLOADER) })).json<Created>();
+      const writeToken = created.writeToken ?? '';
+      expect((await request(api(`/resources/${created.id}`), { headers: bearer(created.readToken ?? '') })).status).to.equal(200);
+      expect((await request(api(`/resources/${created.id}`), { method: 'DELETE', headers: bearer(writeToken) })).status).to.equal(204);
+      expect((await request(api(`/resources/${created.id}`), { headers: bearer(created.readToken ?? '') })).status).to.equal(401);
+      const deletion = logged.find((line) => line.includes('http resource deleted')) ?? '';
+      expect(deletion).to.match(/"principal":"write token #[0-9a-f]{8} of resource /);
+      expect(secretFragmentsIn(logged.join('\n'), writeToken)).to.deep.equal([]);
+      expect(secretFragmentsIn(logged.join('\n'), created.readToken ?? '')).to.deep.equal([]);
+    } finally {
+      await server.close();
+    }
   });
 });

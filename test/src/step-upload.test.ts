@@ -1,6 +1,7 @@
+import path from 'node:path';
 import { ErrorCode, type SpoolError } from '@spool/common';
 import type { SpoolServer } from '@spool/server';
-import { FileByteStore } from '@spool/server';
+import { FileByteStore, FullDisk, SqliteCatalog } from '@spool/server';
 import { expect } from 'chai';
 import { freshDataDir, startTestServer } from './helpers/server.js';
 import { md5Hex, RawStepSocket, sendJavaStyleData, startRawUpload } from './helpers/step-raw-client.js';
@@ -184,6 +185,21 @@ describe('Step WebSocket upload: bad input and faults', () => {
     expect((await readAll(server, id)).toString()).to.equal('abc\n');
   });
 
+  for (const checksum of ['NaN', '/x']) {
+    it(`closes 1008 naming a FinishUpload checksum that is no MD5 (${checksum}), and the resource is FAILED with its data`, async () => {
+      const { socket, id } = await startRawUpload(server.wsUrl);
+      await sendJavaStyleData(socket, [Buffer.from('abc\n')]);
+      socket.sendJson({ '@': 'FinishUpload', checksum });
+      expect(await closeOf(socket)).to.deep.equal({
+        code: 1008,
+        reason: `Invalid FinishUpload: checksum: must be an MD5 (32 hex digits) or empty, not ${JSON.stringify(checksum)}`,
+      });
+      // Step cannot resume: the upload is over, with its bytes readable.
+      expect(await server.core.getStatus(id)).to.include({ state: 'FAILED', size: 4 });
+      expect((await readAll(server, id)).toString()).to.equal('abc\n');
+    });
+  }
+
   it('closes 1008 "QuotaExceededException: ..." past the size limit, keeping what was accepted', async () => {
     const { socket, id } = await startRawUpload(server.wsUrl);
     await socket.fragment(Buffer.alloc(600_000, 'a'), false);
@@ -265,24 +281,9 @@ describe('Step WebSocket upload: configuration-dependent refusals', () => {
 
   it('closes 1011 with a reason when the disk fails, and the resource is FAILED with what was written', async () => {
     const dataDir = freshDataDir();
-    const files = new FileByteStore(dataDir);
-    let writes = 0;
-    const store = Object.create(files) as FileByteStore;
-    store.openWriter = async (id: string) => {
-      const writer = await files.openWriter(id);
-      return {
-        get size() {
-          return writer.size;
-        },
-        append: async (chunks: readonly Buffer[]) => {
-          if (++writes > 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-          await writer.append(chunks);
-        },
-        sync: () => writer.sync(),
-        close: () => writer.close(),
-      };
-    };
-    const server = await startTestServer({ dataDir }, { deps: { store } });
+    // Room for the first 6 bytes and 4 of the next 7.
+    const disk = new FullDisk(new FileByteStore(dataDir), new SqliteCatalog(path.join(dataDir, 'catalog.sqlite')), 10);
+    const server = await startTestServer({ dataDir }, { deps: { store: disk.store, catalog: disk.catalog } });
     try {
       const { socket, id } = await startRawUpload(server.wsUrl);
       await socket.fragment(Buffer.from('first\n'), false);

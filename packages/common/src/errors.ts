@@ -49,6 +49,12 @@ export class ResourceNotFoundError extends SpoolError {
     super(ErrorCode.RESOURCE_NOT_FOUND, `Unknown resource ${id}`, { id });
   }
 }
+/** The resource was deleted while a client was writing it: same code, the reason said. */
+export class ResourceDeletedError extends SpoolError {
+  constructor(id: string) {
+    super(ErrorCode.RESOURCE_NOT_FOUND, `Resource ${id} was deleted`, { id, deleted: true });
+  }
+}
 export class InvalidRangeError extends SpoolError {
   constructor(message: string, details?: Record<string, unknown>) {
     super(ErrorCode.INVALID_RANGE, message, details);

@@ -7,6 +7,7 @@ export { MemoryEventBus } from './core/events/memory-event-bus.js';
 export { SpoolCore, type SpoolCoreOptions, statusOf } from './core/spool-core.js';
 export type { ByteStore, ByteWriter } from './core/storage/byte-store.js';
 export { FileByteStore } from './core/storage/file-byte-store.js';
+export { catalogFullError, FullDisk, noSpaceError } from './core/testing/full-disk.js';
 export * from './core/types.js';
 export { UploadSession } from './core/upload-session.js';
 export { accessTableRows } from './host/access-table.js';

@@ -1,14 +1,14 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'winston';
 import { type ConfigSources, loadConfig } from './config/load.js';
-import type { SpoolConfig, SpoolConfigInput } from './config/schema.js';
+import { parseOctalMode, type SpoolConfig, type SpoolConfigInput } from './config/schema.js';
 import { AccessControl } from './core/access/access-control.js';
 import { CachingCatalog } from './core/catalog/caching-catalog.js';
 import { SqliteCatalog } from './core/catalog/sqlite-catalog.js';
 import { MemoryEventBus } from './core/events/memory-event-bus.js';
 import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
 import { FileByteStore } from './core/storage/file-byte-store.js';
+import { createDirSync } from './core/storage/file-modes.js';
 import { type Host, HostUrls, startHost } from './host/host.js';
 import { createLogger } from './logging.js';
 import { httpApiProtocol } from './protocols/http-api/index.js';
@@ -46,10 +46,11 @@ export interface StartOptions extends Omit<ConfigSources, 'overrides'> {
 
 /** The embedded default: SQLite catalog and files in the data directory, in-process events. */
 export function embeddedDeps(config: SpoolConfig, logger: Logger): SpoolCoreDeps {
-  mkdirSync(config.dataDir, { recursive: true });
+  const [fileMode, dirMode] = [parseOctalMode(config.dataFileMode), parseOctalMode(config.dataDirMode)];
+  createDirSync(config.dataDir, dirMode);
   return {
-    catalog: new CachingCatalog(new SqliteCatalog(path.join(config.dataDir, 'catalog.sqlite'))),
-    store: new FileByteStore(config.dataDir),
+    catalog: new CachingCatalog(new SqliteCatalog(path.join(config.dataDir, 'catalog.sqlite'), { fileMode })),
+    store: new FileByteStore(config.dataDir, { fileMode, dirMode }),
     bus: new MemoryEventBus(),
     logger,
   };

@@ -23,7 +23,21 @@ export const StepStartUploadSchema = z.object({
   '@': z.literal('StartUpload'),
   metadata: z.object({ filename: z.string(), mimeType: z.string(), supportsLineAccess: z.boolean() }).loose(),
 });
-export const StepFinishUploadSchema = z.object({ '@': z.literal('FinishUpload'), checksum: z.string() });
+/** Longest part of a refused checksum echoed back (a text message may be a megabyte). */
+const ECHOED_CHECKSUM_CHARS = 40;
+/**
+ * FinishUpload's checksum: the hex MD5 of the data (either case), or empty when the client
+ * did not hash (see STEP_SERVER_CHECKSUM_HEADER). Anything else is a bad message, not a
+ * mismatch: it could never match.
+ */
+const StepChecksumSchema = z.string().refine((value) => /^(?:[0-9a-fA-F]{32})?$/.test(value), {
+  error: (issue) => {
+    const value = String(issue.input);
+    const shown = value.length > ECHOED_CHECKSUM_CHARS ? `${value.slice(0, ECHOED_CHECKSUM_CHARS)}…` : value;
+    return `must be an MD5 (32 hex digits) or empty, not ${JSON.stringify(shown)}`;
+  },
+});
+export const StepFinishUploadSchema = z.object({ '@': z.literal('FinishUpload'), checksum: StepChecksumSchema });
 export const StepRequestChunkSchema = z.object({
   '@': z.literal('RequestChunk'),
   startOffset: z.number().int(),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from './load.js';
-import { ConfigSchema } from './schema.js';
+import { ConfigSchema, parseOctalMode } from './schema.js';
 
 describe('loadConfig', () => {
   it('has defaults that start an embedded server with nothing else', () => {
@@ -29,6 +29,21 @@ describe('loadConfig', () => {
       .to.throw(ConfigError)
       .with.property('message')
       .that.matches(/port: .*; publicUrl: /);
+  });
+
+  it('takes permission modes as octal strings that let the server use its own data', () => {
+    const config = loadConfig({ env: { SPOOL_DATA_FILE_MODE: '640' }, argv: ['--data-dir-mode', '0o750'] });
+    expect([parseOctalMode(config.dataFileMode), parseOctalMode(config.dataDirMode)]).to.deep.equal([0o640, 0o750]);
+    expect([parseOctalMode(loadConfig().dataFileMode), parseOctalMode(loadConfig().dataDirMode)]).to.deep.equal([0o600, 0o700]);
+    expect(() => loadConfig({ env: { SPOOL_DATA_FILE_MODE: '0688' } })).to.throw(ConfigError, /dataFileMode: must be an octal mode/);
+    expect(() => loadConfig({ env: { SPOOL_DATA_FILE_MODE: '0400' } })).to.throw(
+      ConfigError,
+      /dataFileMode: must give the owner at least 600/,
+    );
+    expect(() => loadConfig({ env: { SPOOL_DATA_DIR_MODE: '0600' } })).to.throw(
+      ConfigError,
+      /dataDirMode: must give the owner at least 700/,
+    );
   });
 
   it('refuses unknown flags and unknown keys in a config file', () => {

@@ -25,6 +25,17 @@ const apiTokens = z.union([
 
 const bytes = z.coerce.number().int().min(0);
 const millis = z.coerce.number().int().min(1);
+/** The mode an octal string such as `0600`, `600` or `0o600` stands for. */
+export const parseOctalMode = (text: string): number => Number.parseInt(text.slice(-3), 8);
+/**
+ * A permission mode as an octal string (kept as written, so `--help` shows `0600`; read it
+ * with parseOctalMode), which must give the server's own user at least `owner`.
+ */
+const octalMode = (owner: number) =>
+  z
+    .string()
+    .regex(/^(?:0o?)?[0-7]{3}$/, 'must be an octal mode such as 0600')
+    .refine((text) => (parseOctalMode(text) & owner) === owner, `must give the owner at least ${owner.toString(8)}`);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
 
 /**
@@ -38,6 +49,12 @@ export const ConfigSchema = z
     host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all)'),
     port: z.coerce.number().int().min(0).max(65535).default(8080).describe('TCP port (0 = any free port)'),
     dataDir: z.string().min(1).default('./data').describe('Directory for the catalog and resource files'),
+    dataDirMode: octalMode(0o700)
+      .default('0700')
+      .describe('Permissions (octal) of the data directory when the server creates it, and of its blobs/ directory'),
+    dataFileMode: octalMode(0o600)
+      .default('0600')
+      .describe('Permissions (octal) of every data file: resource files, catalog.sqlite and its -wal/-shm files'),
     publicUrl: z
       .url({ protocol: /^https?$/ })
       .optional()

@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ErrorCode, type ResourceStatus, type SpoolError, TimeoutError } from '@spool/common';
+import { ErrorCode, type ResourceStatus, type SpoolError, TimeoutError, TransferState } from '@spool/common';
 import { expect } from 'chai';
 import winston from 'winston';
+import type { Catalog } from './catalog/catalog.js';
 import { SqliteCatalog } from './catalog/sqlite-catalog.js';
 import { MemoryEventBus } from './events/memory-event-bus.js';
 import { SpoolCore, type SpoolCoreOptions } from './spool-core.js';
 import type { ByteStore, ByteWriter } from './storage/byte-store.js';
 import { FileByteStore } from './storage/file-byte-store.js';
+import { FullDisk } from './testing/full-disk.js';
+import { freshTempDir } from './testing/temp-dirs.js';
 import { LINE_INDEX_STRIDE } from './types.js';
 import type { UploadSession } from './upload-session.js';
 
@@ -27,25 +29,60 @@ const OPTIONS: SpoolCoreOptions = {
   sweepIntervalMs: 60_000,
 };
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+/** The catalog and store of a data directory. */
+interface Storage {
+  catalog: Catalog;
+  store: ByteStore;
+}
 
-async function openCore(dir?: string, options: Partial<SpoolCoreOptions> = {}, store?: ByteStore) {
-  const dataDir = dir ?? mkdtempSync(path.join(tmpdir(), 'spool-core-'));
-  if (!dir) dirs.push(dataDir);
-  const core = new SpoolCore(
-    {
-      catalog: new SqliteCatalog(path.join(dataDir, 'catalog.sqlite')),
-      store: store ?? new FileByteStore(dataDir),
-      bus: new MemoryEventBus(),
-      logger,
-    },
-    { ...OPTIONS, ...options },
-  );
+/** A core over a (fresh) data directory; `wrap` may put its real storage behind a failing disk or a slow store. */
+async function openCore(
+  dir?: string,
+  options: Partial<SpoolCoreOptions> = {},
+  extra: { wrap?: (real: Storage) => Storage; logger?: winston.Logger } = {},
+) {
+  const dataDir = dir ?? freshTempDir('core');
+  const real = { catalog: new SqliteCatalog(path.join(dataDir, 'catalog.sqlite')), store: new FileByteStore(dataDir) };
+  const { catalog, store } = extra.wrap?.(real) ?? real;
+  const core = new SpoolCore({ catalog, store, bus: new MemoryEventBus(), logger: extra.logger ?? logger }, { ...OPTIONS, ...options });
   await core.start();
-  return { core, dataDir };
+  return { core, dataDir, real };
+}
+
+/** The SpoolError `run` throws (synchronously). */
+function thrownBy(run: () => unknown): SpoolError | undefined {
+  try {
+    run();
+  } catch (err) {
+    return err as SpoolError;
+  }
+  return undefined;
+}
+
+/** Polls `done` every few milliseconds (bounded). */
+async function waitFor(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(done(), 'condition reached').to.equal(true);
+}
+
+/** `store`, whose writers open only once `gate()` (when set) resolves: a resume held in the middle. */
+function gatedWriters(store: ByteStore, gate: () => Promise<void> | undefined): ByteStore {
+  const gated = Object.create(store) as ByteStore;
+  gated.openWriter = async (id) => {
+    await gate();
+    return store.openWriter(id);
+  };
+  return gated;
+}
+
+/** A logger that keeps what is logged at error level. */
+function errorRecordingLogger(): { logger: winston.Logger; errors: string[] } {
+  const errors: string[] = [];
+  const recorder = winston.createLogger({ level: 'debug', transports: [new winston.transports.Console({ silent: true })] });
+  recorder.on('data', (entry: { level: string }) => {
+    if (entry.level === 'error') errors.push(JSON.stringify(entry));
+  });
+  return { logger: recorder, errors };
 }
 
 async function readAll(core: SpoolCore, id: string, start: number, end: number): Promise<Buffer> {
@@ -64,17 +101,13 @@ async function settle(session: UploadSession): Promise<void> {
 
 const textMeta = { filename: 'build.log', mimeType: 'text/plain', supportsLineAccess: true };
 
-/** A file store in a fresh directory whose writers append through `append` (to make the disk fail or stall). */
-function storeAppendingWith(append: (real: ByteWriter, chunks: readonly Buffer[]) => Promise<void>): { dir: string; store: ByteStore } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spool-core-'));
-  dirs.push(dir);
-  const files = new FileByteStore(dir);
-  const store: ByteStore = {
-    ...files,
+/** `files`, whose writers append through `append` (to make the disk stall). */
+function appendingThrough(files: ByteStore, append: (real: ByteWriter, chunks: readonly Buffer[]) => Promise<void>): ByteStore {
+  return {
     size: (id) => files.size(id),
-    read: (id, s, e) => files.read(id, s, e),
-    createReadStream: (id, s, e) => files.createReadStream(id, s, e),
-    truncate: (id, s) => files.truncate(id, s),
+    read: (id, start, end) => files.read(id, start, end),
+    createReadStream: (id, start, end) => files.createReadStream(id, start, end),
+    truncate: (id, size) => files.truncate(id, size),
     delete: (id) => files.delete(id),
     close: () => files.close(),
     openWriter: async (id) => {
@@ -85,11 +118,11 @@ function storeAppendingWith(append: (real: ByteWriter, chunks: readonly Buffer[]
         },
         append: (chunks) => append(real, chunks),
         sync: () => real.sync(),
+        truncate: (size) => real.truncate(size),
         close: () => real.close(),
       };
     },
   };
-  return { dir, store };
 }
 
 describe('SpoolCore', () => {
@@ -260,13 +293,7 @@ describe('SpoolCore', () => {
   });
 
   it('marks a disk write error FAILED and reports it to the writer', async () => {
-    let appended = 0;
-    const { dir, store: failing } = storeAppendingWith(async (real, chunks) => {
-      if (appended > 0) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-      appended++;
-      await real.append(chunks);
-    });
-    const { core } = await openCore(dir, {}, failing);
+    const { core } = await openCore(undefined, {}, { wrap: (real) => new FullDisk(real.store, real.catalog, 10) });
     const session = await core.createUpload(textMeta);
     const errors: SpoolError[] = [];
     session.on('error', (e: SpoolError) => errors.push(e));
@@ -345,11 +372,16 @@ describe('SpoolCore upload idle timeout', () => {
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
     });
-    const { dir, store } = storeAppendingWith(async (real, chunks) => {
-      await gate;
-      await real.append(chunks);
-    });
-    const { core } = await openCore(dir, { idleTimeoutMs: 150, highWaterMarkBytes: 4 }, store);
+    const stalled = (real: ByteStore) =>
+      appendingThrough(real, async (writer, chunks) => {
+        await gate;
+        await writer.append(chunks);
+      });
+    const { core } = await openCore(
+      undefined,
+      { idleTimeoutMs: 150, highWaterMarkBytes: 4 },
+      { wrap: (real) => ({ ...real, store: stalled(real.store) }) },
+    );
     const { core: never } = await openCore(undefined, { idleTimeoutMs: 0 });
     const held = await core.createUpload(textMeta);
     const untimed = await never.createUpload(textMeta);
@@ -430,19 +462,173 @@ describe('SpoolCore lifecycle: resume grace, retention, delete, contexts', () =>
     await core.close();
   });
 
-  it('deletes a resource being written: followers see FAILED, then it is gone', async () => {
-    const { core } = await openCore();
+  it('deletes a resource being written: followers see FAILED, the writer is told, then it is gone', async () => {
+    const { logger, errors } = errorRecordingLogger();
+    const { core } = await openCore(undefined, {}, { logger });
     const session = await core.createUpload(textMeta);
+    const told: SpoolError[] = [];
+    session.on('error', (e: SpoolError) => told.push(e));
     session.write(Buffer.from('doomed'));
     const seen: ResourceStatus[] = [];
     await core.subscribe(session.id, (s) => seen.push(s));
     await core.delete(session.id);
     expect(seen[seen.length - 1]).to.include({ state: 'FAILED', error: 'Resource deleted' });
+    const deleted = { code: ErrorCode.RESOURCE_NOT_FOUND, message: `Resource ${session.id} was deleted` };
+    expect(told.map((e) => ({ code: e.code, message: e.message }))).to.deep.equal([deleted]);
+    expect(thrownBy(() => session.write(Buffer.from('more')))).to.include(deleted);
+    expect(await session.finish().catch((e: SpoolError) => e)).to.include(deleted);
     const err = (await core.openRange(session.id, 0, 0).catch((e: unknown) => e)) as SpoolError;
     expect(err.code).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
     const again = (await core.delete(session.id).catch((e: unknown) => e)) as SpoolError;
     expect(again.code).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
     await core.close();
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('deletes a resumable resource whose writer left: followers see FAILED too', async () => {
+    const { core } = await openCore();
+    const session = await core.createUpload(textMeta, { resumable: true });
+    session.write(Buffer.from('left\n'));
+    await session.release();
+    const seen: ResourceStatus[] = [];
+    await core.subscribe(session.id, (s) => seen.push(s));
+    await core.delete(session.id);
+    expect(seen.map((s) => s.state)).to.deep.equal(['IN_PROGRESS', 'FAILED']);
+    expect(seen[1]).to.include({ error: 'Resource deleted', size: 5 });
+    await core.close();
+  });
+
+  it('lets a delete racing a resume win: the resumed writer is ended and told, nothing recreated or logged as an error', async () => {
+    const { logger, errors } = errorRecordingLogger();
+    let gate: Promise<void> | undefined;
+    const { core, dataDir } = await openCore(
+      undefined,
+      {},
+      { logger, wrap: (real) => ({ ...real, store: gatedWriters(real.store, () => gate) }) },
+    );
+    const session = await core.createUpload(textMeta, { resumable: true });
+    session.write(Buffer.from('kept\n'));
+    await session.release();
+    let open: () => void = () => undefined;
+    gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const resuming = core.resumeUpload(session.id, 5);
+    const deleting = core.delete(session.id);
+    await new Promise((r) => setTimeout(r, 30));
+    open();
+    const resumed = await resuming;
+    await deleting;
+    expect(thrownBy(() => resumed.write(Buffer.from('lost\n')))).to.include({ code: ErrorCode.RESOURCE_NOT_FOUND });
+    const later = (await core.resumeUpload(session.id, 5).catch((e: unknown) => e)) as SpoolError;
+    expect(later.code).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
+    await new Promise((r) => setTimeout(r, 50)); // checkpoints would run meanwhile
+    expect(existsSync(path.join(dataDir, 'blobs', session.id))).to.equal(false);
+    await core.close();
+    expect(errors).to.deep.equal([]);
+  });
+
+  describe('on a full disk', () => {
+    /** A core whose storage shares `free` bytes (see FullDisk); `real` is the storage underneath. */
+    async function onDisk(free: number) {
+      let disk: FullDisk | undefined;
+      const opened = await openCore(undefined, {}, { wrap: (real) => (disk = new FullDisk(real.store, real.catalog, free)) });
+      if (!disk) throw new Error('not wrapped');
+      return { ...opened, disk };
+    }
+    const lastOf = (seen: ResourceStatus[]) => seen[seen.length - 1];
+
+    it('cuts what a failed append left on disk, so the file ends at the FAILED size', async () => {
+      const { core, real } = await onDisk(10);
+      const session = await core.createUpload(textMeta);
+      session.on('error', () => undefined);
+      session.write(Buffer.from('first\n'));
+      await settle(session);
+      session.write(Buffer.from('second line\n')); // 4 of its 12 bytes fit
+      const seen: ResourceStatus[] = [];
+      await core.subscribe(session.id, (s) => seen.push(s));
+      await waitFor(() => lastOf(seen)?.state === 'FAILED');
+      expect(lastOf(seen)).to.include({ state: 'FAILED', size: 6, lines: 1 });
+      expect(await real.store.size(session.id)).to.equal(6);
+      expect(await real.catalog.get(session.id)).to.include({ state: 'FAILED', size: 6 });
+      await core.close();
+    });
+
+    it('publishes FAILED at once though the catalog cannot record it, and records it once space returns', async () => {
+      const { core, real, disk } = await onDisk(6);
+      const session = await core.createUpload(textMeta);
+      const seen: ResourceStatus[] = [];
+      await core.subscribe(session.id, (s) => seen.push(s));
+      const told: SpoolError[] = [];
+      session.on('error', (e: SpoolError) => told.push(e));
+      session.write(Buffer.from('first\n')); // fits; recording it does not
+      await waitFor(() => lastOf(seen)?.state === 'FAILED');
+      expect(lastOf(seen)).to.include({ state: 'FAILED', size: 6, lines: 1 });
+      expect(told[0]?.code).to.equal(ErrorCode.STORAGE_FAILURE);
+      expect(told[0]?.message).to.match(/database or disk is full/);
+      // Every reader sees the end; the catalog underneath does not have it yet.
+      expect(await core.getStatus(session.id)).to.include({ state: 'FAILED', size: 6 });
+      expect((await core.list({ state: TransferState.INITIATED })).map((r) => r.id)).to.deep.equal([]);
+      expect(await real.catalog.get(session.id)).to.include({ state: 'INITIATED', size: 0 });
+      await core.sweep();
+      expect(await real.catalog.get(session.id)).to.include({ state: 'INITIATED' });
+      disk.free = 1_000_000;
+      await core.sweep();
+      expect(await real.catalog.get(session.id)).to.include({ state: 'FAILED', size: 6, lines: 1 });
+      expect((await readAll(core, session.id, 0, 6)).toString()).to.equal('first\n');
+      await core.close();
+    });
+
+    it('reports COMPLETED only once recorded: a finish the catalog cannot record is STORAGE_FAILURE, FAILED', async () => {
+      const { core } = await onDisk(5);
+      const session = await core.createUpload(textMeta);
+      session.on('error', () => undefined);
+      session.write(Buffer.from('abcde'));
+      const err = (await session.finish().catch((e: unknown) => e)) as SpoolError;
+      expect(err.code).to.equal(ErrorCode.STORAGE_FAILURE);
+      expect(await core.getStatus(session.id)).to.include({ state: 'FAILED', size: 5 });
+      await core.close();
+    });
+
+    it('ends a resumable upload FAILED when its writer leaves and the catalog cannot record where it stopped', async () => {
+      const { core } = await onDisk(5);
+      const session = await core.createUpload(textMeta, { resumable: true });
+      const seen: ResourceStatus[] = [];
+      await core.subscribe(session.id, (s) => seen.push(s));
+      session.on('error', () => undefined);
+      session.write(Buffer.from('abcde'));
+      const err = (await session.release().catch((e: unknown) => e)) as SpoolError;
+      expect(err.code).to.equal(ErrorCode.STORAGE_FAILURE);
+      expect(lastOf(seen)).to.include({ state: 'FAILED', size: 5 });
+      expect(await core.getStatus(session.id)).to.include({ state: 'FAILED', size: 5 });
+      await core.close();
+    });
+
+    it('deletes: the bytes go first and free the space the catalog needs; else the delete waits in memory', async () => {
+      const { core, real, disk } = await onDisk(100);
+      const done = await core.createUpload(textMeta);
+      done.write(Buffer.alloc(50, 'd'));
+      await done.finish();
+      const empty = await core.createUpload(textMeta);
+      const filler = await core.createUpload(textMeta);
+      filler.on('error', () => undefined);
+      filler.write(Buffer.alloc(50, 'f')); // the disk is full now
+      await waitFor(() => filler.status.state === 'FAILED');
+      await core.delete(done.id);
+      expect(await real.catalog.get(done.id)).to.equal(undefined);
+      expect(await real.store.size(done.id)).to.equal(0);
+      disk.free = 0;
+      // Nothing to free: the catalog cannot write, yet the resource is gone for every reader.
+      await core.delete(empty.id);
+      expect(((await core.getStatus(empty.id).catch((e: unknown) => e)) as SpoolError).code).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
+      expect(await real.catalog.get(empty.id)).to.include({ id: empty.id });
+      disk.free = 1000;
+      await core.sweep();
+      expect(await real.catalog.get(empty.id)).to.equal(undefined);
+      await core.delete(filler.id);
+      expect(await real.catalog.get(filler.id)).to.equal(undefined);
+      await core.close();
+    });
   });
 
   it('streams the status of every resource of an upload context, existing and new', async () => {

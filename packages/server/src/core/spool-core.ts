@@ -10,6 +10,7 @@ import {
   LinesOutOfRangeError,
   OffsetMismatchError,
   QuotaExceededError,
+  ResourceDeletedError,
   ResourceMetadataSchema,
   ResourceNotFoundError,
   type ResourceStatus,
@@ -21,13 +22,14 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'winston';
 import { AccessControl } from './access/access-control.js';
 import type { Catalog } from './catalog/catalog.js';
+import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
 import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { reportedLines } from './lines/line-indexer.js';
 import { LinePage } from './lines/line-page.js';
 import type { ByteStore } from './storage/byte-store.js';
 import { LINE_INDEX_STRIDE, type ListFilter, type ResourceRecord } from './types.js';
-import { type UploadLimits, UploadSession, type UploadSessionDeps } from './upload-session.js';
+import { DELETED_REASON, type UploadLimits, UploadSession, type UploadSessionDeps } from './upload-session.js';
 
 export interface SpoolCoreOptions extends UploadLimits {
   checkpointIntervalMs: number;
@@ -91,8 +93,10 @@ export function statusOf(record: ResourceRecord): ResourceStatus {
  */
 export class SpoolCore {
   private readonly active = new Map<string, UploadSession>();
-  /** Ids whose writer is being re-opened: a second writer is refused meanwhile. */
-  private readonly resuming = new Set<string>();
+  /** Ids whose writer is being re-opened (and how that ends): a second writer is refused meanwhile, a delete waits. */
+  private readonly resuming = new Map<string, Promise<unknown>>();
+  /** Ids being deleted: no writer is handed out for them. */
+  private readonly deleting = new Set<string>();
   /** Uploads publishing their terminal status: their writer is gone, their newest bytes are still served from memory. */
   private readonly ending = new Map<string, UploadSession>();
   private timer: NodeJS.Timeout | undefined;
@@ -101,12 +105,15 @@ export class SpoolCore {
   private closing = false;
 
   readonly access: AccessControl;
+  /** The catalog as the core uses it: an end or delete a full disk cannot record yet waits in memory, shown as done. */
+  private readonly catalog: DeferredWritesCatalog;
 
   constructor(
     readonly deps: SpoolCoreDeps,
     readonly options: SpoolCoreOptions,
   ) {
     this.access = deps.access ?? new AccessControl(false, [], deps.catalog);
+    this.catalog = new DeferredWritesCatalog(deps.catalog, deps.logger);
   }
 
   /** Recovers after a crash or stop, then starts the checkpointer. */
@@ -127,11 +134,13 @@ export class SpoolCore {
   }
 
   /**
-   * Fails resumable uploads nobody resumed within the grace period, and deletes terminal
-   * resources past the retention age.
+   * Records catalog changes a full disk deferred, fails resumable uploads nobody resumed
+   * within the grace period, and deletes terminal resources past the retention age.
    */
   async sweep(now = Date.now()): Promise<void> {
-    const { catalog, logger } = this.deps;
+    const { catalog } = this;
+    const { logger } = this.deps;
+    await catalog.recordDeferred();
     for (const state of [TransferState.INITIATED, TransferState.IN_PROGRESS]) {
       let after: string | undefined;
       for (;;) {
@@ -159,7 +168,8 @@ export class SpoolCore {
 
   /** Marks a resource without an attached writer FAILED, keeping its checkpointed bytes. */
   private async failDetached(record: ResourceRecord, error: string): Promise<void> {
-    const { store, catalog } = this.deps;
+    const { catalog } = this;
+    const { store } = this.deps;
     // Line counts only matter with line access: read the last byte only then.
     const lines = record.supportsLineAccess
       ? reportedLines(
@@ -181,14 +191,27 @@ export class SpoolCore {
   }
 
   /**
-   * Deletes a resource: its writer (if any) is failed first so followers see FAILED, then
-   * the catalog entry and the bytes go. Readers already streaming keep their open file.
+   * Deletes a resource. An upload writing it ends first: followers see FAILED ("Resource
+   * deleted") and its writer is told (ResourceDeletedError); a resume under way completes
+   * first and is ended the same way, a later one finds nothing. Then the bytes go, then the
+   * catalog entry: on a full disk the bytes are the space the catalog needs (and if it
+   * still cannot write, the delete waits in memory, the resource gone for every reader).
+   * Readers already streaming keep their open file.
    */
   async delete(id: string): Promise<void> {
     const record = await this.getRecord(id);
-    await this.active.get(id)?.fail('Resource deleted');
-    await this.deps.catalog.delete(id);
-    await this.deps.store.delete(id);
+    this.deleting.add(id);
+    try {
+      await this.resuming.get(id)?.catch(() => undefined);
+      const session = this.active.get(id);
+      const status = session ? await session.endDeleted() : statusOf(record);
+      // Also for a writer that left (resumable) or one that was detaching meanwhile.
+      if (!isTerminal(status.state)) await this.publish(record, { ...status, state: TransferState.FAILED, error: DELETED_REASON });
+      await this.deps.store.delete(id);
+      await this.catalog.delete(id);
+    } finally {
+      this.deleting.delete(id);
+    }
     this.deps.logger.info('resource deleted', { resourceId: id, filename: record.filename });
   }
 
@@ -206,7 +229,7 @@ export class SpoolCore {
     const unsubscribe = await this.deps.bus.subscribe<ResourceStatus>(contextChannel(contextId), deliver);
     let after: string | undefined;
     for (;;) {
-      const batch = await this.deps.catalog.list({ contextId, after, limit: 500 });
+      const batch = await this.catalog.list({ contextId, after, limit: 500 });
       if (batch.length === 0) break;
       after = batch[batch.length - 1]?.id;
       for (const record of batch) deliver(this.activeUpload(record.id)?.status ?? statusOf(record));
@@ -221,7 +244,8 @@ export class SpoolCore {
    * the OS wrote them), the catalog is clamped down to the bytes that exist.
    */
   private async recover(): Promise<void> {
-    const { catalog, store, logger } = this.deps;
+    const { catalog } = this;
+    const { store, logger } = this.deps;
     for (const state of [TransferState.INITIATED, TransferState.IN_PROGRESS]) {
       let cursor: string | undefined;
       for (;;) {
@@ -260,7 +284,8 @@ export class SpoolCore {
   private checkpointAll(): void {
     for (const session of this.active.values()) {
       session.checkpoint().catch((err: Error) => {
-        this.deps.logger.error('checkpoint failed', { resourceId: session.id, error: err.message });
+        // A session that failed has reported it (and ended) itself.
+        if (session.isOpen) this.deps.logger.error('checkpoint failed', { resourceId: session.id, error: err.message });
       });
     }
   }
@@ -273,7 +298,8 @@ export class SpoolCore {
     if (maxActiveUploads > 0 && this.active.size >= maxActiveUploads) {
       throw new QuotaExceededError(`Too many uploads in progress (limit ${maxActiveUploads})`, { limit: maxActiveUploads });
     }
-    const { catalog, logger } = this.deps;
+    const { catalog } = this;
+    const { logger } = this.deps;
     const record = await catalog.create({
       ...parsed.data,
       id: uuidv7(),
@@ -296,21 +322,27 @@ export class SpoolCore {
   async resumeUpload(id: string, offset?: number): Promise<UploadSession> {
     // Claim the writer slot before any await so two resumes cannot both win.
     if (this.active.has(id) || this.resuming.has(id)) throw new WriterConflictError(id);
-    this.resuming.add(id);
+    if (this.deleting.has(id)) throw new ResourceDeletedError(id);
+    const opening = this.reopenWriter(id, offset);
+    this.resuming.set(id, opening);
     try {
-      const record = await this.getRecord(id);
-      if (isTerminal(record.state)) throw new ResourceTerminalError(id, record.state);
-      if (offset !== undefined && offset !== record.size) throw new OffsetMismatchError(id, record.size, offset);
-      const { store } = this.deps;
-      // Bytes past the visible size were never acknowledged to anyone: drop them.
-      if ((await store.size(id)) > record.size) await store.truncate(id, record.size);
-      const lastByte = record.size > 0 ? (await store.read(id, record.size - 1, record.size))[0] : undefined;
-      const session = await this.attachWriter(record, { lastByte, hashStored: () => this.hashStored(id) });
-      this.deps.logger.info('upload resumed', { resourceId: id, offset: record.size });
-      return session;
+      return await opening;
     } finally {
       this.resuming.delete(id);
     }
+  }
+
+  private async reopenWriter(id: string, offset: number | undefined): Promise<UploadSession> {
+    const record = await this.getRecord(id);
+    if (isTerminal(record.state)) throw new ResourceTerminalError(id, record.state);
+    if (offset !== undefined && offset !== record.size) throw new OffsetMismatchError(id, record.size, offset);
+    const { store } = this.deps;
+    // Bytes past the visible size were never acknowledged to anyone: drop them.
+    if ((await store.size(id)) > record.size) await store.truncate(id, record.size);
+    const lastByte = record.size > 0 ? (await store.read(id, record.size - 1, record.size))[0] : undefined;
+    const session = await this.attachWriter(record, { lastByte, hashStored: () => this.hashStored(id) });
+    this.deps.logger.info('upload resumed', { resourceId: id, offset: record.size });
+    return session;
   }
 
   /** MD5 of everything stored for `id`, read back from storage (finish of a resumed upload). */
@@ -328,7 +360,8 @@ export class SpoolCore {
     resumeFrom?: UploadSessionDeps['resumeFrom'],
     checksum = true,
   ): Promise<UploadSession> {
-    const { store, catalog, logger } = this.deps;
+    const { catalog } = this;
+    const { store, logger } = this.deps;
     const writer = await store.openWriter(record.id);
     const session: UploadSession = new UploadSession({
       record,
@@ -365,7 +398,7 @@ export class SpoolCore {
   }
 
   async getRecord(id: string): Promise<ResourceRecord> {
-    const record = await this.deps.catalog.get(id);
+    const record = await this.catalog.get(id);
     if (!record) throw new ResourceNotFoundError(id);
     return record;
   }
@@ -380,7 +413,7 @@ export class SpoolCore {
   }
 
   list(filter?: ListFilter): Promise<ResourceRecord[]> {
-    return this.deps.catalog.list(filter);
+    return this.catalog.list(filter);
   }
 
   /**
@@ -481,8 +514,10 @@ export class SpoolCore {
     if (this.sweeper) clearInterval(this.sweeper);
     await this.sweeping;
     await Promise.allSettled([...this.active.values()].map((s) => s.checkpoint()));
+    // Last chance for ends a full disk deferred; what still fails, recovery redoes at the next start.
+    await this.catalog.recordDeferred().catch(() => undefined);
     await this.deps.bus.close();
-    await this.deps.catalog.close();
+    await this.catalog.close();
     await this.deps.store.close();
   }
 }

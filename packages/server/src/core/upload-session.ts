@@ -3,6 +3,7 @@ import {
   ChecksumMismatchError,
   InvalidMessageError,
   QuotaExceededError,
+  ResourceDeletedError,
   type ResourceStatus,
   ResourceTerminalError,
   type SpoolError,
@@ -10,6 +11,7 @@ import {
   TimeoutError,
   TransferState,
   toSpoolError,
+  UploadFailedError,
 } from '@spool/common';
 import type { Logger } from 'winston';
 import type { Catalog } from './catalog/catalog.js';
@@ -21,6 +23,9 @@ import type { ResourceRecord } from './types.js';
 
 /** Bytes of the newest data kept in memory per open upload, for followers at the tail. */
 const RECENT_BYTES = 256 * 1024;
+
+/** The error of a resource deleted while it was open: what its followers see. */
+export const DELETED_REASON = 'Resource deleted';
 
 export interface UploadLimits {
   /** Largest resource in bytes; 0 = unlimited. */
@@ -53,6 +58,13 @@ export interface UploadSessionDeps {
 
 type Phase = 'open' | 'finishing' | 'ended';
 
+/** How an upload ends. */
+interface End {
+  state: TransferState;
+  error?: string | undefined;
+  checksum?: string | undefined;
+}
+
 /**
  * The single writer of one resource. Protocols call `write` per chunk as it
  * arrives (false → pause the source until 'drain'), then `finish` or `fail`. Offsets:
@@ -60,9 +72,11 @@ type Phase = 'open' | 'finishing' | 'ended';
  * the last checkpoint and published; what readers may read), which here is also the
  * *durable* offset (with `syncOnCheckpoint`, durable against machine crashes too).
  *
- * Events: 'drain'; 'error' (SpoolError) when the storage fails — the session is then
- * FAILED and the protocol should close its client with that error; 'idle' (TimeoutError)
- * once, when no byte came for `idleTimeoutMs` — the owner decides: fail, or release.
+ * Events: 'drain'; 'error' (SpoolError) when the upload ends on the server's side — the
+ * storage failed (STORAGE_FAILURE) or the resource was deleted (RESOURCE_NOT_FOUND) — once
+ * it is FAILED and published: the protocol should close its client with that error.
+ * 'idle' (TimeoutError) once, when no byte came for `idleTimeoutMs` — the owner decides:
+ * fail, or release.
  */
 export class UploadSession extends EventEmitter {
   readonly id: string;
@@ -229,18 +243,37 @@ export class UploadSession extends EventEmitter {
     }
   }
 
-  private storageFailed(err: unknown): void {
+  /** The disk (or the catalog) failed: the upload cannot go on. `action` says what failed. */
+  private storageFailed(err: unknown, action = 'Writing'): void {
     if (this.failure) return;
-    this.failure = new StorageFailureError(`Writing resource ${this.id} failed: ${(err as Error).message}`, err);
+    const message = (err as Error).message;
+    this.deps.logger.error('storage write failed', { resourceId: this.id, error: message });
+    void this.endWith(new StorageFailureError(`${action} resource ${this.id} failed: ${message}`, err));
+  }
+
+  /**
+   * The resource is being deleted: the upload ends FAILED ("Resource deleted", published to
+   * followers) and its writer gets ResourceDeletedError — from its next call, and at once
+   * as an 'error' event. An upload already ending (or detached) just finishes doing so.
+   */
+  async endDeleted(): Promise<ResourceStatus> {
+    if (this.ending || this.phase === 'ended') return this.ending ?? this.visible;
+    return this.endWith(new ResourceDeletedError(this.id), DELETED_REASON);
+  }
+
+  /**
+   * Ends the upload FAILED on the server's side: bytes still queued are dropped, every
+   * later call of the writer throws `failure`, and once FAILED is recorded and published
+   * (so whoever hears of it finds the resource in its final state) 'error' reports it.
+   */
+  private async endWith(failure: SpoolError, reason = failure.message): Promise<ResourceStatus> {
+    this.failure = failure;
     this.queue = [];
     this.queuedBytes = 0;
-    this.deps.logger.error('storage write failed', { resourceId: this.id, error: (err as Error).message });
-    // Record FAILED with what reached the disk first, so whoever hears of the error
-    // (a protocol closing its connection) already finds the resource in its final state.
-    const failure = this.failure;
-    void this.end(TransferState.FAILED, failure.message)
-      .catch(() => undefined)
-      .then(() => this.emit('error', failure));
+    const status = await this.end(TransferState.FAILED, reason).catch(() => this.visible);
+    // Without a listener an 'error' event would throw; the writer still learns it from its next call.
+    if (this.listenerCount('error') > 0) this.emit('error', failure);
+    return status;
   }
 
   private async drainQueue(): Promise<void> {
@@ -262,15 +295,21 @@ export class UploadSession extends EventEmitter {
     const newlines = this.writtenNewlines;
     const startsProgress = this.visible.state === TransferState.INITIATED && size > 0;
     if (size === this.visible.size && !startsProgress && !force) return;
-    if (this.deps.limits.syncOnCheckpoint) await this.deps.writer.sync();
     const state = size > 0 ? TransferState.IN_PROGRESS : this.visible.state;
-    await this.deps.catalog.checkpoint(this.id, {
-      size,
-      newlines,
-      lines: newlines,
-      state,
-      indexEntries: this.lines?.takeEntriesUpTo(size) ?? [],
-    });
+    try {
+      if (this.deps.limits.syncOnCheckpoint) await this.deps.writer.sync();
+      await this.deps.catalog.checkpoint(this.id, {
+        size,
+        newlines,
+        lines: newlines,
+        state,
+        indexEntries: this.lines?.takeEntriesUpTo(size) ?? [],
+      });
+    } catch (err) {
+      // Nothing more can be made visible (a full disk, ...): the upload cannot go on.
+      this.storageFailed(err, 'Recording a checkpoint of');
+      throw this.failure ?? toSpoolError(err);
+    }
     this.visible = { id: this.id, state, size, lines: this.lines ? newlines : null };
     await this.deps.publish(this.visible);
   }
@@ -295,7 +334,10 @@ export class UploadSession extends EventEmitter {
       await this.end(TransferState.FAILED, mismatch.message);
       throw mismatch;
     }
-    return this.end(TransferState.COMPLETED, undefined, checksum);
+    const status = await this.end(TransferState.COMPLETED, undefined, checksum);
+    // Another ending won (deletion, a storage failure, recording COMPLETED failed): say why.
+    if (status.state !== TransferState.COMPLETED) throw this.failure ?? new UploadFailedError(this.id, status.error);
+    return status;
   }
 
   /**
@@ -317,14 +359,27 @@ export class UploadSession extends EventEmitter {
     this.checkpointChain = run.catch(() => undefined);
     try {
       await run;
-    } finally {
-      this.phase = 'ended';
-      this.stopIdleTimer();
-      this.hash?.destroy();
-      await this.deps.writer.close().catch(() => undefined);
-      this.deps.onClosed(this);
+    } catch (err) {
+      // Recording failed (a full disk): the upload ends FAILED instead (storageFailed), and
+      // that end, published before this rejects, closes the writer.
+      if (this.ending) {
+        await this.ending.catch(() => undefined);
+        throw this.failure ?? toSpoolError(err);
+      }
+      await this.detach();
+      throw err;
     }
+    await this.detach();
     return this.visible;
+  }
+
+  /** Lets go of the writer and the hash; the core forgets this session. */
+  private async detach(): Promise<void> {
+    this.phase = 'ended';
+    this.stopIdleTimer();
+    this.hash?.destroy();
+    await this.deps.writer.close().catch(() => undefined);
+    this.deps.onClosed(this);
   }
 
   /** Ends the upload as FAILED, keeping every byte accepted so far. Idempotent. */
@@ -346,38 +401,64 @@ export class UploadSession extends EventEmitter {
     await this.checkpointChain;
     if (this.phase === 'ended') return this.visible;
     this.phase = 'ended';
+    // A batch still being written (the session failed meanwhile) lands or fails first.
+    await this.drainQueue();
     const size = this.written;
-    const terminalLines = reportedLines(this.writtenNewlines, size, this.writtenLastByte, true);
+    const lines = reportedLines(this.writtenNewlines, size, this.writtenLastByte, true);
+    let end: End = { state, error, checksum };
     try {
-      if (this.deps.limits.syncOnCheckpoint && !this.failure) await this.deps.writer.sync();
-      await this.deps.catalog.checkpoint(this.id, {
+      end = await this.recordEnd(end, size, lines);
+    } finally {
+      await this.detach();
+    }
+    this.visible = { id: this.id, state: end.state, size, lines: this.lines ? lines : null, checksum: end.checksum, error: end.error };
+    await this.deps.publish(this.visible);
+    this.deps.logger.info('upload ended', { resourceId: this.id, state: end.state, size, error: end.error });
+    return this.visible;
+  }
+
+  /**
+   * Records the end at `size`. COMPLETED only once durable and recorded (the client is
+   * told COMPLETED only then); if it cannot be, the upload ends FAILED with that storage
+   * error. A FAILED end first cuts what a failed append left past `size`; if even FAILED
+   * cannot be recorded (the resource is gone), it is still published — followers must not
+   * wait for an end that never comes. (A full disk does not get here: the core's catalog
+   * keeps a FAILED end it cannot write yet, see DeferredWritesCatalog.)
+   */
+  private async recordEnd(end: End, size: number, lines: number): Promise<End> {
+    const indexEntries = this.lines?.takeEntriesUpTo(size) ?? [];
+    const record = (e: End) =>
+      this.deps.catalog.checkpoint(this.id, {
         size,
         newlines: this.writtenNewlines,
-        lines: this.lines ? terminalLines : 0,
-        state,
-        checksum: checksum ?? null,
-        error: error ?? null,
-        indexEntries: this.lines?.takeEntriesUpTo(size) ?? [],
+        lines: this.lines ? lines : 0,
+        state: e.state,
+        checksum: e.checksum ?? null,
+        error: e.error ?? null,
+        indexEntries,
       });
-    } catch (err) {
-      this.deps.logger.error('final checkpoint failed', { resourceId: this.id, error: toSpoolError(err).message });
-      throw toSpoolError(err);
-    } finally {
-      this.stopIdleTimer();
-      this.hash?.destroy();
-      await this.deps.writer.close().catch(() => undefined);
-      this.deps.onClosed(this);
+    if (end.state === TransferState.COMPLETED) {
+      try {
+        if (this.deps.limits.syncOnCheckpoint) await this.deps.writer.sync();
+        await record(end);
+        return end;
+      } catch (err) {
+        const message = toSpoolError(err).message;
+        this.deps.logger.error('final checkpoint failed', { resourceId: this.id, error: message });
+        this.failure ??= new StorageFailureError(`Recording the end of resource ${this.id} failed: ${message}`, err);
+        end = { state: TransferState.FAILED, error: this.failure.message };
+      }
+    } else if (this.deps.writer.size > size) {
+      // On a full disk these bytes are the space the rest of the server needs.
+      await this.deps.writer.truncate(size).catch((err: Error) => {
+        this.deps.logger.warn('cutting a failed append failed', { resourceId: this.id, size, error: err.message });
+      });
     }
-    this.visible = {
-      id: this.id,
-      state,
-      size,
-      lines: this.lines ? terminalLines : null,
-      checksum,
-      error,
-    };
-    await this.deps.publish(this.visible);
-    this.deps.logger.info('upload ended', { resourceId: this.id, state, size, error });
-    return this.visible;
+    try {
+      await record(end);
+    } catch (err) {
+      this.deps.logger.warn('final status not recorded', { resourceId: this.id, state: end.state, error: toSpoolError(err).message });
+    }
+    return end;
   }
 }

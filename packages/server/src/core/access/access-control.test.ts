@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ErrorCode, type SpoolError } from '@spool/common';
 import { expect } from 'chai';
 import { SqliteCatalog } from '../catalog/sqlite-catalog.js';
-import { AccessControl, credentialOf } from './access-control.js';
+import { AccessControl, credentialOf, describePrincipal } from './access-control.js';
 
 const catalog = () => new SqliteCatalog(path.join(mkdtempSync(path.join(tmpdir(), 'spool-access-')), 'c.sqlite'));
 const tokens = [
@@ -22,10 +22,20 @@ const denied = async (run: () => unknown): Promise<string> => {
   return 'allowed';
 };
 
+/** Access control (on) over a fresh catalog holding resource r1 with freshly issued capability tokens. */
+async function withCapabilities() {
+  const store = catalog();
+  const access = new AccessControl(true, tokens, store);
+  const caps = access.issueCapabilities();
+  if (!caps) throw new Error('expected capabilities');
+  await store.create({ id: 'r1', filename: 'a', mimeType: 'text/plain', supportsLineAccess: true, contextId: null, ...caps });
+  return { store, access, caps };
+}
+
 describe('AccessControl', () => {
   it('allows everything when off', async () => {
     const access = new AccessControl(false, tokens, catalog());
-    const anyone = access.authenticate(undefined);
+    const anyone = await access.authenticate(undefined);
     expect(await denied(() => access.authorize(anyone, 'list'))).to.equal('allowed');
     expect(access.issueCapabilities()).to.equal(null);
   });
@@ -34,12 +44,14 @@ describe('AccessControl', () => {
     const access = new AccessControl(true, tokens, catalog());
     expect(await denied(() => access.authenticate(undefined))).to.equal(ErrorCode.UNAUTHORIZED);
     expect(await denied(() => access.authenticate('guess'))).to.equal(ErrorCode.UNAUTHORIZED);
-    expect(access.authenticate('uploader-secret')).to.deep.equal({ kind: 'api', name: 'ci', role: 'uploader' });
+    expect(await access.authenticate('uploader-secret')).to.deep.equal({ kind: 'api', name: 'ci', role: 'uploader' });
   });
 
   it('applies roles: admin all, uploader create/write/read, reader read; listing all is admin-only', async () => {
     const access = new AccessControl(true, tokens, catalog());
-    const [admin, uploader, reader] = ['admin-secret', 'uploader-secret', 'reader-secret'].map((t) => access.authenticate(t));
+    const [admin, uploader, reader] = await Promise.all(
+      ['admin-secret', 'uploader-secret', 'reader-secret'].map((t) => access.authenticate(t)),
+    );
     expect(await denied(() => access.authorize(admin as never, 'list'))).to.equal('allowed');
     expect(await denied(() => access.authorize(uploader as never, 'create'))).to.equal('allowed');
     expect(await denied(() => access.authorize(uploader as never, 'list'))).to.equal(ErrorCode.FORBIDDEN);
@@ -49,26 +61,43 @@ describe('AccessControl', () => {
   });
 
   it('issues capability tokens bound to one resource, stored only as hashes', async () => {
-    const store = catalog();
-    const access = new AccessControl(true, tokens, store);
-    const caps = access.issueCapabilities();
-    if (!caps) throw new Error('expected capabilities');
+    const { store, access, caps } = await withCapabilities();
     expect(caps.writeToken).to.match(/^spw_/);
     expect(caps.readToken).to.match(/^spr_/);
-    await store.create({ id: 'r1', filename: 'a', mimeType: 'text/plain', supportsLineAccess: true, contextId: null, ...caps });
     await store.create({ id: 'r2', filename: 'b', mimeType: 'text/plain', supportsLineAccess: true, contextId: null });
     const record = await store.get('r1');
     expect(JSON.stringify(record)).not.to.contain(caps.writeToken);
-    const writer = access.authenticate(caps.writeToken);
-    const reader = access.authenticate(caps.readToken);
+    const writer = await access.authenticate(caps.writeToken);
+    const reader = await access.authenticate(caps.readToken);
+    expect(writer).to.deep.include({ kind: 'capability', resourceId: 'r1', access: 'write' });
+    expect(reader).to.deep.include({ kind: 'capability', resourceId: 'r1', access: 'read' });
     expect(await denied(() => access.authorize(writer, 'write', 'r1'))).to.equal('allowed');
     expect(await denied(() => access.authorize(writer, 'delete', 'r1'))).to.equal('allowed');
     expect(await denied(() => access.authorize(reader, 'read', 'r1'))).to.equal('allowed');
     expect(await denied(() => access.authorize(reader, 'write', 'r1'))).to.equal(ErrorCode.FORBIDDEN);
     expect(await denied(() => access.authorize(writer, 'read', 'r2'))).to.equal(ErrorCode.FORBIDDEN);
     expect(await denied(() => access.authorize(writer, 'create'))).to.equal(ErrorCode.FORBIDDEN);
-    const forged = access.authenticate('spw_forged');
-    expect(await denied(() => access.authorize(forged, 'write', 'r1'))).to.equal(ErrorCode.FORBIDDEN);
+    expect(await denied(() => access.authorize(reader, 'list'))).to.equal(ErrorCode.FORBIDDEN);
+  });
+
+  it('knows a capability token only while its resource exists: a forged or stale one is unknown (401)', async () => {
+    const { store, access, caps } = await withCapabilities();
+    expect(await denied(() => access.authenticate(`spw_${'A'.repeat(43)}`))).to.equal(ErrorCode.UNAUTHORIZED);
+    expect(await denied(() => access.authenticate(`spr_${'A'.repeat(43)}`))).to.equal(ErrorCode.UNAUTHORIZED);
+    // A token of one kind does not pass for the other.
+    expect(await denied(() => access.authenticate(`spw_${caps.readToken.slice(4)}`))).to.equal(ErrorCode.UNAUTHORIZED);
+    await store.delete('r1');
+    expect(await denied(() => access.authenticate(caps.writeToken))).to.equal(ErrorCode.UNAUTHORIZED);
+  });
+
+  it('names tokens in errors and logs without a character of their secret', async () => {
+    const { access, caps } = await withCapabilities();
+    const reader = await access.authenticate(caps.readToken);
+    const refusal = await access.authorize(reader, 'delete', 'r1').catch((err: SpoolError) => err.message);
+    expect(refusal).to.equal(`The read token #${caps.readTokenHash.slice(0, 8)} does not allow delete of resource r1`);
+    expect(describePrincipal(reader)).to.equal(`read token #${caps.readTokenHash.slice(0, 8)} of resource r1`);
+    const unknown = await access.authenticate('admin-secreT').catch((err: SpoolError) => err.message);
+    expect(unknown).to.equal('Unknown access token');
   });
 
   it('reads Bearer headers and token query parameters', () => {

@@ -13,15 +13,18 @@ export interface ApiToken {
 }
 
 /**
- * Who is asking: an API token's holder (with a role), a capability holder, anyone when
- * access control is off (`anonymous`), or — with access control on — nobody known, on a
- * public route (`unauthenticated`: allowed nothing).
+ * Who is asking: an API token's holder (with a role), the holder of a resource's write or
+ * read capability token, anyone when access control is off (`anonymous`), or — with access
+ * control on — nobody known, on a public route (`unauthenticated`: allowed nothing).
  */
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'unauthenticated' }
   | { kind: 'api'; name: string; role: Role }
-  | { kind: 'capability'; tokenHash: string; label: string };
+  | { kind: 'capability'; resourceId: string; access: CapabilityAccess; label: string };
+
+/** What a capability token grants on its one resource. */
+export type CapabilityAccess = 'write' | 'read';
 
 export interface IssuedCapabilities {
   writeToken: string;
@@ -35,6 +38,10 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   uploader: ['create', 'write', 'read'],
   reader: ['read'],
 };
+const CAPABILITY_PERMISSIONS: Record<CapabilityAccess, readonly Permission[]> = {
+  write: ['write', 'read', 'delete'],
+  read: ['read'],
+};
 
 /** Capability tokens carry their kind in a prefix; the rest is 32 random bytes. */
 const WRITE_PREFIX = 'spw_';
@@ -42,9 +49,13 @@ const READ_PREFIX = 'spr_';
 
 export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
 
-/** The part of a token safe to log: its kind and first characters, never the secret. */
-export function tokenLabel(token: string): string {
-  return `${token.slice(0, 8)}…`;
+/**
+ * How a capability token appears in errors and logs: its kind and the first 8 hex digits
+ * of its SHA-256 — the prefix of the hash the catalog stores, so an operator can find its
+ * resource — never a character of the secret itself.
+ */
+export function capabilityLabel(access: CapabilityAccess, tokenHash: string): string {
+  return `${access} token #${tokenHash.slice(0, 8)}`;
 }
 
 /**
@@ -64,19 +75,27 @@ export class AccessControl {
     this.apiTokens = apiTokens.map((t) => ({ name: t.name, role: t.role, hash: createHash('sha256').update(t.token).digest() }));
   }
 
-  /** Resolves a presented credential. With access control on, none or an unknown one → UnauthorizedError. */
-  authenticate(credential: string | undefined): Principal {
+  /**
+   * Resolves a presented credential. With access control on, none or an unknown one →
+   * UnauthorizedError, whose message names no part of the credential (it may be a
+   * mistyped secret). A capability token is known while its resource exists.
+   */
+  async authenticate(credential: string | undefined): Promise<Principal> {
     if (!this.enabled) return { kind: 'anonymous' };
     if (!credential) throw new UnauthorizedError('An access token is required (Authorization: Bearer <token> or ?token=<token>)');
-    if (credential.startsWith(WRITE_PREFIX) || credential.startsWith(READ_PREFIX)) {
-      return { kind: 'capability', tokenHash: sha256Hex(credential), label: tokenLabel(credential) };
-    }
     const presented = createHash('sha256').update(credential).digest();
     // Compare against every token, always: no early exit that timing could reveal.
     let match: { name: string; role: Role } | undefined;
     for (const token of this.apiTokens) if (timingSafeEqual(token.hash, presented)) match = token;
-    if (!match) throw new UnauthorizedError(`Unknown access token ${tokenLabel(credential)}`);
-    return { kind: 'api', name: match.name, role: match.role };
+    if (match) return { kind: 'api', name: match.name, role: match.role };
+    const claimed = credential.startsWith(WRITE_PREFIX) ? 'write' : credential.startsWith(READ_PREFIX) ? 'read' : undefined;
+    if (claimed) {
+      const tokenHash = presented.toString('hex');
+      const record = await this.catalog.findByTokenHash(tokenHash);
+      const access = record?.writeTokenHash === tokenHash ? 'write' : record?.readTokenHash === tokenHash ? 'read' : undefined;
+      if (record && access) return { kind: 'capability', resourceId: record.id, access, label: capabilityLabel(access, tokenHash) };
+    }
+    throw new UnauthorizedError(claimed ? `Unknown ${claimed} token (its resource may have been deleted)` : 'Unknown access token');
   }
 
   /**
@@ -91,13 +110,8 @@ export class AccessControl {
       if (ROLE_PERMISSIONS[principal.role].includes(permission)) return;
       throw new ForbiddenError(`Token "${principal.name}" (${principal.role}) may not ${permission}`, { permission });
     }
-    if (resourceId && (permission === 'read' || permission === 'write' || permission === 'delete')) {
-      const record = await this.catalog.get(resourceId);
-      const holds = (hash: string | null | undefined) => hash !== null && hash !== undefined && hash === principal.tokenHash;
-      if (record && holds(record.writeTokenHash)) return;
-      if (record && permission === 'read' && holds(record.readTokenHash)) return;
-    }
-    throw new ForbiddenError(`Token ${principal.label} does not allow ${permission}${resourceId ? ` of resource ${resourceId}` : ''}`, {
+    if (resourceId === principal.resourceId && CAPABILITY_PERMISSIONS[principal.access].includes(permission)) return;
+    throw new ForbiddenError(`The ${principal.label} does not allow ${permission}${resourceId ? ` of resource ${resourceId}` : ''}`, {
       permission,
     });
   }
@@ -114,7 +128,7 @@ export class AccessControl {
 /** How a principal appears in logs: never a secret. */
 export function describePrincipal(principal: Principal): string {
   if (principal.kind === 'api') return `${principal.name} (${principal.role})`;
-  if (principal.kind === 'capability') return `capability ${principal.label}`;
+  if (principal.kind === 'capability') return `${principal.label} of resource ${principal.resourceId}`;
   return principal.kind;
 }
 

@@ -1,21 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { freshTempDir } from '../testing/temp-dirs.js';
 import type { ResourceRecord } from '../types.js';
 import { CachingCatalog } from './caching-catalog.js';
 import { catalogContract } from './catalog.contract.js';
 import { SqliteCatalog } from './sqlite-catalog.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const freshPath = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spool-caching-catalog-'));
-  dirs.push(dir);
-  return path.join(dir, 'catalog.sqlite');
-};
+const freshPath = () => path.join(freshTempDir('caching-catalog'), 'catalog.sqlite');
 
 /** Counts lookups reaching SQLite; `gate`, when set, holds each lookup until it resolves. */
 class CountingCatalog extends SqliteCatalog {

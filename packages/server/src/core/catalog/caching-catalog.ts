@@ -41,6 +41,10 @@ export class CachingCatalog implements Catalog {
     return record;
   }
 
+  findByTokenHash(tokenHash: string): Promise<ResourceRecord | undefined> {
+    return this.inner.findByTokenHash(tokenHash);
+  }
+
   list(filter?: ListFilter): Promise<ResourceRecord[]> {
     return this.inner.list(filter);
   }

@@ -113,6 +113,18 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
       expect((await catalog.list({ completedBefore: later })).map((r) => r.id)).to.deep.equal(['f2']);
     });
 
+    it('finds a resource by the hash of its write or read token, and nothing once deleted', async () => {
+      await catalog.create({ ...meta('tok'), writeTokenHash: 'a'.repeat(64), readTokenHash: 'b'.repeat(64) });
+      await catalog.create({ ...meta('other'), writeTokenHash: 'c'.repeat(64), readTokenHash: 'd'.repeat(64) });
+      await catalog.create(meta('none'));
+      expect((await catalog.findByTokenHash('a'.repeat(64)))?.id).to.equal('tok');
+      expect((await catalog.findByTokenHash('b'.repeat(64)))?.id).to.equal('tok');
+      expect((await catalog.findByTokenHash('d'.repeat(64)))?.id).to.equal('other');
+      expect(await catalog.findByTokenHash('e'.repeat(64))).to.equal(undefined);
+      await catalog.delete('tok');
+      expect(await catalog.findByTokenHash('a'.repeat(64))).to.equal(undefined);
+    });
+
     it('truncates size, counts and index entries past the new size', async () => {
       await catalog.create(meta('x'));
       await catalog.checkpoint('x', {

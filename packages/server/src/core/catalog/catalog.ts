@@ -20,6 +20,8 @@ export interface CatalogCheckpoint {
 export interface Catalog {
   create(resource: NewResource): Promise<ResourceRecord>;
   get(id: string): Promise<ResourceRecord | undefined>;
+  /** The resource whose write or read capability token has this SHA-256 (hex), if any. */
+  findByTokenHash(tokenHash: string): Promise<ResourceRecord | undefined>;
   list(filter?: ListFilter): Promise<ResourceRecord[]>;
   /**
    * Records a checkpoint atomically. Size and newlines never go backwards and a

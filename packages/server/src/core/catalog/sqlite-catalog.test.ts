@@ -1,19 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { freshTempDir } from '../testing/temp-dirs.js';
 import { catalogContract } from './catalog.contract.js';
 import { SqliteCatalog } from './sqlite-catalog.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const freshPath = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spool-catalog-'));
-  dirs.push(dir);
-  return path.join(dir, 'catalog.sqlite');
-};
+const freshPath = () => path.join(freshTempDir('catalog'), 'catalog.sqlite');
 
 catalogContract('SqliteCatalog', async () => new SqliteCatalog(freshPath()));
 
@@ -27,5 +19,19 @@ describe('SqliteCatalog', () => {
     const second = new SqliteCatalog(file);
     expect(await second.get('p')).to.include({ size: 42, state: 'COMPLETED', checksum: 'ff', contextId: 'c', supportsLineAccess: false });
     await second.close();
+  });
+
+  it('keeps its database and -wal/-shm files 0600 (or fileMode), narrowing ones an older version left readable', async () => {
+    const file = freshPath();
+    const files = [file, `${file}-wal`, `${file}-shm`];
+    const first = new SqliteCatalog(file);
+    await first.create({ id: 'm', filename: 'm.log', mimeType: 'text/plain', supportsLineAccess: true, contextId: null });
+    expect(files.map((f) => statSync(f).mode & 0o777)).to.deep.equal([0o600, 0o600, 0o600]);
+    for (const f of files) chmodSync(f, 0o644);
+    const second = new SqliteCatalog(file, { fileMode: 0o640 });
+    expect(files.map((f) => statSync(f).mode & 0o777)).to.deep.equal([0o640, 0o640, 0o640]);
+    expect(await second.get('m')).to.include({ id: 'm' });
+    await second.close();
+    await first.close();
   });
 });

@@ -1,5 +1,6 @@
 import { ErrorCode, isTerminal, ResourceNotFoundError, ResourceTerminalError, SpoolError, type TransferState } from '@spool/common';
 import Database from 'better-sqlite3';
+import { DEFAULT_DATA_FILE_MODE, setFileModesSync } from '../storage/file-modes.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint } from './catalog.js';
 
@@ -47,6 +48,8 @@ CREATE TABLE IF NOT EXISTS resources (
 );
 CREATE INDEX IF NOT EXISTS resources_context ON resources(context_id, seq);
 CREATE INDEX IF NOT EXISTS resources_state ON resources(state, seq);
+CREATE INDEX IF NOT EXISTS resources_write_token ON resources(write_token_hash) WHERE write_token_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS resources_read_token ON resources(read_token_hash) WHERE read_token_hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS line_index (
   resource_id TEXT NOT NULL,
   block INTEGER NOT NULL,
@@ -77,6 +80,11 @@ function toRecord(row: ResourceRow): ResourceRecord {
   };
 }
 
+export interface SqliteCatalogOptions {
+  /** Mode of the database file and of SQLite's -wal/-shm files beside it (default 0600). */
+  fileMode?: number;
+}
+
 /**
  * The embedded catalog: one SQLite file in WAL mode. Written at checkpoints only
  * (never per frame), each checkpoint one transaction with its line index entries, so a
@@ -86,7 +94,11 @@ export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly statements;
 
-  constructor(path: string) {
+  constructor(path: string, options: SqliteCatalogOptions = {}) {
+    if (path !== ':memory:') {
+      // SQLite creates the -wal and -shm files with the database file's mode: set it first.
+      setFileModesSync(options.fileMode ?? DEFAULT_DATA_FILE_MODE, [path, `${path}-wal`, `${path}-shm`]);
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash; a machine crash may lose the last
@@ -102,6 +114,9 @@ export class SqliteCatalog implements Catalog {
            'INITIATED', @now, @now)`,
       ),
       get: this.db.prepare<[string], ResourceRow>('SELECT * FROM resources WHERE id = ?'),
+      byTokenHash: this.db.prepare<[string, string], ResourceRow>(
+        'SELECT * FROM resources WHERE write_token_hash = ? OR read_token_hash = ? LIMIT 1',
+      ),
       checkpoint: this.db.prepare(
         `UPDATE resources SET size = @size, newlines = @newlines, lines = @lines, state = @state, checksum = @checksum, error = @error,
            updated_at = @now, completed_at = @completedAt WHERE id = @id`,
@@ -132,6 +147,11 @@ export class SqliteCatalog implements Catalog {
 
   async get(id: string): Promise<ResourceRecord | undefined> {
     const row = this.statements.get.get(id);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<ResourceRecord | undefined> {
+    const row = this.statements.byTokenHash.get(tokenHash, tokenHash);
     return row ? toRecord(row) : undefined;
   }
 

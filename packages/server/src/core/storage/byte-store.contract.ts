@@ -48,6 +48,17 @@ export function byteStoreContract(name: string, open: () => Promise<ByteStore>):
       expect((await store.read('r2', 0, 6)).toString()).to.equal('abcdef');
     });
 
+    it('cuts a resource from its writer, which appends from the cut', async () => {
+      const writer = await store.openWriter('cut');
+      await writer.append([Buffer.from('kept|dropped')]);
+      await writer.truncate(4);
+      expect(writer.size).to.equal(4);
+      expect(await store.size('cut')).to.equal(4);
+      await writer.append([Buffer.from('+more')]);
+      await writer.close();
+      expect((await store.read('cut', 0, 9)).toString()).to.equal('kept+more');
+    });
+
     it('streams a multi-MB resource byte-exact', async () => {
       const writer = await store.openWriter('big');
       const source = createHash('sha256');

@@ -8,6 +8,11 @@ export interface ByteWriter {
   append(chunks: readonly Buffer[]): Promise<void>;
   /** Makes everything appended so far survive a machine crash. */
   sync(): Promise<void>;
+  /**
+   * Cuts what this writer's resource holds to `size` bytes and appends from there: after a
+   * failed append, the part of it that reached the disk goes (on a full disk, it is space).
+   */
+  truncate(size: number): Promise<void>;
   close(): Promise<void>;
 }
 

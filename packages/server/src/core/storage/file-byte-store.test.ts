@@ -1,24 +1,29 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, type SpoolError } from '@spool/common';
 import { expect } from 'chai';
+import { freshTempDir } from '../testing/temp-dirs.js';
 import { byteStoreContract } from './byte-store.contract.js';
 import { FileByteStore } from './file-byte-store.js';
 
-const dirs: string[] = [];
-const freshDir = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spool-store-'));
-  dirs.push(dir);
-  return dir;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const freshDir = () => freshTempDir('store');
 
 byteStoreContract('FileByteStore', async () => new FileByteStore(freshDir()));
 
 describe('FileByteStore', () => {
+  it('keeps blobs/ 0700 and resource files 0600 (or the modes given), narrowing ones an older version left readable', async () => {
+    const dir = freshDir();
+    const modeOf = (p: string) => statSync(p).mode & 0o777;
+    const store = new FileByteStore(dir);
+    await (await store.openWriter('fresh')).close();
+    expect([modeOf(path.join(dir, 'blobs')), modeOf(path.join(dir, 'blobs', 'fresh'))]).to.deep.equal([0o700, 0o600]);
+    chmodSync(path.join(dir, 'blobs'), 0o755);
+    chmodSync(path.join(dir, 'blobs', 'fresh'), 0o644);
+    const configured = new FileByteStore(dir, { fileMode: 0o640, dirMode: 0o750 });
+    await (await configured.openWriter('fresh')).close();
+    expect([modeOf(path.join(dir, 'blobs')), modeOf(path.join(dir, 'blobs', 'fresh'))]).to.deep.equal([0o750, 0o640]);
+  });
+
   it('refuses ids that are not safe file names', async () => {
     const store = new FileByteStore(freshDir());
     const err = (await store.openWriter('../escape').catch((e: unknown) => e)) as SpoolError;

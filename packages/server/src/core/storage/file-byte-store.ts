@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageFailureError } from '@spool/common';
 import type { ByteStore, ByteWriter } from './byte-store.js';
+import { DEFAULT_DATA_DIR_MODE, DEFAULT_DATA_FILE_MODE } from './file-modes.js';
 import { FileRangeStream } from './file-range-stream.js';
 import { ReadHandleCache } from './read-handle-cache.js';
 
@@ -42,6 +43,12 @@ class FileByteWriter implements ByteWriter {
     await this.handle.datasync();
   }
 
+  async truncate(size: number): Promise<void> {
+    if (this.closed) throw new StorageFailureError('Writer is closed');
+    await this.handle.truncate(size);
+    this.written = size;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -66,6 +73,10 @@ function dropBytes(chunks: readonly Buffer[], count: number): Buffer[] {
 export interface FileByteStoreOptions {
   /** Read handles kept open for reuse by reads and range streams; 0 opens and closes per read. */
   readHandles?: number;
+  /** Mode of every resource file (default 0600). */
+  fileMode?: number;
+  /** Mode of the `blobs/` directory (default 0700). */
+  dirMode?: number;
 }
 
 /** Default size of the read-handle cache: a handful of hot resources, far below fd limits. */
@@ -76,10 +87,14 @@ export class FileByteStore implements ByteStore {
   private readonly dir: string;
   private ready: Promise<void> | undefined;
   private readonly handles: ReadHandleCache;
+  private readonly fileMode: number;
+  private readonly dirMode: number;
 
   constructor(dataDir: string, options: FileByteStoreOptions = {}) {
     this.dir = path.join(dataDir, 'blobs');
     this.handles = new ReadHandleCache(options.readHandles ?? DEFAULT_READ_HANDLES);
+    this.fileMode = options.fileMode ?? DEFAULT_DATA_FILE_MODE;
+    this.dirMode = options.dirMode ?? DEFAULT_DATA_DIR_MODE;
   }
 
   private pathOf(id: string): string {
@@ -88,7 +103,8 @@ export class FileByteStore implements ByteStore {
   }
 
   private ensureDir(): Promise<void> {
-    this.ready ??= fs.mkdir(this.dir, { recursive: true }).then(() => undefined);
+    // Exactly dirMode, also for a directory an older version created world-readable.
+    this.ready ??= fs.mkdir(this.dir, { recursive: true, mode: this.dirMode }).then(() => fs.chmod(this.dir, this.dirMode));
     return this.ready;
   }
 
@@ -96,8 +112,10 @@ export class FileByteStore implements ByteStore {
     await this.ensureDir();
     const file = this.pathOf(id);
     try {
-      const handle = await fs.open(file, 'a+');
-      const { size } = await handle.stat();
+      const handle = await fs.open(file, 'a+', this.fileMode);
+      const { size, mode } = await handle.stat();
+      // The umask may have narrowed a new file, and an older version made files world-readable.
+      if ((mode & 0o777) !== this.fileMode) await handle.chmod(this.fileMode);
       return new FileByteWriter(handle, size);
     } catch (err) {
       throw new StorageFailureError(`Cannot open ${file} for writing: ${(err as Error).message}`, err);

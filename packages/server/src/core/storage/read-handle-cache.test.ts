@@ -1,19 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { appendFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { freshTempDir } from '../testing/temp-dirs.js';
 import { ReadHandleCache } from './read-handle-cache.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
 async function fileWith(name: string, text: string): Promise<string> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spool-handles-'));
-  dirs.push(dir);
-  const file = path.join(dir, name);
+  const file = path.join(freshTempDir('handles'), name);
   await writeFile(file, text);
   return file;
 }

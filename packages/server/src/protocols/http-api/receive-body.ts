@@ -1,4 +1,4 @@
-import { type ResourceStatus, SpoolError, toSpoolError } from '@spool/common';
+import { ResourceDeletedError, type ResourceStatus, SpoolError, toSpoolError } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { UploadSession } from '../../core/upload-session.js';
 import { pumpRequestBody } from '../../transport/http/body-pump.js';
@@ -51,6 +51,8 @@ export async function receiveBody(
     return await pumpRequestBody(req, session, { ...budget, ...bodyTimeouts(ctx.config) }).done;
   } catch (err) {
     const error = toSpoolError(err);
+    // Deleted meanwhile: nothing was kept, and the error says so.
+    if (error instanceof ResourceDeletedError) throw error;
     const status = await endInterrupted(session, policy, error.message);
     ctx.logger.warn('http upload interrupted', {
       resourceId: session.id,

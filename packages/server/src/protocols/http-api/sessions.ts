@@ -9,12 +9,13 @@ export interface IssuedTokens {
 }
 
 /**
- * A session reports storage failures as 'error' events, possibly when no body is being
- * pumped (while finishing): without a listener that would be an unhandled error. The
- * pump and the route see the failure through their own calls; this only logs it.
+ * A session reports ending on the server's side (storage failure, deletion) as 'error'
+ * events, possibly when no body is being pumped (while finishing): without a listener that
+ * would be an unhandled error. The pump and the route see the failure through their own
+ * calls; this only logs it.
  */
 function guarded(ctx: HttpContext, session: UploadSession): UploadSession {
-  session.on('error', (err: Error) => ctx.logger.warn('http upload storage failure', { resourceId: session.id, error: err.message }));
+  session.on('error', (err: Error) => ctx.logger.warn('http upload ended by the server', { resourceId: session.id, error: err.message }));
   return session;
 }
 

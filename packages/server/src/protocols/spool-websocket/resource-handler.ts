@@ -17,9 +17,8 @@ import type { SpoolCore } from '../../core/spool-core.js';
 import type { EncodedFrames, WsConnection } from '../../transport/websocket/index.js';
 import { inherited } from '../access-rule.js';
 import type { MessageDispatcher, MessageTable } from '../shared/message-dispatcher.js';
-import { OutboundPump, RequestQueue } from '../shared/outbound-pump.js';
-import { runGuarded } from '../shared/run-guarded.js';
-import { subscribeWhileOpen } from '../shared/subscribe-while-open.js';
+import { RequestQueue } from '../shared/outbound-pump.js';
+import { ResourceReaderConnection } from '../shared/resource-reader.js';
 import { spoolErrorMessageFor } from './close-mapping.js';
 import { refuseConnection } from './refuse.js';
 import type { SharedPushFrames } from './shared-push-frames.js';
@@ -50,7 +49,7 @@ export const SPOOL_RESOURCE_MESSAGES: MessageTable<typeof SpoolResourceClientMes
  * in the upload's memory — is written synchronously from frames shared by every follower
  * at that point (`SharedPushFrames`), in one socket write.
  */
-export class SpoolResourceHandler {
+export class SpoolResourceHandler extends ResourceReaderConnection<typeof SpoolResourceClientMessageSchema> {
   /** Newest status from the core. */
   private latest: ResourceStatus | undefined;
   /** Last status sent to the client. */
@@ -58,49 +57,27 @@ export class SpoolResourceHandler {
   /** Next byte to push, or undefined when not following. */
   private followOffset: number | undefined;
   private readonly requests = new RequestQueue<ReadRequest>();
-  private readonly pump = new OutboundPump(
-    () => this.step(),
-    () => this.closed,
-    (err) => this.fail(err),
-  );
-  private closed = false;
 
   constructor(
-    private readonly conn: WsConnection,
-    private readonly core: SpoolCore,
-    private readonly resourceId: string,
+    conn: WsConnection,
+    core: SpoolCore,
+    resourceId: string,
     private readonly shared: SharedPushFrames,
-    private readonly messages: MessageDispatcher<typeof SpoolResourceClientMessageSchema>,
+    messages: MessageDispatcher<typeof SpoolResourceClientMessageSchema>,
     private readonly logger: Logger,
   ) {
-    conn.on('text', (text: string) => this.onText(text));
-    conn.on('binaryStart', () => this.fail(new ProtocolViolationError('Resource connections accept no binary data')));
-    conn.on('close', () => {
-      this.closed = true;
-    });
+    super(conn, core, resourceId, messages);
   }
 
-  /** Subscribes to the resource (unknown id → error + close). */
-  async start(): Promise<void> {
-    try {
-      await subscribeWhileOpen(this.core, this.resourceId, this.conn, (status) => {
-        this.latest = status;
-        this.pump.kick();
-      });
-    } catch (err) {
-      this.fail(err);
-    }
+  protected onStatus(status: ResourceStatus): void {
+    this.latest = status;
   }
 
-  private onText(text: string): void {
-    if (this.closed) return;
-    runGuarded(
-      () => this.messages.dispatch(text, (message) => this.onMessage(message)),
-      (err) => this.fail(err),
-    );
+  protected onBinary(): void {
+    this.fail(new ProtocolViolationError('Resource connections accept no binary data'));
   }
 
-  private onMessage(message: z.infer<typeof SpoolResourceClientMessageSchema>): void {
+  protected onMessage(message: z.infer<typeof SpoolResourceClientMessageSchema>): void {
     switch (message.type) {
       case 'follow':
         // A new follow replaces the previous one; pieces are placed by their offset.
@@ -112,11 +89,10 @@ export class SpoolResourceHandler {
       default:
         this.requests.push(message);
     }
-    this.pump.kick();
   }
 
   /** Sends the next thing due: true when done at once, a promise when under way, false when idle. */
-  private step(): Promise<void> | boolean {
+  protected step(): Promise<void> | boolean {
     const status = this.latest;
     if (status && this.requests.length === 0) {
       const shared = this.sendShared(status);
@@ -224,7 +200,7 @@ export class SpoolResourceHandler {
     await this.conn.sendText(JSON.stringify(reply));
   }
 
-  private fail(err: unknown): void {
+  protected fail(err: unknown): void {
     if (this.closed) return;
     this.closed = true;
     refuseConnection(this.conn, err, this.logger.child({ resourceId: this.resourceId }));

@@ -12,9 +12,8 @@ import type { SpoolCore } from '../../core/spool-core.js';
 import type { WsConnection } from '../../transport/websocket/index.js';
 import { inherited } from '../access-rule.js';
 import type { MessageDispatcher, MessageTable } from '../shared/message-dispatcher.js';
-import { OutboundPump, RequestQueue } from '../shared/outbound-pump.js';
-import { runGuarded } from '../shared/run-guarded.js';
-import { subscribeWhileOpen } from '../shared/subscribe-while-open.js';
+import { RequestQueue } from '../shared/outbound-pump.js';
+import { ResourceReaderConnection } from '../shared/resource-reader.js';
 import { closeFrameFor } from './close-mapping.js';
 
 type Request = StepRequestChunk | StepRequestLines;
@@ -35,57 +34,34 @@ export const STEP_DOWNLOAD_MESSAGES: MessageTable<typeof StepDownloadClientMessa
  * coalesced to the newest while a reply is being sent (so COMPLETED/FAILED, being the
  * newest, is never lost — the Java server's defect).
  */
-export class StepDownloadHandler {
+export class StepDownloadHandler extends ResourceReaderConnection<typeof StepDownloadClientMessageSchema> {
   private readonly requests = new RequestQueue<Request>();
-  private readonly pump = new OutboundPump(
-    () => this.step(),
-    () => this.closed,
-    (err) => this.fail(err),
-  );
   private pendingStatus: ResourceStatus | undefined;
-  private closed = false;
 
   constructor(
-    private readonly conn: WsConnection,
-    private readonly core: SpoolCore,
-    private readonly resourceId: string,
-    private readonly messages: MessageDispatcher<typeof StepDownloadClientMessageSchema>,
+    conn: WsConnection,
+    core: SpoolCore,
+    resourceId: string,
+    messages: MessageDispatcher<typeof StepDownloadClientMessageSchema>,
     private readonly logger: Logger,
   ) {
-    conn.on('text', (text: string) => this.onText(text));
-    conn.on('binaryStart', () =>
-      this.fail(new InvalidMessageError('Download connections accept no binary data'), CloseCode.UNSUPPORTED_DATA),
-    );
-    conn.on('close', () => {
-      this.closed = true;
-    });
+    super(conn, core, resourceId, messages);
   }
 
-  async start(): Promise<void> {
-    try {
-      await subscribeWhileOpen(this.core, this.resourceId, this.conn, (status) => {
-        this.pendingStatus = status;
-        this.pump.kick();
-      });
-    } catch (err) {
-      this.fail(err);
-    }
+  protected onStatus(status: ResourceStatus): void {
+    this.pendingStatus = status;
   }
 
-  private onText(text: string): void {
-    if (this.closed) return;
-    runGuarded(
-      () =>
-        this.messages.dispatch(text, (request) => {
-          this.requests.push(request);
-          this.pump.kick();
-        }),
-      (err) => this.fail(err),
-    );
+  protected onMessage(request: Request): void {
+    this.requests.push(request);
+  }
+
+  protected onBinary(): void {
+    this.fail(new InvalidMessageError('Download connections accept no binary data'), CloseCode.UNSUPPORTED_DATA);
   }
 
   /** Status first (newest only), then the next reply. */
-  private step(): Promise<void> | boolean {
+  protected step(): Promise<void> | boolean {
     const status = this.pendingStatus;
     if (status) {
       this.pendingStatus = undefined;
@@ -109,7 +85,7 @@ export class StepDownloadHandler {
     await this.conn.sendText(JSON.stringify({ '@': 'Lines', lines: lines.map((l) => l.toString('utf8')) }));
   }
 
-  private fail(err: unknown, code?: number): void {
+  protected fail(err: unknown, code?: number): void {
     if (this.closed) return;
     this.closed = true;
     const frame = closeFrameFor(err);

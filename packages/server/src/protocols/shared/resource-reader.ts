@@ -1,0 +1,70 @@
+import type { ResourceStatus } from '@spool/common';
+import type { z } from 'zod';
+import type { SpoolCore } from '../../core/spool-core.js';
+import type { WsConnection } from '../../transport/websocket/index.js';
+import type { MessageDispatcher } from './message-dispatcher.js';
+import { OutboundPump } from './outbound-pump.js';
+import { runGuarded } from './run-guarded.js';
+import { subscribeWhileOpen } from './subscribe-while-open.js';
+
+/**
+ * What every WebSocket connection that reads one resource does the same way, whatever
+ * its protocol: status from the core and each client message (dispatched through the
+ * endpoint's message table) wake one ordered outbound pump; binary input is refused;
+ * anything that throws ends the connection through `fail`. A protocol supplies what its
+ * wire sends (`step`) and how it refuses (`fail`).
+ */
+export abstract class ResourceReaderConnection<S extends z.ZodType> {
+  protected closed = false;
+  protected readonly pump = new OutboundPump(
+    () => this.step(),
+    () => this.closed,
+    (err) => this.fail(err),
+  );
+
+  constructor(
+    protected readonly conn: WsConnection,
+    protected readonly core: SpoolCore,
+    protected readonly resourceId: string,
+    private readonly messages: MessageDispatcher<S>,
+  ) {
+    conn.on('text', (text: string) => {
+      if (this.closed) return;
+      runGuarded(
+        () =>
+          this.messages.dispatch(text, (message) => {
+            this.onMessage(message);
+            this.pump.kick();
+          }),
+        (err) => this.fail(err),
+      );
+    });
+    conn.on('binaryStart', () => this.onBinary());
+    conn.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /** Subscribes to the resource (an unknown id ends the connection through `fail`). */
+  async start(): Promise<void> {
+    try {
+      await subscribeWhileOpen(this.core, this.resourceId, this.conn, (status) => {
+        this.onStatus(status);
+        this.pump.kick();
+      });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** A newer status (never older: the core guarantees the order). */
+  protected abstract onStatus(status: ResourceStatus): void;
+  /** A parsed, authorized client message; the pump runs right after. */
+  protected abstract onMessage(message: z.infer<S>): void;
+  /** The client sent binary data, which a reader connection never accepts. */
+  protected abstract onBinary(): void;
+  /** What the pump sends next (see OutboundPump). */
+  protected abstract step(): Promise<void> | boolean;
+  /** Ends the connection on an error, the protocol's way. */
+  protected abstract fail(err: unknown): void;
+}

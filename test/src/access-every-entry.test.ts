@@ -98,7 +98,7 @@ describe('Access control on every mounted entry (deny by default)', () => {
     expect(checked.length).to.equal(server.host.routes.length - PUBLIC.size);
     // Nothing a refused request asked for happened.
     expect((await server.core.getRecord(resource.id)).state).to.equal('IN_PROGRESS');
-    expect(await server.core.list({ namePrefix: 'probe.log' })).to.have.length(0);
+    expect(await server.core.list({ filenamePrefix: 'probe.log' })).to.have.length(0);
   });
 
   it('does not reveal counts on /health to anonymous callers when access control is on', async () => {

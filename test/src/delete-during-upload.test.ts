@@ -60,7 +60,7 @@ describe('DELETE during an upload', () => {
   it('HTTP: the PUT is answered 404 RESOURCE_NOT_FOUND "was deleted" (nothing "kept"); followers see FAILED', async () => {
     const put = streamingRequest(api('/uploads/doomed.log'));
     await put.write('first line\n');
-    const id = await eventually(async () => (await server.core.list({ namePrefix: 'doomed.log' }))[0]?.id);
+    const id = await eventually(async () => (await server.core.list({ filenamePrefix: 'doomed.log' }))[0]?.id);
     const followed = await follow(id);
     await deleteWhenVisible(id, 11);
     await put.write('more\n').catch(() => undefined);

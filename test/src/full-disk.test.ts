@@ -38,7 +38,7 @@ describe('A full disk', () => {
   async function uploadAndFollow(first: Buffer) {
     const put = streamingRequest(api('/uploads/build.log'));
     await put.write(first);
-    const id = await eventually(async () => (await server.core.list({ namePrefix: 'build.log' }))[0]?.id);
+    const id = await eventually(async () => (await server.core.list({ filenamePrefix: 'build.log' }))[0]?.id);
     const follower = new RawStepSocket(`${server.wsUrl}/ws/streaming/download/${id}`);
     await follower.text(1);
     return { put, id, follower };

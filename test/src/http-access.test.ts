@@ -82,7 +82,7 @@ describe('HTTP API: access control', () => {
     const reader = await request(api('/uploads/x.log'), { method: 'PUT', body: 'data', headers: bearer(READER) });
     expect(reader.status).to.equal(403);
     expect(reader.json<ErrorJson>().error.code).to.equal('FORBIDDEN');
-    expect(await server.core.list({ namePrefix: 'x.log' })).to.have.length(0);
+    expect(await server.core.list({ filenamePrefix: 'x.log' })).to.have.length(0);
   });
 
   it('returns write and read capability tokens on creation; they allow exactly their resource', async () => {

@@ -62,14 +62,14 @@ describe('HTTP API: hardening', () => {
       ]) {
         expect(await rawError(head), head).to.deep.equal({ status: 400, code: 'INVALID_MESSAGE' });
       }
-      expect(await server.core.list({ namePrefix: 'gzip-te.log' })).to.have.length(0);
+      expect(await server.core.list({ filenamePrefix: 'gzip-te.log' })).to.have.length(0);
     });
 
     it('a transfer coding besides chunked: 501 NOT_IMPLEMENTED (the bytes would be stored still encoded)', async () => {
       const head =
         'PUT /api/v1/uploads/gzip-chunked.log HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n';
       expect(await rawError(head)).to.deep.equal({ status: 501, code: 'NOT_IMPLEMENTED' });
-      expect(await server.core.list({ namePrefix: 'gzip-chunked.log' })).to.have.length(0);
+      expect(await server.core.list({ filenamePrefix: 'gzip-chunked.log' })).to.have.length(0);
     });
 
     it('an answer is sent even when the parser fails on the body in the same moment as a route answers', async () => {

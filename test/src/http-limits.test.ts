@@ -54,7 +54,7 @@ describe('HTTP API: limits and bad input', () => {
   }
   async function onlyResourceNamed(name: string): Promise<string> {
     const found = await eventually(async () => {
-      const list = await server.core.list({ namePrefix: name });
+      const list = await server.core.list({ filenamePrefix: name });
       return list.length > 0 ? list : undefined;
     });
     expect(found).to.have.length(1);
@@ -66,7 +66,7 @@ describe('HTTP API: limits and bad input', () => {
       const res = await request(api('/uploads/declared.bin'), { method: 'PUT', body: bytes(5000), headers: { 'Content-Length': 5000 } });
       expect(res.status).to.equal(413);
       expect(res.json<ErrorJson>().error.code).to.equal('MESSAGE_TOO_LARGE');
-      expect(await server.core.list({ namePrefix: 'declared.bin' })).to.have.length(0);
+      expect(await server.core.list({ filenamePrefix: 'declared.bin' })).to.have.length(0);
     });
 
     it('a chunked one-shot upload over the limit: 413, resource FAILED with exactly the first bytes kept', async () => {

@@ -120,7 +120,7 @@ describe('HTTP API: writing', () => {
       });
       expect(bad.status).to.equal(422);
       expect(bad.json<ErrorJson>().error.code).to.equal('CHECKSUM_MISMATCH');
-      const [failed] = await server.core.list({ namePrefix: 'bad.txt' });
+      const [failed] = await server.core.list({ filenamePrefix: 'bad.txt' });
       expect(failed?.state).to.equal('FAILED');
       expect((await contentOf(failed?.id ?? '')).toString()).to.equal(body);
       const malformed = await request(api('/uploads/m.txt'), { method: 'PUT', body, headers: { 'Content-MD5': 'nope' } });
@@ -202,7 +202,7 @@ describe('HTTP API: writing', () => {
       const res = await request(api('/uploads/z.log'), { method: 'PUT', body: 'xx', headers: { 'Content-Encoding': 'gzip' } });
       expect(res.status).to.equal(415);
       expect(res.json<ErrorJson>().error.code).to.equal('UNSUPPORTED_MEDIA_TYPE');
-      expect(await server.core.list({ namePrefix: 'z.log' })).to.have.length(0);
+      expect(await server.core.list({ filenamePrefix: 'z.log' })).to.have.length(0);
     });
   });
 
@@ -423,7 +423,7 @@ describe('HTTP API: writing', () => {
       const upload = streamingRequest(api('/uploads/live.log'), { method: 'PUT' });
       await upload.write('started\n');
       const [record] = await eventually(async () => {
-        const found = await server.core.list({ namePrefix: 'live.log' });
+        const found = await server.core.list({ filenamePrefix: 'live.log' });
         return found.length > 0 ? found : undefined;
       });
       const id = record?.id ?? '';

@@ -18,6 +18,7 @@ export const ErrorCode = {
   RESOURCE_TERMINAL: 'RESOURCE_TERMINAL',
   WRITER_CONFLICT: 'WRITER_CONFLICT',
   OFFSET_MISMATCH: 'OFFSET_MISMATCH',
+  NAME_TAKEN: 'NAME_TAKEN',
   UPLOAD_ABORTED: 'UPLOAD_ABORTED',
   UPLOAD_FAILED: 'UPLOAD_FAILED',
   STORAGE_FAILURE: 'STORAGE_FAILURE',
@@ -118,6 +119,12 @@ export class WriterConflictError extends SpoolError {
 export class OffsetMismatchError extends SpoolError {
   constructor(id: string, expected: number, got: number) {
     super(ErrorCode.OFFSET_MISMATCH, `Resource ${id} is at offset ${expected}, write was at ${got}`, { id, expected, got });
+  }
+}
+/** Another resource holds the name (a live one, or for names unique forever any one). */
+export class NameTakenError extends SpoolError {
+  constructor(name: string, holder: string) {
+    super(ErrorCode.NAME_TAKEN, `The name ${name} is taken by resource ${holder}`, { name, id: holder });
   }
 }
 export class UploadAbortedError extends SpoolError {

@@ -144,6 +144,23 @@ describe('SpoolCore', () => {
     await core.close();
   });
 
+  it('resolves a name wherever an id is taken, one live holder at a time', async () => {
+    const { core } = await openCore();
+    const first = await core.createUpload(textMeta, { name: 'ci/7/build.log' });
+    expect((await core.resolve('ci/7/build.log')).id).to.equal(first.id);
+    expect((await core.resolve(first.id)).name).to.equal('ci/7/build.log');
+    expect(await core.createUpload(textMeta, { name: 'ci/7/build.log' }).catch((err: SpoolError) => err.code)).to.equal(
+      ErrorCode.NAME_TAKEN,
+    );
+    expect(await core.createUpload(textMeta, { name: 'ci//x' }).catch((err: SpoolError) => err.code)).to.equal(ErrorCode.INVALID_METADATA);
+    await first.finish();
+    const rerun = await core.createUpload(textMeta, { name: 'ci/7/build.log' });
+    expect((await core.resolve('ci/7/build.log')).id).to.equal(rerun.id);
+    expect(await core.resolve('ci/8/build.log').catch((err: SpoolError) => err.code)).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
+    await rerun.release();
+    await core.close();
+  });
+
   it('serves visible tail bytes from memory, shared by every caller, also while the terminal status is published', async () => {
     const { core } = await openCore();
     const session = await core.createUpload(textMeta);

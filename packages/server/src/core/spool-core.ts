@@ -21,12 +21,13 @@ import {
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'winston';
 import { AccessControl } from './access/access-control.js';
-import type { Catalog } from './catalog/catalog.js';
+import type { Catalog, NameUniqueness, Usage } from './catalog/catalog.js';
 import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
 import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { reportedLines } from './lines/line-indexer.js';
 import { LinePage } from './lines/line-page.js';
+import { looksLikeId, validateResourceName } from './names.js';
 import type { ByteStore } from './storage/byte-store.js';
 import { LINE_INDEX_STRIDE, type ListFilter, type ResourceRecord } from './types.js';
 import { DELETED_REASON, type UploadLimits, UploadSession, type UploadSessionDeps } from './upload-session.js';
@@ -56,6 +57,12 @@ export interface SpoolCoreDeps {
 
 export interface CreateUploadOptions {
   contextId?: string | null | undefined;
+  /** A path-like name readers may use instead of the id (see core/names.ts); unique among live resources. */
+  name?: string | null | undefined;
+  /** `always`: the name may never be reused, even once the resource ended (blob ids). Default `live`. */
+  uniqueName?: NameUniqueness | undefined;
+  /** Small string attributes kept with the resource. */
+  attributes?: Record<string, string> | undefined;
   /** The writer may leave and come back (`resumeUpload`) within the grace period. */
   resumable?: boolean | undefined;
   writeTokenHash?: string | null | undefined;
@@ -300,14 +307,20 @@ export class SpoolCore {
     }
     const { catalog } = this;
     const { logger } = this.deps;
-    const record = await catalog.create({
-      ...parsed.data,
-      id: uuidv7(),
-      contextId: options.contextId ?? null,
-      resumable: options.resumable ?? false,
-      writeTokenHash: options.writeTokenHash ?? null,
-      readTokenHash: options.readTokenHash ?? null,
-    });
+    const name = options.name ? validateResourceName(options.name) : null;
+    const record = await catalog.create(
+      {
+        ...parsed.data,
+        id: uuidv7(),
+        name,
+        attributes: options.attributes ?? {},
+        contextId: options.contextId ?? null,
+        resumable: options.resumable ?? false,
+        writeTokenHash: options.writeTokenHash ?? null,
+        readTokenHash: options.readTokenHash ?? null,
+      },
+      { uniqueName: options.uniqueName ?? 'live' },
+    );
     const session = await this.attachWriter(record, undefined, options.checksum ?? true);
     logger.info('upload created', { resourceId: record.id, filename: record.filename, contextId: record.contextId });
     await this.publish(record, session.status);
@@ -395,6 +408,27 @@ export class SpoolCore {
     const { bus } = this.deps;
     await bus.publish(resourceChannel(record.id), status);
     if (record.contextId) await bus.publish(contextChannel(record.contextId), status);
+  }
+
+  /**
+   * The resource a reference names: an id, or a name (the live resource holding it, else
+   * the newest that had it). RESOURCE_NOT_FOUND if none.
+   */
+  async resolve(ref: string): Promise<ResourceRecord> {
+    if (looksLikeId(ref)) return this.getRecord(ref);
+    const record = await this.deps.catalog.findByName(ref);
+    if (!record) throw new ResourceNotFoundError(ref);
+    return record;
+  }
+
+  /** Replaces a resource's attributes. */
+  setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {
+    return this.deps.catalog.setAttributes(id, attributes);
+  }
+
+  /** Count and visible bytes of the resources whose names start with `nameStartsWith` (quotas). */
+  usage(nameStartsWith: string): Promise<Usage> {
+    return this.deps.catalog.usage(nameStartsWith);
   }
 
   async getRecord(id: string): Promise<ResourceRecord> {

@@ -3,6 +3,14 @@ import type { ResourceMetadata, TransferState } from '@spool/common';
 /** One resource as the catalog keeps it. Offsets are the *visible* (checkpointed) ones. */
 export interface ResourceRecord extends ResourceMetadata {
   id: string;
+  /**
+   * A path-like name chosen by the uploader (`ci/1234/build.log`), unique among live
+   * resources (or forever, where the creator asked): readers may use it wherever they use
+   * the id. Null when none was given.
+   */
+  name: string | null;
+  /** Small string attributes a protocol keeps with a resource (blob flags …); {} when none. */
+  attributes: Record<string, string>;
   contextId: string | null;
   resumable: boolean;
   writeTokenHash: string | null;
@@ -25,6 +33,8 @@ export interface ResourceRecord extends ResourceMetadata {
 
 export interface NewResource extends ResourceMetadata {
   id: string;
+  name?: string | null;
+  attributes?: Record<string, string>;
   contextId: string | null;
   /** A lost writer may come back (Spool protocol, HTTP appends): stays IN_PROGRESS for the grace period. */
   resumable?: boolean;
@@ -36,7 +46,11 @@ export interface NewResource extends ResourceMetadata {
 export interface ListFilter {
   state?: TransferState | undefined;
   contextId?: string | undefined;
-  namePrefix?: string | undefined;
+  filenamePrefix?: string | undefined;
+  /** Names starting with this (a folder of names: `ci/1234/`); unnamed resources never match. */
+  nameStartsWith?: string | undefined;
+  /** Creation order, oldest first (default) or newest first; `after` pages in the same order. */
+  order?: 'asc' | 'desc' | undefined;
   /** Last changed (checkpoint, release) before this time (ms since epoch). */
   updatedBefore?: number | undefined;
   /** Reached COMPLETED/FAILED before this time (ms since epoch). */

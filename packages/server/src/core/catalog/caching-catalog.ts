@@ -1,14 +1,15 @@
 import { isTerminal } from '@spool/common';
 import { LruMap } from '../lru-map.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
-import type { Catalog, CatalogCheckpoint } from './catalog.js';
+import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
 
 /** Default number of terminal records kept: a few hundred bytes each. */
 export const DEFAULT_CACHED_RECORDS = 1024;
 
 /**
  * A catalog that remembers the records of terminal (COMPLETED, FAILED) resources in a
- * bounded LRU in front of another catalog. A terminal record never changes again, and
+ * bounded LRU in front of another catalog. A terminal record never changes again (but for
+ * its attributes, which are changed through this catalog), and
  * every read of a finished log (a line page, a range) looks its record up, often twice.
  * Only deletion ends such a record: deletes through this catalog drop it. Deletes made
  * by another process on a shared catalog are not seen, so wrap a shared catalog only
@@ -24,8 +25,26 @@ export class CachingCatalog implements Catalog {
     private readonly capacity = DEFAULT_CACHED_RECORDS,
   ) {}
 
-  create(resource: NewResource): Promise<ResourceRecord> {
-    return this.inner.create(resource);
+  create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord> {
+    return this.inner.create(resource, options);
+  }
+
+  findByName(name: string): Promise<ResourceRecord | undefined> {
+    return this.inner.findByName(name);
+  }
+
+  async setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {
+    // Attributes are the one thing that may change on a terminal resource.
+    this.forget(id);
+    try {
+      return await this.inner.setAttributes(id, attributes);
+    } finally {
+      this.forget(id);
+    }
+  }
+
+  usage(nameStartsWith: string): Promise<Usage> {
+    return this.inner.usage(nameStartsWith);
   }
 
   async get(id: string): Promise<ResourceRecord | undefined> {

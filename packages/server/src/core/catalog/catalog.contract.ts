@@ -84,6 +84,59 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
       expect(err.code).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
     });
 
+    it('holds a name for one live resource at a time, and resolves it to the live one, else the newest', async () => {
+      const first = await catalog.create({ ...meta('n1'), name: 'ci/1/build.log' });
+      expect(first).to.include({ name: 'ci/1/build.log' });
+      expect(first.attributes).to.deep.equal({});
+      const taken = await catalog.create({ ...meta('n2'), name: 'ci/1/build.log' }).catch((err: SpoolError) => err);
+      expect((taken as SpoolError).code).to.equal(ErrorCode.NAME_TAKEN);
+      expect(await catalog.get('n2')).to.equal(undefined);
+      await catalog.checkpoint('n1', { size: 0, newlines: 0, lines: 0, state: 'COMPLETED', indexEntries: [] });
+      expect((await catalog.findByName('ci/1/build.log'))?.id).to.equal('n1');
+      await catalog.create({ ...meta('n3'), name: 'ci/1/build.log' });
+      expect((await catalog.findByName('ci/1/build.log'))?.id).to.equal('n3');
+      await catalog.checkpoint('n3', { size: 0, newlines: 0, lines: 0, state: 'FAILED', indexEntries: [] });
+      expect((await catalog.findByName('ci/1/build.log'))?.id).to.equal('n3');
+      expect(await catalog.findByName('ci/2/build.log')).to.equal(undefined);
+      // Unique forever: taken by any resource that ever had it.
+      const forever = await catalog.create({ ...meta('n4'), name: 'ci/1/build.log' }, { uniqueName: 'always' }).catch((e: SpoolError) => e);
+      expect((forever as SpoolError).code).to.equal(ErrorCode.NAME_TAKEN);
+      await catalog.create({ ...meta('n5'), name: 'blobs/b1' }, { uniqueName: 'always' });
+    });
+
+    it('lists names under a prefix, oldest or newest first, with paging, and sums their usage', async () => {
+      for (const [id, name, size] of [
+        ['p1', 'u/a%/x', 3],
+        ['p2', 'u/a%/y', 5],
+        ['p3', 'u/ab/z', 7],
+        ['p4', null, 11],
+      ] as const) {
+        await catalog.create({ ...meta(id), name });
+        await catalog.checkpoint(id, { size, newlines: 0, lines: 0, state: 'IN_PROGRESS', indexEntries: [] });
+      }
+      expect((await catalog.list({ nameStartsWith: 'u/a%/' })).map((r) => r.id)).to.deep.equal(['p1', 'p2']);
+      expect((await catalog.list({ nameStartsWith: 'u/', order: 'desc' })).map((r) => r.id)).to.deep.equal(['p3', 'p2', 'p1']);
+      expect((await catalog.list({ nameStartsWith: 'u/', order: 'desc', limit: 2, after: 'p3' })).map((r) => r.id)).to.deep.equal([
+        'p2',
+        'p1',
+      ]);
+      expect((await catalog.list({ order: 'desc', limit: 1 })).map((r) => r.id)).to.deep.equal(['p4']);
+      expect(await catalog.usage('u/a%/')).to.deep.equal({ count: 2, bytes: 8 });
+      expect(await catalog.usage('u/')).to.deep.equal({ count: 3, bytes: 15 });
+      expect(await catalog.usage('nobody/')).to.deep.equal({ count: 0, bytes: 0 });
+    });
+
+    it('replaces attributes, also of a terminal resource', async () => {
+      await catalog.create({ ...meta('t1'), attributes: { flags: '[]' } });
+      expect((await catalog.get('t1'))?.attributes).to.deep.equal({ flags: '[]' });
+      await catalog.checkpoint('t1', { size: 0, newlines: 0, lines: 0, state: 'COMPLETED', indexEntries: [] });
+      await catalog.get('t1');
+      expect((await catalog.setAttributes('t1', { flags: '["PROCESSED"]' })).attributes).to.deep.equal({ flags: '["PROCESSED"]' });
+      expect((await catalog.get('t1'))?.attributes).to.deep.equal({ flags: '["PROCESSED"]' });
+      const missing = await catalog.setAttributes('nope', {}).catch((err: SpoolError) => err);
+      expect((missing as SpoolError).code).to.equal(ErrorCode.RESOURCE_NOT_FOUND);
+    });
+
     it('lists by state, context and name prefix, in creation order, with paging', async () => {
       for (const id of ['r1', 'r2', 'r3', 'r4'])
         await catalog.create(meta(id, { contextId: id === 'r4' ? 'ctx' : null, filename: `${id === 'r2' ? 'build_%' : 'test'}-${id}` }));
@@ -91,8 +144,8 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
       expect((await catalog.list()).map((r) => r.id)).to.deep.equal(['r1', 'r2', 'r3', 'r4']);
       expect((await catalog.list({ state: 'FAILED' })).map((r) => r.id)).to.deep.equal(['r3']);
       expect((await catalog.list({ contextId: 'ctx' })).map((r) => r.id)).to.deep.equal(['r4']);
-      expect((await catalog.list({ namePrefix: 'build_%' })).map((r) => r.id)).to.deep.equal(['r2']);
-      expect((await catalog.list({ namePrefix: 'build__' })).map((r) => r.id)).to.deep.equal([]);
+      expect((await catalog.list({ filenamePrefix: 'build_%' })).map((r) => r.id)).to.deep.equal(['r2']);
+      expect((await catalog.list({ filenamePrefix: 'build__' })).map((r) => r.id)).to.deep.equal([]);
       expect((await catalog.list({ limit: 2 })).map((r) => r.id)).to.deep.equal(['r1', 'r2']);
       expect((await catalog.list({ limit: 2, after: 'r2' })).map((r) => r.id)).to.deep.equal(['r3', 'r4']);
     });

@@ -17,9 +17,29 @@ export interface CatalogCheckpoint {
  * Where resources are registered. Embedded: SQLite; multi-node: PostgreSQL. Every
  * implementation must pass `catalog.contract.ts`.
  */
+/** How unique a new resource's name must be. */
+export type NameUniqueness = 'live' | 'always';
+
+/** Count and total size of a set of resources (quotas). */
+export interface Usage {
+  count: number;
+  bytes: number;
+}
+
 export interface Catalog {
-  create(resource: NewResource): Promise<ResourceRecord>;
+  /**
+   * Registers a resource. A name must not be held by a live (INITIATED, IN_PROGRESS)
+   * resource — with `uniqueName: 'always'` by any resource — else NAME_TAKEN; the check
+   * and the insert are one atomic step.
+   */
+  create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord>;
   get(id: string): Promise<ResourceRecord | undefined>;
+  /** The resource a name refers to: the live one holding it, else the newest that had it. */
+  findByName(name: string): Promise<ResourceRecord | undefined>;
+  /** Replaces a resource's attributes (RESOURCE_NOT_FOUND if unknown). */
+  setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord>;
+  /** How many resources, and how many bytes (visible sizes), have names starting with `nameStartsWith`. */
+  usage(nameStartsWith: string): Promise<Usage>;
   /** The resource whose write or read capability token has this SHA-256 (hex), if any. */
   findByTokenHash(tokenHash: string): Promise<ResourceRecord | undefined>;
   list(filter?: ListFilter): Promise<ResourceRecord[]>;

@@ -1,7 +1,7 @@
 import { ResourceNotFoundError, ResourceTerminalError, SpoolError, TransferState } from '@spool/common';
 import type { Logger } from 'winston';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
-import type { Catalog, CatalogCheckpoint } from './catalog.js';
+import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
 
 /** A change the catalog underneath could not record yet: a FAILED ending, or a delete. */
 type DeferredChange = { kind: 'fail'; checkpoint: CatalogCheckpoint; at: number } | { kind: 'delete' };
@@ -35,8 +35,22 @@ export class DeferredWritesCatalog implements Catalog {
     return this.deferred.size;
   }
 
-  create(resource: NewResource): Promise<ResourceRecord> {
-    return this.inner.create(resource);
+  create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord> {
+    return this.inner.create(resource, options);
+  }
+
+  async findByName(name: string): Promise<ResourceRecord | undefined> {
+    const record = await this.inner.findByName(name);
+    return record && this.shown(record);
+  }
+
+  setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {
+    if (this.deferred.get(id)?.kind === 'delete') return Promise.reject(new ResourceNotFoundError(id));
+    return this.inner.setAttributes(id, attributes);
+  }
+
+  usage(nameStartsWith: string): Promise<Usage> {
+    return this.inner.usage(nameStartsWith);
   }
 
   async get(id: string): Promise<ResourceRecord | undefined> {

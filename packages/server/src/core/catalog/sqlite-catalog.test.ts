@@ -1,5 +1,6 @@
 import { chmodSync, statSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { freshTempDir } from '../testing/temp-dirs.js';
 import { catalogContract } from './catalog.contract.js';
@@ -33,5 +34,33 @@ describe('SqliteCatalog', () => {
     expect(await second.get('m')).to.include({ id: 'm' });
     await second.close();
     await first.close();
+  });
+
+  it('migrates a catalog written before names: its resources keep everything and get no name', async () => {
+    const file = freshPath();
+    const old = new Database(file);
+    old.exec(`CREATE TABLE resources (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, filename TEXT NOT NULL,
+      mime_type TEXT NOT NULL, supports_line_access INTEGER NOT NULL, context_id TEXT, resumable INTEGER NOT NULL DEFAULT 0,
+      write_token_hash TEXT, read_token_hash TEXT, state TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0,
+      newlines INTEGER NOT NULL DEFAULT 0, lines INTEGER NOT NULL DEFAULT 0, checksum TEXT, error TEXT,
+      created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, completed_at INTEGER);
+      INSERT INTO resources (id, filename, mime_type, supports_line_access, state, size, created_at, updated_at)
+        VALUES ('old', 'old.log', 'text/plain', 1, 'COMPLETED', 9, 1, 1);`);
+    old.close();
+    const catalog = new SqliteCatalog(file);
+    expect(await catalog.get('old')).to.include({ size: 9, state: 'COMPLETED', name: null });
+    await catalog.create({
+      id: 'new',
+      name: 'ci/new.log',
+      filename: 'n.log',
+      mimeType: 'text/plain',
+      supportsLineAccess: true,
+      contextId: null,
+    });
+    expect((await catalog.findByName('ci/new.log'))?.id).to.equal('new');
+    await catalog.close();
+    const reopened = new SqliteCatalog(file);
+    expect((await reopened.findByName('ci/new.log'))?.id).to.equal('new');
+    await reopened.close();
   });
 });

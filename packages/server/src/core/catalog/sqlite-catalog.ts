@@ -1,11 +1,21 @@
-import { ErrorCode, isTerminal, ResourceNotFoundError, ResourceTerminalError, SpoolError, type TransferState } from '@spool/common';
+import {
+  ErrorCode,
+  isTerminal,
+  NameTakenError,
+  ResourceNotFoundError,
+  ResourceTerminalError,
+  SpoolError,
+  type TransferState,
+} from '@spool/common';
 import Database from 'better-sqlite3';
 import { DEFAULT_DATA_FILE_MODE, setFileModesSync } from '../storage/file-modes.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
-import type { Catalog, CatalogCheckpoint } from './catalog.js';
+import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
 
 interface ResourceRow {
   id: string;
+  name: string | null;
+  attributes: string;
   seq: number;
   filename: string;
   mime_type: string;
@@ -58,9 +68,28 @@ CREATE TABLE IF NOT EXISTS line_index (
 ) WITHOUT ROWID;
 `;
 
+/** Later changes of the schema, in order; `PRAGMA user_version` counts those applied. */
+const MIGRATIONS: readonly string[] = [
+  // 1: names (unique among live resources) and attributes.
+  `ALTER TABLE resources ADD COLUMN name TEXT;
+   ALTER TABLE resources ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+   CREATE UNIQUE INDEX resources_live_name ON resources(name) WHERE name IS NOT NULL AND state IN ('INITIATED', 'IN_PROGRESS');
+   CREATE INDEX resources_name ON resources(name, seq) WHERE name IS NOT NULL;`,
+];
+
+const LIVE = "state IN ('INITIATED', 'IN_PROGRESS')";
+
+/** The bounds of names starting with `prefix`, so the name index serves the range (the substr check makes it exact). */
+function nameRange(prefix: string): [string, string, number, string] {
+  return [prefix, `${prefix}\u{10FFFF}`, [...prefix].length, prefix];
+}
+const NAME_RANGE = 'name >= ? AND name < ? AND substr(name, 1, ?) = ?';
+
 function toRecord(row: ResourceRow): ResourceRecord {
   return {
     id: row.id,
+    name: row.name,
+    attributes: JSON.parse(row.attributes) as Record<string, string>,
     filename: row.filename,
     mimeType: row.mime_type,
     supportsLineAccess: row.supports_line_access === 1,
@@ -106,12 +135,20 @@ export class SqliteCatalog implements Catalog {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.migrate();
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO resources (id, filename, mime_type, supports_line_access, context_id, resumable, write_token_hash,
+        `INSERT INTO resources (id, name, attributes, filename, mime_type, supports_line_access, context_id, resumable, write_token_hash,
            read_token_hash, state, created_at, updated_at)
-         VALUES (@id, @filename, @mimeType, @supportsLineAccess, @contextId, @resumable, @writeTokenHash, @readTokenHash,
+         VALUES (@id, @name, @attributes, @filename, @mimeType, @supportsLineAccess, @contextId, @resumable, @writeTokenHash, @readTokenHash,
            'INITIATED', @now, @now)`,
+      ),
+      nameHolder: this.db.prepare<[string], { id: string }>(`SELECT id FROM resources WHERE name = ? AND ${LIVE} LIMIT 1`),
+      nameEverHeld: this.db.prepare<[string], { id: string }>('SELECT id FROM resources WHERE name = ? ORDER BY seq DESC LIMIT 1'),
+      byName: this.db.prepare<[string], ResourceRow>(`SELECT * FROM resources WHERE name = ? ORDER BY (${LIVE}) DESC, seq DESC LIMIT 1`),
+      setAttributes: this.db.prepare('UPDATE resources SET attributes = ?, updated_at = ? WHERE id = ?'),
+      usage: this.db.prepare<[string, string, number, string], { count: number; bytes: number }>(
+        `SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes FROM resources WHERE ${NAME_RANGE}`,
       ),
       get: this.db.prepare<[string], ResourceRow>('SELECT * FROM resources WHERE id = ?'),
       byTokenHash: this.db.prepare<[string, string], ResourceRow>(
@@ -130,19 +167,42 @@ export class SqliteCatalog implements Catalog {
     };
   }
 
-  async create(resource: NewResource): Promise<ResourceRecord> {
-    this.statements.insert.run({
-      id: resource.id,
-      filename: resource.filename,
-      mimeType: resource.mimeType,
-      supportsLineAccess: resource.supportsLineAccess ? 1 : 0,
-      contextId: resource.contextId,
-      resumable: resource.resumable ? 1 : 0,
-      writeTokenHash: resource.writeTokenHash ?? null,
-      readTokenHash: resource.readTokenHash ?? null,
-      now: Date.now(),
-    });
+  async create(resource: NewResource, options: { uniqueName?: NameUniqueness } = {}): Promise<ResourceRecord> {
+    const name = resource.name ?? null;
+    this.db.transaction(() => {
+      if (name !== null) {
+        const holder = (options.uniqueName === 'always' ? this.statements.nameEverHeld : this.statements.nameHolder).get(name);
+        if (holder) throw new NameTakenError(name, holder.id);
+      }
+      this.statements.insert.run({
+        id: resource.id,
+        name,
+        attributes: JSON.stringify(resource.attributes ?? {}),
+        filename: resource.filename,
+        mimeType: resource.mimeType,
+        supportsLineAccess: resource.supportsLineAccess ? 1 : 0,
+        contextId: resource.contextId,
+        resumable: resource.resumable ? 1 : 0,
+        writeTokenHash: resource.writeTokenHash ?? null,
+        readTokenHash: resource.readTokenHash ?? null,
+        now: Date.now(),
+      });
+    })();
     return this.mustGet(resource.id);
+  }
+
+  async findByName(name: string): Promise<ResourceRecord | undefined> {
+    const row = this.statements.byName.get(name);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {
+    if (this.statements.setAttributes.run(JSON.stringify(attributes), Date.now(), id).changes === 0) throw new ResourceNotFoundError(id);
+    return this.mustGet(id);
+  }
+
+  async usage(nameStartsWith: string): Promise<Usage> {
+    return { ...(this.statements.usage.get(...nameRange(nameStartsWith)) ?? { count: 0, bytes: 0 }) };
   }
 
   async get(id: string): Promise<ResourceRecord | undefined> {
@@ -166,10 +226,14 @@ export class SqliteCatalog implements Catalog {
       where.push('context_id = ?');
       params.push(filter.contextId);
     }
-    if (filter.namePrefix) {
+    if (filter.nameStartsWith !== undefined) {
+      where.push(NAME_RANGE);
+      params.push(...nameRange(filter.nameStartsWith));
+    }
+    if (filter.filenamePrefix) {
       // substr comparison, not LIKE: a prefix may contain % or _.
       where.push('substr(filename, 1, ?) = ?');
-      params.push(filter.namePrefix.length, filter.namePrefix);
+      params.push([...filter.filenamePrefix].length, filter.filenamePrefix);
     }
     if (filter.updatedBefore !== undefined) {
       where.push('updated_at < ?');
@@ -179,12 +243,17 @@ export class SqliteCatalog implements Catalog {
       where.push('completed_at < ?');
       params.push(filter.completedBefore);
     }
+    const desc = filter.order === 'desc';
     if (filter.after) {
-      where.push('seq > coalesce((SELECT seq FROM resources WHERE id = ?), 0)');
+      where.push(
+        desc
+          ? 'seq < coalesce((SELECT seq FROM resources WHERE id = ?), 0)'
+          : 'seq > coalesce((SELECT seq FROM resources WHERE id = ?), 0)',
+      );
       params.push(filter.after);
     }
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
-    const sql = `SELECT * FROM resources ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${limit}`;
+    const sql = `SELECT * FROM resources ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`;
     return this.db
       .prepare<unknown[], ResourceRow>(sql)
       .all(...params)
@@ -241,6 +310,17 @@ export class SqliteCatalog implements Catalog {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  /** Applies the migrations this database has not had yet, each in one transaction. */
+  private migrate(): void {
+    const applied = this.db.pragma('user_version', { simple: true }) as number;
+    for (let version = applied; version < MIGRATIONS.length; version++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[version] as string);
+        this.db.pragma(`user_version = ${version + 1}`);
+      })();
+    }
   }
 
   private mustGet(id: string): ResourceRecord {

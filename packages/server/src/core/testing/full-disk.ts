@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Catalog, CatalogCheckpoint } from '../catalog/catalog.js';
+import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from '../catalog/catalog.js';
 import type { ByteStore, ByteWriter } from '../storage/byte-store.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 
@@ -127,8 +127,20 @@ class FullDiskCatalog implements Catalog {
     private readonly disk: FullDisk,
   ) {}
 
-  create(resource: NewResource): Promise<ResourceRecord> {
-    return this.disk.write(() => this.inner.create(resource));
+  create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord> {
+    return this.disk.write(() => this.inner.create(resource, options));
+  }
+
+  findByName(name: string): Promise<ResourceRecord | undefined> {
+    return this.inner.findByName(name);
+  }
+
+  setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {
+    return this.disk.write(() => this.inner.setAttributes(id, attributes));
+  }
+
+  usage(nameStartsWith: string): Promise<Usage> {
+    return this.inner.usage(nameStartsWith);
   }
 
   get(id: string): Promise<ResourceRecord | undefined> {

@@ -27,7 +27,7 @@ function listFilterFrom(req: Request): ListFilter & { limit: number } {
   return {
     state: state as TransferState | undefined,
     contextId: queryParam(req, 'context'),
-    namePrefix: queryParam(req, 'prefix'),
+    filenamePrefix: queryParam(req, 'prefix'),
     after: queryParam(req, 'after'),
     limit,
   };
@@ -48,7 +48,7 @@ export function listResources(ctx: HttpContext) {
     const nextAfter = records.length === filter.limit && last ? last.id : null;
     if (nextAfter) {
       const next = new URLSearchParams();
-      for (const [key, value] of Object.entries({ state: filter.state, context: filter.contextId, prefix: filter.namePrefix })) {
+      for (const [key, value] of Object.entries({ state: filter.state, context: filter.contextId, prefix: filter.filenamePrefix })) {
         if (value !== undefined) next.set(key, value);
       }
       next.set('after', nextAfter);

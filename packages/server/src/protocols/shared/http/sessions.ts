@@ -1,6 +1,6 @@
-import type { CreateUploadOptions } from '../../core/spool-core.js';
-import type { UploadSession } from '../../core/upload-session.js';
-import type { HttpContext } from './context.js';
+import type { CreateUploadOptions } from '../../../core/spool-core.js';
+import type { UploadSession } from '../../../core/upload-session.js';
+import type { HttpContext } from './http-context.js';
 
 /** The capability tokens of a resource just created (only when access control is on). */
 export interface IssuedTokens {

@@ -66,6 +66,16 @@ export interface CreateUploadOptions {
   checksum?: boolean | undefined;
 }
 
+export interface ResumeUploadOptions {
+  /**
+   * Give the resource its MD5 when it is finished (default true): a resume at offset 0
+   * hashes bytes as they arrive, like a new upload; a later one re-reads every stored
+   * byte once, at finish. False: the resource ends with no checksum (null), which saves
+   * that work where nobody reads it.
+   */
+  checksum?: boolean | undefined;
+}
+
 export type StatusListener = (status: ResourceStatus) => void;
 
 /** Bytes read per step while scanning for lines. */
@@ -293,7 +303,7 @@ export class SpoolCore {
    * (or lost). `offset`, when given, must equal the visible size: the tus model — a write
    * at any other offset changes nothing and fails with OFFSET_MISMATCH.
    */
-  async resumeUpload(id: string, offset?: number): Promise<UploadSession> {
+  async resumeUpload(id: string, offset?: number, options: ResumeUploadOptions = {}): Promise<UploadSession> {
     // Claim the writer slot before any await so two resumes cannot both win.
     if (this.active.has(id) || this.resuming.has(id)) throw new WriterConflictError(id);
     this.resuming.add(id);
@@ -304,8 +314,15 @@ export class SpoolCore {
       const { store } = this.deps;
       // Bytes past the visible size were never acknowledged to anyone: drop them.
       if ((await store.size(id)) > record.size) await store.truncate(id, record.size);
-      const lastByte = record.size > 0 ? (await store.read(id, record.size - 1, record.size))[0] : undefined;
-      const session = await this.attachWriter(record, { lastByte, hashStored: () => this.hashStored(id) });
+      const checksum = options.checksum ?? true;
+      // Nothing stored yet: hash as the bytes arrive rather than re-reading them at finish.
+      const session =
+        record.size === 0
+          ? await this.attachWriter(record, undefined, checksum)
+          : await this.attachWriter(record, {
+              lastByte: (await store.read(id, record.size - 1, record.size))[0],
+              hashStored: checksum ? () => this.hashStored(id) : undefined,
+            });
       this.deps.logger.info('upload resumed', { resourceId: id, offset: record.size });
       return session;
     } finally {

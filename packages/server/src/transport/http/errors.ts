@@ -22,6 +22,8 @@ export const HttpErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   EXPECTATION_FAILED: 'EXPECTATION_FAILED',
+  /** A precondition of the request does not hold (tus: a protocol version this server does not speak). */
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
   NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];

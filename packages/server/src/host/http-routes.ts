@@ -118,15 +118,16 @@ export function createHttpApp(protocols: readonly Protocol[], deps: HttpAppDeps)
     if (deps.isRefused(req.socket)) res.destroy();
     else next();
   });
-  const mounted: MountedRoute[] = [];
   const withHttp = protocols.filter((p) => p.http !== undefined);
-  withHttp.sort((a, b) => (b.http?.basePath.length ?? 0) - (a.http?.basePath.length ?? 0));
-  for (const protocol of withHttp) {
-    const mount = protocol.http as HttpMount;
-    const base = mount.basePath.replace(/\/+$/, '');
-    app.use(base === '' ? '/' : base, routerFor(deps, mount, loggerOf(protocol)));
-    for (const route of mount.routes) mounted.push({ protocol: protocol.name, path: `${base}${route.path}`, route });
+  const baseOf = (protocol: Protocol) => (protocol.http as HttpMount).basePath.replace(/\/+$/, '');
+  // Mounted longest base path first; listed in the protocols' order (docs, tests).
+  for (const protocol of [...withHttp].sort((a, b) => baseOf(b).length - baseOf(a).length)) {
+    const base = baseOf(protocol);
+    app.use(base === '' ? '/' : base, routerFor(deps, protocol.http as HttpMount, loggerOf(protocol)));
   }
+  const mounted: MountedRoute[] = withHttp.flatMap((protocol) =>
+    (protocol.http as HttpMount).routes.map((route) => ({ protocol: protocol.name, path: `${baseOf(protocol)}${route.path}`, route })),
+  );
   app.use(notFound);
   app.use(errorHandler(logger) as (err: unknown, req: Request, res: Response, next: NextFunction) => void);
   return { app, routes: mounted as readonly MountedRoute[] };

@@ -34,7 +34,8 @@ describe('tus 1.0 with tus-js-client', function () {
   let server: SpoolServer;
   let endpoint: string;
   before(async () => {
-    server = await startTestServer();
+    // With the resource's MD5 (not the default): both ways of computing it are checked below.
+    server = await startTestServer({ tusUploadChecksum: 'md5' });
     endpoint = `${server.url}/files/`;
   });
   after(() => server.close());
@@ -345,6 +346,8 @@ describe('tus with access control on', function () {
     expect((await headWith(readToken as string)).status).to.equal(200);
     const read = await request(`${server.url}/api/v1/resources/${id}/content`, { headers: { Authorization: `Bearer ${readToken}` } });
     expect(read.body.equals(data)).to.equal(true);
+    // By default (tusUploadChecksum none) a tus upload gets no MD5.
+    expect(await server.core.getRecord(id)).to.include({ state: 'COMPLETED', checksum: null });
     // An uploader may not delete; the resource's write token may.
     const terminate = (token: string) =>
       request(`${server.url}/files/${id}`, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
@@ -367,7 +370,12 @@ describe('tus: server killed (kill -9) mid-PATCH and restarted', function () {
 
   it('tus-js-client resumes by itself from the offset the restarted server reports; the stored bytes equal the source', async () => {
     const port = await freePort();
-    const env = { SPOOL_DATA_DIR: freshDataDir(), SPOOL_PORT: String(port), SPOOL_CHECKPOINT_INTERVAL_MS: '20' };
+    const env = {
+      SPOOL_DATA_DIR: freshDataDir(),
+      SPOOL_PORT: String(port),
+      SPOOL_CHECKPOINT_INTERVAL_MS: '20',
+      SPOOL_TUS_UPLOAD_CHECKSUM: 'md5',
+    };
     running = await startCli(env);
     const first = running;
     const data = randomBytes(2 * 1024 * 1024);

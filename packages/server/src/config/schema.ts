@@ -123,8 +123,8 @@ export const ConfigSchema = z
       .describe('Where the tus 1.0 endpoint is mounted (creation at this URL, uploads below it)'),
     tusUploadChecksum: z
       .enum(['md5', 'none'])
-      .default('md5')
-      .describe('Whether tus uploads get an MD5 when they complete (readers see it in the resource); none skips the work'),
+      .default('none')
+      .describe('Whether tus uploads get an MD5 of the resource when they complete (readers see it; tus clients never do)'),
     httpSseKeepaliveMs: millis.default(15_000).describe('Interval of keepalive comments on HTTP Server-Sent Events streams'),
     corsOrigins: z
       .string()

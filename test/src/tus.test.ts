@@ -9,7 +9,7 @@ import { createDownloadClient } from '@spool/impl-websocket';
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
 import type { HttpRequest, HttpResponse as TusResponse } from 'tus-js-client';
-import { type CliServer, exited, freePort, startCli } from './helpers/cli-process.js';
+import { type CliServer, exited, freePort, killCli, startCli } from './helpers/cli-process.js';
 import { eventually, logLines, md5, request } from './helpers/http-client.js';
 import { freshDataDir, startTestServer } from './helpers/server.js';
 import { GatedSource, responseOf, startTusUpload, uploadIdOf } from './helpers/tus-client.js';
@@ -361,11 +361,8 @@ describe('tus: server killed (kill -9) mid-PATCH and restarted', function () {
   this.timeout(60_000);
   let running: CliServer | undefined;
   afterEach(async () => {
-    if (running) {
-      running.child.kill('SIGKILL');
-      await exited(running.child);
-      running = undefined;
-    }
+    await killCli(running);
+    running = undefined;
   });
 
   it('tus-js-client resumes by itself from the offset the restarted server reports; the stored bytes equal the source', async () => {

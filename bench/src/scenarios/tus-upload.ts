@@ -17,17 +17,10 @@ import {
   timeTransfer,
   verify,
 } from '../scenario.js';
-import { SpoolServerProcess } from '../spool-server.js';
+import { type SpoolResourceJson, SpoolServerProcess, verifySpoolUpload } from '../spool-server.js';
 
 const peersDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'peers');
 const RSS_LIMIT_BYTES = 150e6;
-
-interface SpoolResourceJson {
-  state: string;
-  size: number;
-  lines: number | null;
-  checksum: string | null;
-}
 
 /**
  * One tus-js-client upload of the fixture file, as an application in Node does it: a file
@@ -77,17 +70,10 @@ async function spoolRun(context: BenchContext, dataDir: string, hashed: boolean)
   });
   try {
     const timed = await timeTransfer(server.process, () => tusUpload(`${server.httpUrl}/files/`, file));
-    const id = idOf(timed.result);
-    const described = await fetch(`${server.httpUrl}/api/v1/resources/${id}`);
+    const described = await fetch(`${server.httpUrl}/api/v1/resources/${idOf(timed.result)}`);
     const resource = (await described.json()) as SpoolResourceJson;
     const memory = await server.stop();
-    verify(resource.state === 'COMPLETED' && resource.size === sizeBytes, `Spool has ${resource.state}, ${resource.size} bytes`);
-    const expectedChecksum = hashed ? pattern.md5(sizeBytes) : null;
-    verify(resource.checksum === expectedChecksum, `Spool's MD5 ${resource.checksum}, expected ${expectedChecksum}`);
-    verify(resource.lines === pattern.lines(sizeBytes), `Spool counted ${resource.lines} lines, the data has ${pattern.lines(sizeBytes)}`);
-    const blob = await pattern.verifyFile(SpoolServerProcess.blobPath(dataDir, id), sizeBytes);
-    verify(blob.ok, `Spool stored ${blob.size} bytes, ${blob.ok ? '' : 'not '}the ones sent`);
-    const checks = hashed ? ['size', 'MD5', 'lines', 'stored content'] : ['size', 'no checksum', 'lines', 'stored content'];
+    const checks = await verifySpoolUpload(pattern, sizeBytes, dataDir, resource, hashed);
     return { bytes: sizeBytes, seconds: timed.seconds, cpu: timed.cpu, server: memory, checks };
   } finally {
     await server.stop();

@@ -17,6 +17,7 @@ import { followLatencyScenario } from './scenarios/follow-latency.js';
 import { httpDownloadScenario } from './scenarios/http-download.js';
 import { httpLinesScenario } from './scenarios/http-lines.js';
 import { httpUploadScenario } from './scenarios/http-upload.js';
+import { tusUploadScenario } from './scenarios/tus-upload.js';
 import { wsDownloadScenario } from './scenarios/ws-download.js';
 import { wsUploadScenario } from './scenarios/ws-upload.js';
 import { wsUploadJsMaskScenario } from './scenarios/ws-upload-js-mask.js';
@@ -29,6 +30,7 @@ const SCENARIOS: Scenario[] = [
   httpDownloadScenario,
   httpLinesScenario,
   followLatencyScenario,
+  tusUploadScenario,
 ];
 const DEFAULT_SIZE_MIB = 1024;
 const DEFAULT_REPEAT = 3;

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Pattern } from './pattern.js';
 import { type MemoryUsage, ServerProcess } from './process.js';
+import { verify } from './scenario.js';
 
 const serverEntry = createRequire(import.meta.url).resolve('@spool/server');
 /** The server CLI as users run it: `node packages/server/dist/cli.js`. */
@@ -71,4 +73,35 @@ export class SpoolServerProcess {
   stop(): Promise<MemoryUsage> {
     return this.process.stop();
   }
+}
+
+/** A resource as the HTTP API describes it (what the upload scenarios check). */
+export interface SpoolResourceJson {
+  id: string;
+  state: string;
+  size: number;
+  lines: number | null;
+  checksum: string | null;
+}
+
+/**
+ * Checks an upload of the first `sizeBytes` of `pattern` to the Spool server on `dataDir`:
+ * COMPLETED with every byte, its MD5 (`hashed`) or none, the line count, and the stored
+ * bytes themselves. Returns what it checked.
+ */
+export async function verifySpoolUpload(
+  pattern: Pattern,
+  sizeBytes: number,
+  dataDir: string,
+  resource: SpoolResourceJson,
+  hashed: boolean,
+): Promise<string[]> {
+  verify(resource.state === 'COMPLETED' && resource.size === sizeBytes, `Spool has ${resource.state}, ${resource.size} bytes`);
+  const expectedChecksum = hashed ? pattern.md5(sizeBytes) : null;
+  verify(resource.checksum === expectedChecksum, `Spool's MD5 ${resource.checksum}, expected ${expectedChecksum}`);
+  const expectedLines = pattern.lines(sizeBytes);
+  verify(resource.lines === expectedLines, `Spool counted ${resource.lines} lines, the data has ${expectedLines}`);
+  const blob = await pattern.verifyFile(SpoolServerProcess.blobPath(dataDir, resource.id), sizeBytes);
+  verify(blob.ok, `Spool stored ${blob.size} bytes, ${blob.ok ? '' : 'not '}the ones sent`);
+  return hashed ? ['size', 'MD5', 'lines', 'stored content'] : ['size', 'no checksum', 'lines', 'stored content'];
 }

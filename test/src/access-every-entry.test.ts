@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { type AccessRule, accessTableRows, type MountedRoute, type SpoolServer } from '@spool/server';
 import { expect } from 'chai';
-import { request } from './helpers/http-client.js';
+import { type HttpResponse, request } from './helpers/http-client.js';
 import { startTestServer } from './helpers/server.js';
 import { RawStepSocket } from './helpers/step-raw-client.js';
 
@@ -19,6 +19,14 @@ const READER = 'reader-token-0123456789abcdef';
 
 /** The public entries, as docs/access-control.md lists them. */
 const PUBLIC = new Set(['GET /health']);
+
+/** The error code of a refusal: from a JSON body, or a plain-text one (`CODE: message`, tus); none for HEAD. */
+function errorCodeOf(response: HttpResponse): string | undefined {
+  if (response.body.length === 0) return undefined;
+  if (String(response.headers['content-type']).startsWith('application/json'))
+    return response.json<{ error: { code: string } }>().error.code;
+  return response.text().split(':')[0];
+}
 
 /** A token that is known but lacks what `needs` asks for. */
 function wrongRoleFor(needs: string, foreignReadToken: string): string {
@@ -61,14 +69,12 @@ describe('Access control on every mounted entry (deny by default)', () => {
 
   const urlOf = (entry: MountedRoute) =>
     `${server.url}${entry.path.replace('{/:filename}', '/probe.log').replace(':id', resource.id).replace(':contextId', 'ctx')}`;
+  const withoutBody = (entry: MountedRoute) => ['GET', 'HEAD', 'DELETE'].includes(entry.route.method);
   const call = (entry: MountedRoute, headers: Record<string, string> = {}) =>
     request(urlOf(entry), {
       method: entry.route.method,
-      headers: {
-        ...headers,
-        ...(entry.route.method === 'GET' || entry.route.method === 'DELETE' ? {} : { 'Content-Type': 'application/json' }),
-      },
-      ...(entry.route.method === 'GET' || entry.route.method === 'DELETE' ? {} : { body: '{}' }),
+      headers: { ...headers, ...(withoutBody(entry) ? {} : { 'Content-Type': 'application/json' }) },
+      ...(withoutBody(entry) ? {} : { body: '{}' }),
       timeoutMs: 5_000,
     });
 
@@ -88,7 +94,7 @@ describe('Access control on every mounted entry (deny by default)', () => {
       }
       const anonymous = await call(entry);
       expect(anonymous.status, `${name} anonymous`).to.equal(401);
-      expect(anonymous.json<{ error: { code: string } }>().error.code).to.equal('UNAUTHORIZED');
+      expect(errorCodeOf(anonymous), name).to.equal(entry.route.method === 'HEAD' ? undefined : 'UNAUTHORIZED');
       expect((await call(entry, { Authorization: 'Bearer unknown-token-0123456789' })).status, `${name} unknown token`).to.equal(401);
       const rule = entry.route.access as Extract<AccessRule<unknown>, { kind: 'requires' }>;
       const wrong = await call(entry, { Authorization: `Bearer ${wrongRoleFor(rule.needs, other.readToken)}` });

@@ -5,7 +5,7 @@
  */
 import { createDownloadClient, createUploadClient, type SpoolRemoteResource } from '@spool/impl-websocket';
 import { expect } from 'chai';
-import { type CliServer, exited, freePort, startCli } from './helpers/cli-process.js';
+import { type CliServer, exited, freePort, killCli, startCli } from './helpers/cli-process.js';
 import { digestStream, GeneratedSource, MIB } from './helpers/generated-source.js';
 import { freshDataDir } from './helpers/server.js';
 
@@ -16,11 +16,8 @@ describe('Spool protocol: server killed (kill -9) mid-upload and restarted', fun
   this.timeout(90_000);
   let running: CliServer | undefined;
   afterEach(async () => {
-    if (running) {
-      running.child.kill('SIGKILL');
-      await exited(running.child);
-      running = undefined;
-    }
+    await killCli(running);
+    running = undefined;
   });
 
   it('the SDK resumes by itself and completes; stored and followed SHA-256 equal the source', async () => {

@@ -17,18 +17,10 @@ import {
   timeTransfer,
   verify,
 } from '../scenario.js';
-import { SpoolServerProcess } from '../spool-server.js';
+import { type SpoolResourceJson, SpoolServerProcess, verifySpoolUpload } from '../spool-server.js';
 
 const peersDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'peers');
 const RSS_LIMIT_BYTES = 150e6;
-
-interface SpoolResourceJson {
-  id: string;
-  state: string;
-  size: number;
-  lines: number | null;
-  checksum: string | null;
-}
 
 async function plainRun(context: BenchContext, targetFile: string): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
@@ -53,8 +45,6 @@ async function plainRun(context: BenchContext, targetFile: string): Promise<RunM
 /** `hashed`: the default PUT (the server computes the MD5); else `?checksum=none`. */
 async function spoolRun(context: BenchContext, dataDir: string, hashed: boolean): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
-  const expectedMd5 = pattern.md5(sizeBytes);
-  const expectedLines = pattern.lines(sizeBytes);
   const server = await SpoolServerProcess.start({ dataDir, profileDir: context.profileDir });
   try {
     const url = `${server.httpUrl}/api/v1/uploads/bench.log${hashed ? '' : '?checksum=none'}`;
@@ -62,13 +52,7 @@ async function spoolRun(context: BenchContext, dataDir: string, hashed: boolean)
     const memory = await server.stop();
     verify(timed.result.status === 201, `Spool PUT answered ${timed.result.status}: ${timed.result.body}`);
     const resource = JSON.parse(timed.result.body) as SpoolResourceJson;
-    verify(resource.state === 'COMPLETED' && resource.size === sizeBytes, `Spool answered ${resource.state}, ${resource.size} bytes`);
-    const expectedChecksum = hashed ? expectedMd5 : null;
-    verify(resource.checksum === expectedChecksum, `Spool's MD5 ${resource.checksum}, expected ${expectedChecksum}`);
-    verify(resource.lines === expectedLines, `Spool counted ${resource.lines} lines, the data has ${expectedLines}`);
-    const blob = await pattern.verifyFile(SpoolServerProcess.blobPath(dataDir, resource.id), sizeBytes);
-    verify(blob.ok, `Spool stored ${blob.size} bytes, ${blob.ok ? '' : 'not '}the ones sent`);
-    const checks = hashed ? ['size', 'MD5', 'lines', 'stored content'] : ['size', 'no checksum', 'lines', 'stored content'];
+    const checks = await verifySpoolUpload(pattern, sizeBytes, dataDir, resource, hashed);
     return { bytes: sizeBytes, seconds: timed.seconds, cpu: timed.cpu, server: memory, checks };
   } finally {
     await server.stop();

@@ -15,12 +15,18 @@ import { httpApiProtocol } from './protocols/http-api/index.js';
 import type { ProtocolDefinition } from './protocols/protocol.js';
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
 import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
+import { tusProtocol } from './protocols/tus/index.js';
 
 /**
  * Every protocol the server speaks, in one list: adding a protocol is a folder under
  * `protocols/` and one line here (docs/architecture.md).
  */
-export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [httpApiProtocol, stepWebSocketProtocol, spoolWebSocketProtocol];
+export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [
+  httpApiProtocol,
+  stepWebSocketProtocol,
+  spoolWebSocketProtocol,
+  tusProtocol,
+];
 
 export interface SpoolServer {
   readonly config: SpoolConfig;

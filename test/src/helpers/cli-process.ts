@@ -65,3 +65,10 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
+
+/** Kills a server still running at the end of a test (`kill -9`) and waits until it is gone. */
+export async function killCli(server: CliServer | undefined): Promise<void> {
+  if (!server) return;
+  server.child.kill('SIGKILL');
+  await exited(server.child);
+}

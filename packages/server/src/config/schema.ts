@@ -146,6 +146,16 @@ export const ConfigSchema = z
       .max(1024 * 1024)
       .default(16 * 1024)
       .describe('Largest HTTP request head (request line and headers); larger: 431'),
+    tusBasePath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/, 'a path starting with /, without query or fragment')
+      .refine((value) => value.replace(/\/+$/, '') !== '', 'not the root: the tus endpoint needs a path of its own')
+      .default('/files/')
+      .describe('Where the tus 1.0 endpoint is mounted (creation at this URL, uploads below it)'),
+    tusUploadChecksum: z
+      .enum(['md5', 'none'])
+      .default('none')
+      .describe('Whether tus uploads get an MD5 of the resource when they complete (readers see it; tus clients never do)'),
     httpSseKeepaliveMs: millis.default(15_000).describe('Interval of keepalive comments on HTTP Server-Sent Events streams'),
     corsOrigins: z
       .string()

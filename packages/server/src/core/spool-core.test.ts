@@ -439,6 +439,39 @@ describe('SpoolCore resume (one writer, explicit offsets)', () => {
   });
 });
 
+describe('SpoolCore resume: checksum choice', () => {
+  const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+  it('hashes a resume at offset 0 as the bytes arrive, re-reads a later one at finish, and skips both on request', async () => {
+    const { core } = await openCore();
+    const fromZero = await core.createUpload(textMeta, { resumable: true, checksum: false });
+    await fromZero.release();
+    const resumedAtZero = await core.resumeUpload(fromZero.id, 0);
+    resumedAtZero.write(Buffer.from('all\n'));
+    expect(await resumedAtZero.finish(md5('all\n'))).to.include({ state: 'COMPLETED', checksum: md5('all\n') });
+
+    const later = await core.createUpload(textMeta, { resumable: true, checksum: false });
+    later.write(Buffer.from('one\n'));
+    await later.release();
+    const resumedLater = await core.resumeUpload(later.id, 4);
+    resumedLater.write(Buffer.from('two\n'));
+    expect(await resumedLater.finish()).to.include({ state: 'COMPLETED', checksum: md5('one\ntwo\n') });
+
+    for (const offset of [0, 4]) {
+      const skipped = await core.createUpload(textMeta, { resumable: true, checksum: false });
+      if (offset > 0) skipped.write(Buffer.from('one\n'));
+      await skipped.release();
+      const resumed = await core.resumeUpload(skipped.id, offset, { checksum: false });
+      resumed.write(Buffer.from('two\n'));
+      const done = await resumed.finish();
+      expect(done.state, `offset ${offset}`).to.equal('COMPLETED');
+      expect(done.checksum, `offset ${offset}`).to.equal(undefined);
+      expect((await core.getRecord(skipped.id)).checksum).to.equal(null);
+    }
+    await core.close();
+  });
+});
+
 describe('SpoolCore lifecycle: resume grace, retention, delete, contexts', () => {
   it('keeps an interrupted resumable upload IN_PROGRESS across a restart, then fails it after the grace period', async () => {
     const { core, dataDir } = await openCore();

@@ -75,6 +75,16 @@ export interface CreateUploadOptions {
   checksum?: boolean | undefined;
 }
 
+export interface ResumeUploadOptions {
+  /**
+   * Give the resource its MD5 when it is finished (default true): a resume at offset 0
+   * hashes bytes as they arrive, like a new upload; a later one re-reads every stored
+   * byte once, at finish. False: the resource ends with no checksum (null), which saves
+   * that work where nobody reads it.
+   */
+  checksum?: boolean | undefined;
+}
+
 export type StatusListener = (status: ResourceStatus) => void;
 
 /** Bytes read per step while scanning for lines. */
@@ -332,11 +342,11 @@ export class SpoolCore {
    * (or lost). `offset`, when given, must equal the visible size: the tus model — a write
    * at any other offset changes nothing and fails with OFFSET_MISMATCH.
    */
-  async resumeUpload(id: string, offset?: number): Promise<UploadSession> {
+  async resumeUpload(id: string, offset?: number, options: ResumeUploadOptions = {}): Promise<UploadSession> {
     // Claim the writer slot before any await so two resumes cannot both win.
     if (this.active.has(id) || this.resuming.has(id)) throw new WriterConflictError(id);
     if (this.deleting.has(id)) throw new ResourceDeletedError(id);
-    const opening = this.reopenWriter(id, offset);
+    const opening = this.reopenWriter(id, offset, options);
     this.resuming.set(id, opening);
     try {
       return await opening;
@@ -345,15 +355,22 @@ export class SpoolCore {
     }
   }
 
-  private async reopenWriter(id: string, offset: number | undefined): Promise<UploadSession> {
+  private async reopenWriter(id: string, offset: number | undefined, options: ResumeUploadOptions): Promise<UploadSession> {
     const record = await this.getRecord(id);
     if (isTerminal(record.state)) throw new ResourceTerminalError(id, record.state);
     if (offset !== undefined && offset !== record.size) throw new OffsetMismatchError(id, record.size, offset);
     const { store } = this.deps;
     // Bytes past the visible size were never acknowledged to anyone: drop them.
     if ((await store.size(id)) > record.size) await store.truncate(id, record.size);
-    const lastByte = record.size > 0 ? (await store.read(id, record.size - 1, record.size))[0] : undefined;
-    const session = await this.attachWriter(record, { lastByte, hashStored: () => this.hashStored(id) });
+    const checksum = options.checksum ?? true;
+    // Nothing stored yet: hash as the bytes arrive rather than re-reading them at finish.
+    const session =
+      record.size === 0
+        ? await this.attachWriter(record, undefined, checksum)
+        : await this.attachWriter(record, {
+            lastByte: (await store.read(id, record.size - 1, record.size))[0],
+            hashStored: checksum ? () => this.hashStored(id) : undefined,
+          });
     this.deps.logger.info('upload resumed', { resourceId: id, offset: record.size });
     return session;
   }

@@ -51,9 +51,10 @@ export interface UploadSessionDeps {
   /**
    * For a resumed upload: the last byte already stored, and how to hash the whole
    * resource at finish (the MD5 state of the earlier writer is gone; re-hashing at every
-   * append would cost the whole file each time, so it is done once, at finish).
+   * append would cost the whole file each time, so it is done once, at finish), if it
+   * gets a checksum at all.
    */
-  resumeFrom?: { lastByte: number | undefined; hashStored: () => Promise<string> };
+  resumeFrom?: { lastByte: number | undefined; hashStored?: (() => Promise<string>) | undefined };
 }
 
 type Phase = 'open' | 'finishing' | 'ended';

@@ -216,6 +216,82 @@ describe('host: protocols on one seam', () => {
     }
   });
 
+  it('serves HEAD routes, adds a mount’s OPTIONS headers, routes X-HTTP-Method-Override and sends plain-text error bodies', async () => {
+    const seen: string[] = [];
+    const textProtocol = defineProtocol('text-probe', () => ({
+      http: {
+        basePath: '/text-probe',
+        routes: [
+          {
+            method: 'HEAD',
+            path: '/thing',
+            access: publicAccess('test'),
+            handle: (_req, res) => void res.setHeader('Thing', 'head').end(),
+          },
+          { method: 'GET', path: '/thing', access: publicAccess('test'), handle: (_req, res) => void res.send('body') },
+          {
+            method: 'PATCH',
+            path: '/thing',
+            access: requires('write'),
+            handle: (req, res) => {
+              seen.push(req.method);
+              res.status(204).end();
+            },
+          },
+        ],
+        errorResponse: (err: unknown) => ({
+          status: err instanceof SpoolError && err.code === ErrorCode.UNAUTHORIZED ? 401 : 405,
+          headers: { 'Probe-Error': 'yes' },
+          body: `refused: ${(err as Error).message}\n`,
+        }),
+        optionsHeaders: { 'Probe-Version': '1.0.0' },
+        methodOverride: true,
+      },
+    }));
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'spool-host-'));
+    dirs.push(dataDir);
+    const server = await startServer(
+      { host: '127.0.0.1', port: 0, dataDir, logLevel: 'error', authEnabled: true, apiTokens: `ops:admin:${ADMIN}` },
+      { protocols: [...DEFAULT_PROTOCOLS, textProtocol] },
+    );
+    const send = (method: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${server.url}/text-probe/thing`, { method, headers, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const head = await send('HEAD');
+      expect([head.status, head.headers.thing]).to.deep.equal([200, 'head']);
+      expect((await send('GET')).body).to.equal('body');
+      const options = await send('OPTIONS');
+      expect([options.status, options.headers['probe-version'], options.headers.allow]).to.deep.equal([204, '1.0.0', 'HEAD, GET, PATCH']);
+      const admin = { Authorization: `Bearer ${ADMIN}` };
+      expect((await send('POST', { ...admin, 'X-HTTP-Method-Override': 'patch' })).status).to.equal(204);
+      expect(seen).to.deep.equal(['PATCH']);
+      // The overridden method's rule applies: anonymous is refused, in the mount's text shape.
+      const anonymous = await send('POST', { 'X-HTTP-Method-Override': 'PATCH' });
+      expect([anonymous.status, anonymous.headers['content-type'], anonymous.headers['probe-error']]).to.deep.equal([
+        401,
+        'text/plain; charset=utf-8',
+        'yes',
+      ]);
+      expect(anonymous.body).to.match(/^refused: An access token is required/);
+      // A POST without an override is a method the path does not serve.
+      const post = await send('POST', admin);
+      expect([post.status, post.body]).to.deep.equal([
+        405,
+        'refused: POST is not allowed on /text-probe/thing; allowed: HEAD, GET, PATCH\n',
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('counts every socket against maxConnections: HTTP gets 503 JSON, TCP the protocol’s busy answer', async () => {
     const server = await start([], { maxConnections: 3 });
     try {

@@ -52,7 +52,9 @@ function dispatch(access: AccessControl, route: HttpRoute): RequestHandler {
  * call them, send any header (Authorization, Tus-Resumable …) and read the mount's
  * exposed headers; a preflight is answered 204 before any access rule (it carries no
  * credential by design). Bearer tokens are not ambient credentials, so `*` opens no
- * door a token does not.
+ * door a token does not. An OPTIONS that is no preflight (no
+ * `Access-Control-Request-Method`) goes on to the host's own answer (`Allow`, the
+ * mount's `optionsHeaders`).
  */
 function corsFor(origins: string, mount: HttpMount): RequestHandler | undefined {
   const list = origins
@@ -60,16 +62,24 @@ function corsFor(origins: string, mount: HttpMount): RequestHandler | undefined 
     .map((origin) => origin.trim())
     .filter((origin) => origin !== '');
   if (list.length === 0) return undefined;
-  return cors({
-    origin: list.includes('*') ? '*' : list,
-    exposedHeaders: [...(mount.exposedHeaders ?? [])],
-    maxAge: 600,
-  });
+  const options = { origin: list.includes('*') ? '*' : list, exposedHeaders: [...(mount.exposedHeaders ?? [])], maxAge: 600 };
+  const preflight = cors(options);
+  const other = cors({ ...options, preflightContinue: true });
+  return (req, res, next) =>
+    (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined ? preflight : other)(req, res, next);
+}
+
+/** A POST routed as the method its `X-HTTP-Method-Override` names (see `HttpMount.methodOverride`). */
+function overrideMethod(req: Request, _res: Response, next: NextFunction): void {
+  const override = req.headers['x-http-method-override'];
+  if (req.method === 'POST' && typeof override === 'string' && override.trim() !== '') req.method = override.trim().toUpperCase();
+  next();
 }
 
 function routerFor(deps: HttpAppDeps, mount: HttpMount, logger: Logger): Router {
   const { access } = deps;
   const router = express.Router({ strict: false });
+  if (mount.methodOverride) router.use(overrideMethod);
   const corsHandler = corsFor(deps.corsOrigins, mount);
   const byPath = new Map<string, HttpRoute[]>();
   for (const route of mount.routes) {
@@ -80,16 +90,14 @@ function routerFor(deps: HttpAppDeps, mount: HttpMount, logger: Logger): Router 
   for (const [path, routes] of byPath) {
     const chain = router.route(path);
     if (corsHandler) chain.all(corsHandler);
-    const allowed: string[] = [];
+    const allowed = new Set<string>();
     for (const route of routes) {
-      chain[route.method === 'DELETE' ? 'delete' : (route.method.toLowerCase() as 'get' | 'put' | 'post' | 'patch')](
-        dispatch(access, route),
-      );
-      allowed.push(route.method);
-      if (route.method === 'GET') allowed.push('HEAD');
+      chain[route.method.toLowerCase() as 'get' | 'head' | 'put' | 'post' | 'patch' | 'delete'](dispatch(access, route));
+      allowed.add(route.method);
+      if (route.method === 'GET') allowed.add('HEAD');
     }
     // OPTIONS (answered with Allow) and other methods: 405 with Allow, through the mount's mapping.
-    chain.all(methodNotAllowed(allowed));
+    chain.all(methodNotAllowed([...allowed], mount.optionsHeaders));
   }
   router.use(errorHandler(logger, mount.errorResponse) as (err: unknown, req: Request, res: Response, next: NextFunction) => void);
   return router;
@@ -110,15 +118,16 @@ export function createHttpApp(protocols: readonly Protocol[], deps: HttpAppDeps)
     if (deps.isRefused(req.socket)) res.destroy();
     else next();
   });
-  const mounted: MountedRoute[] = [];
   const withHttp = protocols.filter((p) => p.http !== undefined);
-  withHttp.sort((a, b) => (b.http?.basePath.length ?? 0) - (a.http?.basePath.length ?? 0));
-  for (const protocol of withHttp) {
-    const mount = protocol.http as HttpMount;
-    const base = mount.basePath.replace(/\/+$/, '');
-    app.use(base === '' ? '/' : base, routerFor(deps, mount, loggerOf(protocol)));
-    for (const route of mount.routes) mounted.push({ protocol: protocol.name, path: `${base}${route.path}`, route });
+  const baseOf = (protocol: Protocol) => (protocol.http as HttpMount).basePath.replace(/\/+$/, '');
+  // Mounted longest base path first; listed in the protocols' order (docs, tests).
+  for (const protocol of [...withHttp].sort((a, b) => baseOf(b).length - baseOf(a).length)) {
+    const base = baseOf(protocol);
+    app.use(base === '' ? '/' : base, routerFor(deps, protocol.http as HttpMount, loggerOf(protocol)));
   }
+  const mounted: MountedRoute[] = withHttp.flatMap((protocol) =>
+    (protocol.http as HttpMount).routes.map((route) => ({ protocol: protocol.name, path: `${baseOf(protocol)}${route.path}`, route })),
+  );
   app.use(notFound);
   app.use(errorHandler(logger) as (err: unknown, req: Request, res: Response, next: NextFunction) => void);
   return { app, routes: mounted as readonly MountedRoute[] };

@@ -62,13 +62,13 @@ export interface PublicUrls {
 
 // ---- HTTP ---------------------------------------------------------------------------
 
-export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
 /** Handles one authorized request; throw (or reject) to answer with the mount's error mapping. */
 export type HttpHandler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
 
 export interface HttpRoute {
-  /** GET answers HEAD too. */
+  /** GET answers HEAD too, unless the path has a HEAD route of its own. */
   readonly method: HttpMethod;
   /** express path syntax, relative to the mount's base path (`/resources/:id`). */
   readonly path: string;
@@ -84,6 +84,13 @@ export interface HttpMount {
   readonly errorResponse: (err: unknown) => HttpErrorResponse;
   /** Response headers a browser page may read (CORS `Access-Control-Expose-Headers`). */
   readonly exposedHeaders?: readonly string[];
+  /** Headers added to the host's `OPTIONS` answers on the mount's paths (what the protocol supports: tus `Tus-*`). */
+  readonly optionsHeaders?: Readonly<Record<string, string>>;
+  /**
+   * `X-HTTP-Method-Override` on a POST names the method to route it as (for clients that
+   * can send only GET and POST); the access rule of that method's route applies.
+   */
+  readonly methodOverride?: boolean;
 }
 
 // ---- WebSocket ------------------------------------------------------------------------

@@ -1,18 +1,13 @@
 import type { ResourceStatus } from '@spool/common';
 import type { Response } from 'express';
-import type { Logger } from 'winston';
 import type { SpoolConfig } from '../../config/schema.js';
 import { type SpoolCore, statusOf } from '../../core/spool-core.js';
 import type { ResourceRecord } from '../../core/types.js';
+import type { HttpContext } from '../shared/http/http-context.js';
+import type { IssuedTokens } from '../shared/http/sessions.js';
 import { type ResourceJson, resourceJson, resourcePath } from './resource-json.js';
-import type { IssuedTokens } from './sessions.js';
 
-/** What every route of the HTTP API works with. */
-export interface HttpContext {
-  core: SpoolCore;
-  config: SpoolConfig;
-  logger: Logger;
-}
+export type { HttpContext };
 
 export interface LoadedResource {
   record: ResourceRecord;

@@ -6,8 +6,8 @@ import { pumpRequestBody } from '../../transport/http/body-pump.js';
 import { refuseContentEncoding } from '../../transport/http/content-encoding.js';
 import { HttpError, HttpErrorCode } from '../../transport/http/errors.js';
 import { acceptBody, requestHasBody } from '../../transport/http/request-body.js';
+import { bodyTimeouts } from '../shared/http/upload-budget.js';
 import type { HttpContext } from './context.js';
-import { bodyTimeouts } from './upload-budget.js';
 
 /** Control bodies (descriptions, reasons) are small. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;

@@ -22,6 +22,8 @@ export const HttpErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   EXPECTATION_FAILED: 'EXPECTATION_FAILED',
+  /** A precondition of the request does not hold (tus: a protocol version this server does not speak). */
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
   NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
@@ -71,8 +73,11 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
-/** An HTTP error answer: status, extra headers, JSON body (each protocol has its own body shape). */
-export interface HttpErrorResponse<B extends object = object> {
+/**
+ * An HTTP error answer: status, extra headers, body — an object is sent as JSON, a string
+ * as plain text (each protocol has its own body shape).
+ */
+export interface HttpErrorResponse<B extends object | string = object | string> {
   status: number;
   headers: Record<string, string>;
   body: B;
@@ -159,10 +164,11 @@ export function sendError(
     res.destroy();
     return;
   }
-  const payload = Buffer.from(JSON.stringify(answer.body));
+  const text = typeof answer.body === 'string';
+  const payload = Buffer.from(text ? (answer.body as string) : JSON.stringify(answer.body));
   res.status(answer.status);
   for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Type', text ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8');
   res.setHeader('Content-Length', payload.length);
   res.setHeader('Cache-Control', 'no-store');
   if (bodyStillArriving(req)) {
@@ -193,11 +199,12 @@ export function notFound(req: Request, _res: Response, next: NextFunction): void
   next(new HttpError(404, HttpErrorCode.NOT_FOUND, `No route for ${req.method} ${req.path}`));
 }
 
-/** For known paths: 405 with `Allow` (and the answer to OPTIONS). */
-export function methodNotAllowed(allowed: readonly string[]) {
+/** For known paths: 405 with `Allow` (and the answer to OPTIONS, with `optionsHeaders`). */
+export function methodNotAllowed(allowed: readonly string[], optionsHeaders: Readonly<Record<string, string>> = {}) {
   const allow = allowed.join(', ');
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method === 'OPTIONS') {
+      for (const [name, value] of Object.entries(optionsHeaders)) res.setHeader(name, value);
       res.status(204).setHeader('Allow', allow).end();
       return;
     }

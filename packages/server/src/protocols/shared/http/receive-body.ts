@@ -1,9 +1,9 @@
 import { ResourceDeletedError, type ResourceStatus, SpoolError, toSpoolError } from '@spool/common';
 import type { Request, Response } from 'express';
-import type { UploadSession } from '../../core/upload-session.js';
-import { pumpRequestBody } from '../../transport/http/body-pump.js';
-import { acceptBody } from '../../transport/http/request-body.js';
-import type { HttpContext } from './context.js';
+import type { UploadSession } from '../../../core/upload-session.js';
+import { pumpRequestBody } from '../../../transport/http/body-pump.js';
+import { acceptBody } from '../../../transport/http/request-body.js';
+import type { HttpContext } from './http-context.js';
 import { bodyTimeouts, type UploadBudget } from './upload-budget.js';
 
 /**

@@ -1,6 +1,6 @@
-import type { CreateUploadOptions } from '../../core/spool-core.js';
-import type { UploadSession } from '../../core/upload-session.js';
-import type { HttpContext } from './context.js';
+import type { CreateUploadOptions, ResumeUploadOptions } from '../../../core/spool-core.js';
+import type { UploadSession } from '../../../core/upload-session.js';
+import type { HttpContext } from './http-context.js';
 
 /** The capability tokens of a resource just created (only when access control is on). */
 export interface IssuedTokens {
@@ -38,6 +38,6 @@ export async function openUpload(
 }
 
 /** Takes the writer of an open resource (at `offset`, if given: OFFSET_MISMATCH otherwise). */
-export async function reopenUpload(ctx: HttpContext, id: string, offset?: number): Promise<UploadSession> {
-  return guarded(ctx, await ctx.core.resumeUpload(id, offset));
+export async function reopenUpload(ctx: HttpContext, id: string, offset?: number, options?: ResumeUploadOptions): Promise<UploadSession> {
+  return guarded(ctx, await ctx.core.resumeUpload(id, offset, options));
 }

@@ -50,6 +50,7 @@ export class SpoolServerProcess {
       env: {
         SPOOL_HOST: '127.0.0.1',
         SPOOL_PORT: '0',
+        SPOOL_HSP_PORT: '0',
         SPOOL_DATA_DIR: options.dataDir,
         SPOOL_LOG_LEVEL: 'info',
         ...options.env,

@@ -152,7 +152,7 @@ describe('Access control on every mounted entry (deny by default)', () => {
 
   it('documents exactly the mounted permission table in docs/access-control.md', () => {
     const doc = readFileSync(new URL('../../docs/access-control.md', import.meta.url), 'utf8');
-    const documented = doc.split('\n').filter((line) => /^\| [a-z-]+ \| (`|WebSocket|…)/.test(line));
+    const documented = doc.split('\n').filter((line) => /^\| [a-z-]+ \| (`|WebSocket|TCP|…)/.test(line));
     expect(documented).to.deep.equal(accessTableRows(server.host));
   });
 });

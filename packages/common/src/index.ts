@@ -3,5 +3,6 @@ export * from './errors.js';
 export { OffThreadHash } from './hashing/off-thread-hash.js';
 export * from './metadata.js';
 export * from './status.js';
+export * from './wire/hsp/index.js';
 export * from './wire/spool.js';
 export * from './wire/step.js';

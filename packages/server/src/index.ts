@@ -10,7 +10,7 @@ export { FileByteStore } from './core/storage/file-byte-store.js';
 export * from './core/types.js';
 export { UploadSession } from './core/upload-session.js';
 export { accessTableRows } from './host/access-table.js';
-export type { Host } from './host/host.js';
+export type { Host, MountedTcp } from './host/host.js';
 export type { MountedRoute } from './host/http-routes.js';
 export type { MountedEndpoint } from './host/websocket-upgrades.js';
 export {

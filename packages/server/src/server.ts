@@ -11,6 +11,7 @@ import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
 import { FileByteStore } from './core/storage/file-byte-store.js';
 import { type Host, HostUrls, startHost } from './host/host.js';
 import { createLogger } from './logging.js';
+import { hspProtocol } from './protocols/hsp/index.js';
 import { httpApiProtocol } from './protocols/http-api/index.js';
 import type { ProtocolDefinition } from './protocols/protocol.js';
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
@@ -20,7 +21,12 @@ import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
  * Every protocol the server speaks, in one list: adding a protocol is a folder under
  * `protocols/` and one line here (docs/architecture.md).
  */
-export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [httpApiProtocol, stepWebSocketProtocol, spoolWebSocketProtocol];
+export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [
+  httpApiProtocol,
+  stepWebSocketProtocol,
+  spoolWebSocketProtocol,
+  hspProtocol,
+];
 
 export interface SpoolServer {
   readonly config: SpoolConfig;

@@ -2,6 +2,7 @@ export * from './close-codes.js';
 export * from './errors.js';
 export { OffThreadHash } from './hashing/off-thread-hash.js';
 export * from './metadata.js';
+export * from './reconnect-policy.js';
 export * from './status.js';
 export * from './wire/hsp/index.js';
 export * from './wire/spool.js';

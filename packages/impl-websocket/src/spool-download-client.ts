@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_CHUNK_BYTES, type DownloadClient, locationUri, type ResourceLocation } from '@spool/client-download';
-import { type ReconnectOptions, resolveReconnectOptions } from './reconnect-policy.js';
+import { type ReconnectOptions, resolveReconnectOptions } from '@spool/common';
 import { SpoolRemoteResource } from './spool-remote-resource.js';
 import { SpoolResourceConnection, type SpoolResourceConnectionOptions } from './spool-resource-connection.js';
 import { spoolResourceLocation } from './spool-urls.js';

@@ -1,17 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DownloadTransport, StatusTracker, settleAfter, settleOnce } from '@spool/client-download';
 import {
+  Backoff,
   ConnectionClosedError,
   fromSpoolStatus,
   InvalidRangeError,
   LinesOutOfRangeError,
   ProtocolViolationError,
+  type ResolvedReconnectOptions,
   type ResourceStatus,
   type SpoolError,
   type SpoolResourceServerMessage,
   TimeoutError,
 } from '@spool/common';
-import { Backoff, type ResolvedReconnectOptions } from './reconnect-policy.js';
 import { errorFromSpoolWire } from './spool-errors.js';
 import { RESOURCE_SERVER_MESSAGES } from './spool-messages.js';
 import { SpoolSocket, SpoolSocketEnded, type SpoolSocketOptions } from './spool-socket.js';

@@ -7,7 +7,7 @@ import {
   type UploadRequest,
   type UploadSource,
 } from '@spool/client-upload';
-import { type ReconnectOptions, resolveReconnectOptions } from './reconnect-policy.js';
+import { type ReconnectOptions, resolveReconnectOptions } from '@spool/common';
 import { SpoolUpload, type SpoolUploadSettings } from './spool-upload.js';
 import { spoolUploadUrl } from './spool-urls.js';
 

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isCompletableSource, type Upload, type UploadReference, type UploadResult, type UploadSource } from '@spool/client-upload';
 import {
+  Backoff,
   ChecksumMismatchError,
   ConnectionClosedError,
   ErrorCode,
@@ -10,6 +11,7 @@ import {
   OffsetMismatchError,
   OffThreadHash,
   ProtocolViolationError,
+  type ResolvedReconnectOptions,
   ResourceTerminalError,
   SPOOL_UPLOAD_DONE_REASON,
   type SpoolAborted,
@@ -22,7 +24,6 @@ import {
   UploadFailedError,
 } from '@spool/common';
 import { untilAborted } from './abortable.js';
-import { Backoff, type ResolvedReconnectOptions } from './reconnect-policy.js';
 import { RESOURCE_SERVER_MESSAGES, UPLOAD_SERVER_MESSAGES } from './spool-messages.js';
 import { SpoolSocket, SpoolSocketEnded, type SpoolSocketOptions } from './spool-socket.js';
 import { spoolResourceLocation, withBearer } from './spool-urls.js';

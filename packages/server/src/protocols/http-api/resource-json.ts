@@ -1,6 +1,6 @@
-import type { ResourceStatus } from '@spool/common';
+import type { ResourceFields, ResourceStatus } from '@spool/common';
 import type { ResourceRecord } from '../../core/types.js';
-import { type ResourceFields, resourceFields } from '../shared/resource-view.js';
+import { resourceFields } from '../shared/resource-view.js';
 
 export const API_PREFIX = '/api/v1';
 

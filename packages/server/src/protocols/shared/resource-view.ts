@@ -1,4 +1,4 @@
-import type { ResourceStatus } from '@spool/common';
+import type { ResourceFields, ResourceStatus } from '@spool/common';
 import { type SpoolCore, statusOf } from '../../core/spool-core.js';
 import type { ResourceRecord } from '../../core/types.js';
 
@@ -12,24 +12,6 @@ export interface LoadedResource {
 export async function loadResource(core: SpoolCore, id: string): Promise<LoadedResource> {
   const record = await core.getRecord(id);
   return { record, status: core.activeUpload(id)?.status ?? statusOf(record) };
-}
-
-/** A resource's metadata and status as every protocol's JSON shows it (each adds where to read it). */
-export interface ResourceFields {
-  id: string;
-  filename: string;
-  mimeType: string;
-  supportsLineAccess: boolean;
-  contextId: string | null;
-  state: ResourceStatus['state'];
-  /** Visible (= durable) size in bytes: what readers may read, what an appender continues from. */
-  size: number;
-  lines: number | null;
-  checksum: string | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  completedAt: string | null;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

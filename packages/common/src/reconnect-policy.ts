@@ -9,7 +9,7 @@ export interface ReconnectOptions {
   /** Longest time spent reconnecting after one loss (default 60 s). */
   maxElapsedMs?: number;
   /**
-   * Also reconnect after a graceful server shutdown (close 1001, e.g. a rolling restart).
+   * Also reconnect after a graceful server shutdown (WebSocket close 1001, HSP status 132; e.g. a rolling restart).
    * Default false: the caller is told at once (the resource stays resumable on the server).
    */
   retryOnServerShutdown?: boolean;

@@ -60,7 +60,7 @@ export interface HspUploadResult extends HspStreamReady {
   size: number;
   /** The server's MD5, when asked for (`md5: true`) or recomputed after a resume. */
   md5?: string;
-  /** Connections lost and resumed on the way. */
+  /** Times the stream was resumed (by key, from the server's durable offset) after a lost connection. */
   resumes: number;
 }
 
@@ -119,7 +119,6 @@ export class HspStreamUpload {
         const delay = backoff.nextDelayMs();
         if (delay === undefined) throw error;
         await sleep(delay);
-        if (this.ready) this.resumes++;
       }
     }
   }
@@ -150,9 +149,11 @@ export class HspStreamUpload {
   private async attempt(reader: SourceReader, total: number, bufsize: number): Promise<HspUploadResult> {
     const conn = await HspConnection.connect(this.connection);
     try {
+      const resuming = this.ready !== undefined;
       await conn.send(encodePacket(this.headers(total, bufsize)));
       const answer = await conn.nextAnswer();
       if (answer.status !== HspStatus.RECEIVED) return await this.refused(conn, answer, total);
+      if (resuming) this.resumes++;
       const { accept, bufsize: wanted } = parseStreamAnswer(answer.headers.get(HSP_HEADER.STREAM) ?? '');
       const offset = parseByteCount(answer.headers.get(HSP_HEADER.STREAM_OFFSET) ?? '0', HSP_HEADER.STREAM_OFFSET);
       this.offsetHint = offset;
@@ -178,6 +179,8 @@ export class HspStreamUpload {
           () => final !== undefined,
         );
       } catch (err) {
+        // The source failed (not the connection): the server would wait for bytes that never come.
+        if (conn.isOpen) conn.destroy();
         await settled;
         if (!final) throw err;
       }

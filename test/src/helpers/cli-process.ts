@@ -69,3 +69,20 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
+
+/** Reconnecting patient enough for a process restart (~1 s; more on a loaded machine), bounded all the same. */
+export const RESTART_RECONNECT = { initialDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 60, maxElapsedMs: 40_000 };
+
+/** After each test of the suite, kills (SIGKILL) the server process the test left in `running`. */
+export function killedAfterEach(): { running: CliServer | undefined } {
+  const holder: { running: CliServer | undefined } = { running: undefined };
+  afterEach(async () => {
+    const { running } = holder;
+    holder.running = undefined;
+    if (running) {
+      running.child.kill('SIGKILL');
+      await exited(running.child);
+    }
+  });
+  return holder;
+}

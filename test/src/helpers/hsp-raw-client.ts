@@ -59,10 +59,13 @@ export class RawHspSocket {
     return client;
   }
 
+  /** Writes; resolves once the socket took the bytes, or the connection closed (a write to a closed one is dropped). */
   write(bytes: Buffer | string): Promise<void> {
+    if (this.isClosed || this.socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
-      if (!this.socket.write(bytes)) this.socket.once('drain', resolve);
-      else resolve();
+      if (this.socket.write(bytes)) return resolve();
+      this.socket.once('drain', resolve);
+      void this.closed.then(resolve);
     });
   }
 

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import {
   ConnectionClosedError,
+  ErrorCode,
   encodePacketHead,
   HSP_HEADER,
   type HspDataFormat,
@@ -11,6 +12,7 @@ import {
   type HspParserLimits,
   HspStatus,
   TimeoutError,
+  toSpoolError,
 } from '@spool/common';
 import type { Logger } from 'winston';
 import { BodyWatchdog } from '../../transport/http/body-watchdog.js';
@@ -175,8 +177,9 @@ export class HspConnection implements Farewell {
     void this.routes
       .dispatch(packet, exchange)
       .catch((err: unknown) => {
-        // A route failed after its answer started: the framing is lost, only closing is left.
-        this.logger.warn('hsp request failed after its answer started', { error: (err as Error).message });
+        // A route failed after its answer started (or the peer left): the framing is lost, only closing is left.
+        const level = err instanceof ConnectionClosedError ? 'debug' : 'warn';
+        this.logger.log(level, 'hsp request failed after its answer started', { error: (err as Error).message });
         this.socket.destroy();
       })
       .finally(() => {
@@ -385,11 +388,9 @@ class Exchange implements HspExchange {
     const error = hspErrorOf(err);
     // A refused stream request is told so the sheet's way: x-stream -1, and no key.
     const refusal: HspReplyHeaders = this.packet.headers.has(HSP_HEADER.STREAM) && !this.answered ? { [HSP_HEADER.STREAM]: '-1:0' } : {};
-    this.logger.info('hsp request refused', {
-      route: this.packet.headers.get(HSP_HEADER.ROUTE),
-      status: error.status,
-      reason: error.message,
-    });
+    const route = this.packet.headers.get(HSP_HEADER.ROUTE);
+    if (error.code === ErrorCode.INTERNAL) this.logger.error('hsp request failed', { route, error: toSpoolError(err).message });
+    else this.logger.info('hsp request refused', { route, status: error.status, reason: error.message });
     await this.reply(error.status, { ...refusal, 'x-error': error.code, ...headers }, error.message);
     return error;
   }

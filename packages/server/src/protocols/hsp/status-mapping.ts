@@ -1,4 +1,4 @@
-import { type ErrorCode, type HspStatus, hspStatusOf, toSpoolError } from '@spool/common';
+import { ErrorCode, type HspStatus, hspStatusOf, toSpoolError } from '@spool/common';
 
 export interface HspError {
   status: HspStatus;
@@ -7,8 +7,12 @@ export interface HspError {
   message: string;
 }
 
-/** An error as an HSP answer states it (the status from the one mapping in @spool/common). */
+/**
+ * An error as an HSP answer states it (the status from the one mapping in @spool/common).
+ * The message of an unexpected error is not echoed to the client (the server logs it).
+ */
 export function hspErrorOf(err: unknown): HspError {
   const error = toSpoolError(err);
-  return { status: hspStatusOf(error.code), code: error.code, message: error.message };
+  const message = error.code === ErrorCode.INTERNAL ? 'Internal server error (see the server log)' : error.message;
+  return { status: hspStatusOf(error.code), code: error.code, message };
 }

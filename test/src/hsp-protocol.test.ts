@@ -197,7 +197,17 @@ describe('HSP protocol: packets, routes, malformed input', () => {
   });
 });
 
-describe('HSP protocol: connection limit and shutdown', () => {
+describe('HSP protocol: connection limit, off switch and shutdown', () => {
+  it('does not listen with hspPort off (and mounts no HSP requests)', async () => {
+    const server = await startTestServer({ hspPort: 'off' });
+    try {
+      expect(server.host.tcpPorts).to.deep.equal({});
+      expect(server.host.tcpMounts).to.deep.equal([]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('answers a socket over maxConnections with 132 and closes it', async () => {
     const server = await startTestServer({ maxConnections: 1 });
     try {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { HspClient } from '@spool/impl-hsp';
 import { httpGetJson } from '../http-client.js';
 import type { Pattern } from '../pattern.js';
-import { ServerProcess } from '../process.js';
+import { plainFileUploadRun } from '../plain-upload.js';
 import {
   type BenchContext,
   findRow,
@@ -57,26 +57,15 @@ function plainTcpUpload(port: number, pattern: Pattern, total: number): Promise<
   });
 }
 
-async function plainRun(context: BenchContext, targetFile: string): Promise<RunMeasurement> {
+function plainRun(context: BenchContext, targetFile: string): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
-  const peer = await ServerProcess.start({
-    name: 'tcp-file-server',
-    script: path.join(peersDir, 'tcp-file-server.js'),
-    args: [targetFile],
-    readyPattern: /"url":"(tcp:\/\/[^"]+)"/,
-  });
-  try {
-    const port = Number(new URL(peer.url).port);
-    const timed = await timeTransfer(peer, () => plainTcpUpload(port, pattern, sizeBytes));
-    const server = await peer.stop();
-    verify(timed.result.trim() === JSON.stringify({ bytes: sizeBytes }), `plain TCP server answered ${timed.result}`);
-    const file = await pattern.verifyFile(targetFile, sizeBytes);
-    verify(file.ok, `${targetFile} holds ${file.size} bytes, ${file.ok ? '' : 'not '}the ones sent`);
-    return { bytes: sizeBytes, seconds: timed.seconds, cpu: timed.cpu, server, checks: ['size', 'file content'] };
-  } finally {
-    await peer.stop();
-    await fs.rm(targetFile, { force: true });
-  }
+  return plainFileUploadRun(
+    context,
+    { name: 'tcp-file-server', script: path.join(peersDir, 'tcp-file-server.js'), readyPattern: /"url":"(tcp:\/\/[^"]+)"/ },
+    targetFile,
+    (peer) => plainTcpUpload(Number(new URL(peer.url).port), pattern, sizeBytes),
+    (answer) => verify(answer.trim() === JSON.stringify({ bytes: sizeBytes }), `plain TCP server answered ${answer}`),
+  );
 }
 
 async function spoolRun(context: BenchContext, dataDir: string): Promise<RunMeasurement> {

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpUpload } from '../http-client.js';
-import { ServerProcess } from '../process.js';
+import { plainFileUploadRun } from '../plain-upload.js';
 import {
   type BenchContext,
   findRow,
@@ -30,24 +30,15 @@ interface SpoolResourceJson {
   checksum: string | null;
 }
 
-async function plainRun(context: BenchContext, targetFile: string): Promise<RunMeasurement> {
+function plainRun(context: BenchContext, targetFile: string): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
-  const peer = await ServerProcess.start({
-    name: 'http-sink-server',
-    script: path.join(peersDir, 'http-sink-server.js'),
-    args: [targetFile],
-  });
-  try {
-    const timed = await timeTransfer(peer, () => httpUpload(`${peer.url}/`, pattern, sizeBytes, { 'Content-Type': 'text/plain' }));
-    const server = await peer.stop();
-    verify(timed.result.status === 201, `plain PUT answered ${timed.result.status}: ${timed.result.body}`);
-    const file = await pattern.verifyFile(targetFile, sizeBytes);
-    verify(file.ok, `${targetFile} holds ${file.size} bytes, ${file.ok ? '' : 'not '}the ones sent`);
-    return { bytes: sizeBytes, seconds: timed.seconds, cpu: timed.cpu, server, checks: ['size', 'file content'] };
-  } finally {
-    await peer.stop();
-    await fs.rm(targetFile, { force: true });
-  }
+  return plainFileUploadRun(
+    context,
+    { name: 'http-sink-server', script: path.join(peersDir, 'http-sink-server.js') },
+    targetFile,
+    (peer) => httpUpload(`${peer.url}/`, pattern, sizeBytes, { 'Content-Type': 'text/plain' }),
+    (answer) => verify(answer.status === 201, `plain PUT answered ${answer.status}: ${answer.body}`),
+  );
 }
 
 /** `hashed`: the default PUT (the server computes the MD5); else `?checksum=none`. */

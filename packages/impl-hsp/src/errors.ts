@@ -19,7 +19,9 @@ export class HspStatusError extends SpoolError {
 /** The error an answer stands for. */
 export function errorOfAnswer(answer: HspAnswer, details?: Record<string, unknown>): HspStatusError {
   const named = answer.headers.get('x-error');
-  const code = named !== undefined && KNOWN_CODES.has(named) ? (named as ErrorCode) : errorCodeOfHspStatus(answer.status);
+  const known = named !== undefined && KNOWN_CODES.has(named);
+  const code = known ? (named as ErrorCode) : errorCodeOfHspStatus(answer.status);
   const reason = answer.payload.length > 0 ? answer.payload.toString('utf8') : `HSP status ${describeHspStatus(answer.status)}`;
-  return new HspStatusError(answer.status, code, reason, details);
+  // A code this SDK does not know (the server's SERVER_BUSY) is kept as `serverCode`.
+  return new HspStatusError(answer.status, code, reason, named !== undefined && !known ? { ...details, serverCode: named } : details);
 }

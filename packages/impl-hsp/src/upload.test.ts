@@ -177,6 +177,28 @@ describe('HspClient.upload (against a scripted HSP server)', () => {
     expect(result).to.deep.include({ key: KEY, size: data.length });
   });
 
+  it('retries a server at its connection limit (132 SERVER_BUSY), and resumes nothing it did not start', async () => {
+    const data = bytesOf(3000);
+    let stored: Buffer = Buffer.alloc(0);
+    const server = await FakeHspServer.start(async (conn, index) => {
+      if (index === 0) {
+        conn.reply({ 'data-format': 'text:utf-8', status: '132', 'x-error': 'SERVER_BUSY' }, 'Too many connections');
+        conn.socket.end();
+        return;
+      }
+      const request = await conn.packet();
+      expect(request.headers.has('x-stream-key')).to.equal(false);
+      accept(conn, 0);
+      stored = await conn.raw(data.length);
+      conn.reply({ 'data-format': 'bytes', status: '0', 'x-stream': '0:0', 'x-stream-key': KEY });
+    });
+    servers.push(server);
+    const result = await new HspClient({ port: server.port }).upload(data, { reconnect: FAST });
+    expect(result).to.deep.include({ size: data.length, resumes: 0 });
+    expect(stored.equals(data)).to.equal(true);
+    expect(server.connections).to.equal(2);
+  });
+
   it('gives up after the retry budget when the server stays away', async () => {
     const server = await FakeHspServer.start(async (conn) => conn.destroy());
     servers.push(server);

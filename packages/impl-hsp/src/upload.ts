@@ -76,7 +76,9 @@ function retryable(err: SpoolError, retryOnServerShutdown: boolean): boolean {
       err.code === ErrorCode.CONNECTION_CLOSED ||
       (err.code === ErrorCode.SHUTTING_DOWN && retryOnServerShutdown) ||
       // Refused at step 2 because another writer holds it (an HTTP append, a connection closing): wait and retry.
-      (err.code === ErrorCode.WRITER_CONFLICT && err.details?.step === 'request')
+      (err.code === ErrorCode.WRITER_CONFLICT && err.details?.step === 'request') ||
+      // The server is at its connection limit.
+      err.details?.serverCode === 'SERVER_BUSY'
     );
   }
   return err.code === ErrorCode.CONNECTION_CLOSED || err.code === ErrorCode.TIMEOUT;

@@ -4,7 +4,7 @@ import { type BenchContext, type RunMeasurement, timeTransfer, verify } from './
 
 /**
  * One measured upload to a plain peer process that writes what it receives into
- * `targetFile` (an upload baseline): the transfer timed, the peer stopped, its answer
+ * `targetFile`, its first argument (an upload baseline): the transfer timed, the peer stopped, its answer
  * checked by `checkAnswer`, the file compared with the data byte for byte, then removed.
  */
 export async function plainFileUploadRun<T>(
@@ -15,7 +15,7 @@ export async function plainFileUploadRun<T>(
   checkAnswer: (answer: T) => void,
 ): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
-  const peer = await ServerProcess.start({ ...peerOptions, args: [targetFile] });
+  const peer = await ServerProcess.start({ ...peerOptions, args: [targetFile, ...(peerOptions.args ?? [])] });
   try {
     const timed = await timeTransfer(peer, () => transfer(peer));
     const server = await peer.stop();

@@ -1,18 +1,18 @@
 /**
  * Plain node:net upload baseline for the HSP benchmark: each connection's bytes are piped
  * into the file named by argv[2] (pipe = back-pressure); once the client half-closed and
- * every byte is in the file, it answers `{"bytes":N}\n` and closes. Prints
+ * every byte is in the file, it answers `{"bytes":N}\n` and closes. argv[3], optional: the
+ * file stream's highWaterMark in bytes (default Node's, 16 KiB). Prints
  * `{"url":"tcp://127.0.0.1:PORT"}` once listening; exits on SIGTERM.
  */
 import { createWriteStream } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 
-const target = process.argv[2];
-if (!target) throw new Error('usage: tcp-file-server.js <target file>');
+const [target, queueBytes] = process.argv.slice(2);
+if (!target) throw new Error('usage: tcp-file-server.js <target file> [highWaterMark]');
 
 const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-  // The same queue bound as a Spool upload (uploadHighWaterMarkBytes, 4 MiB): writes batch into writev like Spool's.
-  const file = createWriteStream(target, { highWaterMark: 4 * 1024 * 1024 });
+  const file = createWriteStream(target, queueBytes ? { highWaterMark: Number(queueBytes) } : {});
   file.on('error', (error) => socket.destroy(error));
   file.on('finish', () => socket.end(`${JSON.stringify({ bytes: file.bytesWritten })}\n`));
   socket.pipe(file);

@@ -222,6 +222,11 @@ export function ratioTarget(description: string, value: number, baseline: number
   return { description, actual: `${ratio.toFixed(2)}×`, pass: ratio >= minimum };
 }
 
+/** {@link ratioTarget} of the median throughputs of rows `key` and `baselineKey`. */
+export function rowRatioTarget(description: string, rows: RowResult[], key: string, baselineKey: string, minimum: number): TargetCheck {
+  return ratioTarget(description, medianThroughput(findRow(rows, key)), medianThroughput(findRow(rows, baselineKey)), minimum);
+}
+
 /** Peak RSS of the Spool rows must stay under `limitBytes`. */
 export function rssTarget(description: string, rows: RowResult[], limitBytes: number): TargetCheck {
   const peaks = rows.map(peakServerRss).filter((peak): peak is number => peak !== undefined);

@@ -33,6 +33,8 @@ export class SpoolServerProcess {
   /** `ws://127.0.0.1:PORT`. */
   readonly wsUrl: string;
   readonly unmask: SpoolUnmask;
+  /** Bound ports of its TCP protocols (`hsp`), as it logged them. */
+  readonly tcpPorts: Readonly<Record<string, number>>;
 
   private constructor(serverProcess: ServerProcess) {
     this.process = serverProcess;
@@ -40,6 +42,7 @@ export class SpoolServerProcess {
     this.wsUrl = serverProcess.url.replace(/^http/, 'ws');
     const probe = /"probe":"spool-unmask","nativeUnmaskAvailable":(true|false)/.exec(serverProcess.output)?.[1];
     this.unmask = probe === 'true' ? 'bufferutil (native)' : probe === 'false' ? 'JavaScript' : 'unknown';
+    this.tcpPorts = JSON.parse(/"tcp":(\{[^}]*\})/.exec(serverProcess.output)?.[1] ?? '{}') as Record<string, number>;
   }
 
   static async start(options: SpoolServerOptions): Promise<SpoolServerProcess> {
@@ -52,6 +55,7 @@ export class SpoolServerProcess {
       env: {
         SPOOL_HOST: '127.0.0.1',
         SPOOL_PORT: '0',
+        SPOOL_HSP_PORT: '0',
         SPOOL_DATA_DIR: options.dataDir,
         SPOOL_LOG_LEVEL: 'info',
         ...options.env,

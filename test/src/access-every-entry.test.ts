@@ -1,14 +1,15 @@
 /**
- * Deny by default, proven over every mounted entry: each HTTP route and WebSocket
- * endpoint the server mounts (enumerated from the server itself, so a new protocol's
- * routes are covered the day they are mounted), and each WebSocket message that names a
- * permission, refuses an anonymous caller (401 / close 1008) and a wrong-role token
- * (403 / close 1008). Only the documented public entries are let through, and the
+ * Deny by default, proven over every mounted entry: each HTTP route, WebSocket endpoint
+ * and TCP protocol request the server mounts (enumerated from the server itself, so a new
+ * protocol's routes are covered the day they are mounted), and each WebSocket message
+ * that names a permission, refuses an anonymous caller (401 / close 1008 / HSP 49) and a
+ * wrong-role token (403 / close 1008 / HSP 50). Only the documented public entries are let through, and the
  * permission table in docs/access-control.md is the one the server mounts.
  */
 import { readFileSync } from 'node:fs';
 import { type AccessRule, accessTableRows, type MountedRoute, type SpoolServer } from '@spool/server';
 import { expect } from 'chai';
+import { RawHspSocket } from './helpers/hsp-raw-client.js';
 import { type HttpResponse, request } from './helpers/http-client.js';
 import { startTestServer } from './helpers/server.js';
 import { RawStepSocket } from './helpers/step-raw-client.js';
@@ -18,7 +19,7 @@ const UPLOADER = 'uploader-token-0123456789abcd';
 const READER = 'reader-token-0123456789abcdef';
 
 /** The public entries, as docs/access-control.md lists them. */
-const PUBLIC = new Set(['GET /health']);
+const PUBLIC = new Set(['GET /health', 'hsp /ping']);
 
 /** The error code of a refusal: from a JSON body, or a plain-text one (`CODE: message`, tus); none for HEAD. */
 function errorCodeOf(response: HttpResponse): string | undefined {
@@ -101,7 +102,7 @@ describe('Access control on every mounted entry (deny by default)', () => {
       expect(wrong.status, `${name} wrong role (${rule.needs})`).to.equal(403);
       checked.push(name);
     }
-    expect(checked.length).to.equal(server.host.routes.length - PUBLIC.size);
+    expect(checked.length).to.equal(server.host.routes.filter((r) => r.route.access.kind !== 'public').length);
     // Nothing a refused request asked for happened.
     expect((await server.core.getRecord(resource.id)).state).to.equal('IN_PROGRESS');
     expect(await server.core.list({ filenamePrefix: 'probe.log' })).to.have.length(0);
@@ -156,9 +157,45 @@ describe('Access control on every mounted entry (deny by default)', () => {
     expect(checked).to.be.at.least(2);
   });
 
+  it('refuses every non-public request of every TCP protocol (HSP) with 49 to an anonymous caller and 50 to a wrong-role token', async () => {
+    let checked = 0;
+    const hsp = await RawHspSocket.open(server.host.tcpPorts.hsp as number);
+    // A request of each route, naming the resource where one is named; /upload as a stream request.
+    const send = (route: string, auth?: string) =>
+      hsp.request({
+        route,
+        'x-resource-id': resource.id,
+        ...(route === '/upload' ? { 'x-stream': '10:10' } : {}),
+        ...(auth ? { auth } : {}),
+      });
+    for (const { protocol, mount } of server.host.tcpMounts) {
+      expect(protocol).to.equal('hsp');
+      for (const [route, rule] of Object.entries(mount.requests)) {
+        const name = `${protocol} ${route}`;
+        if (rule.kind === 'public') {
+          expect(PUBLIC.has(name), `${name} is public but not in the documented public list`).to.equal(true);
+          expect((await send(route)).status, name).to.equal(0);
+          continue;
+        }
+        const anonymous = await send(route);
+        expect(anonymous.status, `${name} anonymous`).to.equal(49);
+        expect(anonymous.headers['x-error']).to.equal('UNAUTHORIZED');
+        expect((await send(route, 'unknown-token-0123456789')).status, `${name} unknown token`).to.equal(49);
+        const needs = (rule as Extract<AccessRule<unknown>, { kind: 'requires' }>).needs;
+        const wrong = await send(route, wrongRoleFor(needs, other.readToken));
+        expect(wrong.status, `${name} wrong role (${needs})`).to.equal(50);
+        expect(wrong.headers['x-error']).to.equal('FORBIDDEN');
+        checked++;
+      }
+    }
+    hsp.destroy();
+    expect(checked).to.be.at.least(4);
+    expect(await server.core.list({ filenamePrefix: 'hsp-upload' })).to.have.length(0);
+  });
+
   it('documents exactly the mounted permission table in docs/access-control.md', () => {
     const doc = readFileSync(new URL('../../docs/access-control.md', import.meta.url), 'utf8');
-    const documented = doc.split('\n').filter((line) => /^\| [a-z-]+ \| (`|WebSocket|…)/.test(line));
+    const documented = doc.split('\n').filter((line) => /^\| [a-z-]+ \| (`|WebSocket|TCP|…)/.test(line));
     expect(documented).to.deep.equal(accessTableRows(server.host));
   });
 });

@@ -21,7 +21,7 @@ interface Running {
 /** Starts the CLI on a free port; resolves once it logged where it listens. */
 function startCli(env: Record<string, string>, args: string[] = []): Promise<Running> {
   const child = spawn(process.execPath, [cli, ...args], {
-    env: { ...process.env, SPOOL_HOST: '127.0.0.1', SPOOL_PORT: '0', SPOOL_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, SPOOL_HOST: '127.0.0.1', SPOOL_PORT: '0', SPOOL_HSP_PORT: '0', SPOOL_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -5,26 +5,19 @@
  */
 import { createDownloadClient, createUploadClient, type SpoolRemoteResource } from '@spool/impl-websocket';
 import { expect } from 'chai';
-import { type CliServer, exited, freePort, killCli, startCli } from './helpers/cli-process.js';
+import { type CliServer, exited, freePort, killedAfterEach, RESTART_RECONNECT, startCli } from './helpers/cli-process.js';
 import { digestStream, GeneratedSource, MIB } from './helpers/generated-source.js';
 import { freshDataDir } from './helpers/server.js';
 
-/** Patient enough for a process restart (~1 s), bounded all the same. */
-const RECONNECT = { initialDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 60, maxElapsedMs: 40_000 };
-
 describe('Spool protocol: server killed (kill -9) mid-upload and restarted', function () {
   this.timeout(90_000);
-  let running: CliServer | undefined;
-  afterEach(async () => {
-    await killCli(running);
-    running = undefined;
-  });
+  const server = killedAfterEach();
 
   it('the SDK resumes by itself and completes; stored and followed SHA-256 equal the source', async () => {
     const port = await freePort();
     const env = { SPOOL_DATA_DIR: freshDataDir(), SPOOL_PORT: String(port), SPOOL_CHECKPOINT_INTERVAL_MS: '20' };
-    running = await startCli(env);
-    const first = running;
+    server.running = await startCli(env);
+    const first = server.running;
     let restarted: Promise<CliServer> | undefined;
     let followerAttached: () => void = () => undefined;
     const followerReady = new Promise<void>((resolve) => {
@@ -39,20 +32,22 @@ describe('Spool protocol: server killed (kill -9) mid-upload and restarted', fun
       restarted = exited(first.child).then(() => startCli(env));
     });
 
-    const upload = await createUploadClient(first.wsUrl, { sha256: true, reconnect: RECONNECT }).upload(source, { filename: 'crash.bin' });
-    const follower = (await createDownloadClient({ reconnect: RECONNECT }).open(upload.reference)) as SpoolRemoteResource;
+    const upload = await createUploadClient(first.wsUrl, { sha256: true, reconnect: RESTART_RECONNECT }).upload(source, {
+      filename: 'crash.bin',
+    });
+    const follower = (await createDownloadClient({ reconnect: RESTART_RECONNECT }).open(upload.reference)) as SpoolRemoteResource;
     const following = digestStream(follower.follow());
     followerAttached();
 
     const result = await upload.complete();
-    running = await (restarted as Promise<CliServer>);
+    server.running = await (restarted as Promise<CliServer>);
     expect(result.size).to.equal(size);
     expect(result.sha256).to.equal(source.sha256);
     expect(result.reconnects).to.be.greaterThan(0);
     expect(await following).to.deep.equal({ sha256: source.sha256, size });
     expect(follower.reconnects).to.be.greaterThan(0);
     await follower.close();
-    expect(running.stderr()).to.match(/interrupted upload may be resumed/);
+    expect(server.running.stderr()).to.match(/interrupted upload may be resumed/);
 
     const stored = await createDownloadClient().open(upload.reference);
     expect(stored.status).to.include({ state: 'COMPLETED', size, checksum: result.md5 });

@@ -2,15 +2,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpUpload } from '../http-client.js';
-import { ServerProcess } from '../process.js';
+import { plainFileUploadRun } from '../plain-upload.js';
 import {
   type BenchContext,
   findRow,
   measureRows,
-  medianThroughput,
   type RowDefinition,
   type RunMeasurement,
-  ratioTarget,
+  rowRatioTarget,
   rssTarget,
   type Scenario,
   type ScenarioReport,
@@ -24,22 +23,13 @@ const RSS_LIMIT_BYTES = 150e6;
 
 async function plainRun(context: BenchContext, targetFile: string): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
-  const peer = await ServerProcess.start({
-    name: 'http-sink-server',
-    script: path.join(peersDir, 'http-sink-server.js'),
-    args: [targetFile],
-  });
-  try {
-    const timed = await timeTransfer(peer, () => httpUpload(`${peer.url}/`, pattern, sizeBytes, { 'Content-Type': 'text/plain' }));
-    const server = await peer.stop();
-    verify(timed.result.status === 201, `plain PUT answered ${timed.result.status}: ${timed.result.body}`);
-    const file = await pattern.verifyFile(targetFile, sizeBytes);
-    verify(file.ok, `${targetFile} holds ${file.size} bytes, ${file.ok ? '' : 'not '}the ones sent`);
-    return { bytes: sizeBytes, seconds: timed.seconds, cpu: timed.cpu, server, checks: ['size', 'file content'] };
-  } finally {
-    await peer.stop();
-    await fs.rm(targetFile, { force: true });
-  }
+  return plainFileUploadRun(
+    context,
+    { name: 'http-sink-server', script: path.join(peersDir, 'http-sink-server.js') },
+    targetFile,
+    (peer) => httpUpload(`${peer.url}/`, pattern, sizeBytes, { 'Content-Type': 'text/plain' }),
+    (answer) => verify(answer.status === 201, `plain PUT answered ${answer.status}: ${answer.body}`),
+  );
 }
 
 /** `hashed`: the default PUT (the server computes the MD5); else `?checksum=none`. */
@@ -91,18 +81,8 @@ export const httpUploadScenario: Scenario = {
       baselineKey: '(a)',
       rows: results,
       targets: [
-        ratioTarget(
-          'Spool PUT (b) ≥ 0.9× plain (a)',
-          medianThroughput(findRow(results, '(b)')),
-          medianThroughput(findRow(results, '(a)')),
-          0.9,
-        ),
-        ratioTarget(
-          'Spool PUT without checksum (c) ≥ 0.9× plain (a)',
-          medianThroughput(findRow(results, '(c)')),
-          medianThroughput(findRow(results, '(a)')),
-          0.9,
-        ),
+        rowRatioTarget('Spool PUT (b) ≥ 0.9× plain (a)', results, '(b)', '(a)', 0.9),
+        rowRatioTarget('Spool PUT without checksum (c) ≥ 0.9× plain (a)', results, '(c)', '(a)', 0.9),
         rssTarget('Spool server peak RSS < 150 MB', [findRow(results, '(b)'), findRow(results, '(c)')], RSS_LIMIT_BYTES),
       ],
       notes: [

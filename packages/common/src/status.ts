@@ -36,3 +36,24 @@ export function isStatusProgress(prev: ResourceStatus | undefined, next: Resourc
   if (rank(next.state) < rank(prev.state)) return false;
   return !(next.size === prev.size && next.state === prev.state && next.lines === prev.lines);
 }
+
+/**
+ * A resource's metadata and status as the JSON answers of every protocol show it (HTTP
+ * adds `links`, HSP `references`): a wire shape, shared by the server and the SDKs.
+ */
+export interface ResourceFields {
+  id: string;
+  filename: string;
+  mimeType: string;
+  supportsLineAccess: boolean;
+  contextId: string | null;
+  state: TransferState;
+  /** Visible (= durable) size in bytes: what readers may read, what an appender continues from. */
+  size: number;
+  lines: number | null;
+  checksum: string | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}

@@ -6,7 +6,6 @@ export type { WebSocketDownloadClientOptions, WebSocketUploadClientOptions } fro
 export * from './close-errors.js';
 export * from './factories.js';
 export * from './masking.js';
-export * from './reconnect-policy.js';
 export * from './spool-download-client.js';
 export * from './spool-errors.js';
 export * from './spool-follow-stream.js';

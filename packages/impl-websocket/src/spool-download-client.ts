@@ -1,6 +1,6 @@
 import { type DownloadClient, locationUri, type ResourceLocation } from '@spool/client-download';
+import { type ReconnectOptions, resolveReconnectOptions } from '@spool/common';
 import { resolveDownloadClientOptions, type WebSocketDownloadClientOptions } from './client-options.js';
-import { type ReconnectOptions, resolveReconnectOptions } from './reconnect-policy.js';
 import { SpoolRemoteResource } from './spool-remote-resource.js';
 import { SpoolResourceConnection, type SpoolResourceConnectionOptions } from './spool-resource-connection.js';
 import { spoolResourceLocation } from './spool-urls.js';

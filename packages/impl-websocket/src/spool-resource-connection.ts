@@ -3,12 +3,13 @@ import {
   ConnectionClosedError,
   fromSpoolStatus,
   ProtocolViolationError,
+  type ResolvedReconnectOptions,
   type ResourceStatus,
   type SpoolError,
   type SpoolResourceServerMessage,
   toSpoolError,
 } from '@spool/common';
-import { type ResolvedReconnectOptions, reconnectWithBackoff } from './reconnect-policy.js';
+import { reconnectWithBackoff } from './reconnect.js';
 import { RESOURCE_SERVER_MESSAGES } from './server-messages.js';
 import { errorFromSpoolWire } from './spool-errors.js';
 import { SpoolSocket, type SpoolSocketEnded, type SpoolSocketOptions, unwrapEnded } from './spool-socket.js';

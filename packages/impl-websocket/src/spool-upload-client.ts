@@ -1,6 +1,6 @@
 import { resolveUploadMetadata, type UploadClient, type UploadRequest, type UploadSource, uploadFrames } from '@spool/client-upload';
+import { type ReconnectOptions, resolveReconnectOptions } from '@spool/common';
 import { positiveInteger, resolveUploadClientOptions, type WebSocketUploadClientOptions } from './client-options.js';
-import { type ReconnectOptions, resolveReconnectOptions } from './reconnect-policy.js';
 import { SpoolUpload, type SpoolUploadSettings } from './spool-upload.js';
 import { spoolUploadUrl } from './spool-urls.js';
 

@@ -15,6 +15,7 @@ import {
   fromSpoolStatus,
   OffsetMismatchError,
   ProtocolViolationError,
+  type ResolvedReconnectOptions,
   ResourceTerminalError,
   SPOOL_UPLOAD_DONE_REASON,
   type SpoolAborted,
@@ -27,7 +28,7 @@ import {
   UploadFailedError,
 } from '@spool/common';
 import { untilAborted } from './abortable.js';
-import { type ResolvedReconnectOptions, reconnectWithBackoff } from './reconnect-policy.js';
+import { reconnectWithBackoff } from './reconnect.js';
 import { RESOURCE_SERVER_MESSAGES, UPLOAD_SERVER_MESSAGES } from './server-messages.js';
 import { SpoolSocket, SpoolSocketEnded, type SpoolSocketOptions, unwrapEnded } from './spool-socket.js';
 import { spoolResourceLocation, withBearer } from './spool-urls.js';

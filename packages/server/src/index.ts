@@ -11,7 +11,7 @@ export { catalogFullError, FullDisk, noSpaceError } from './core/testing/full-di
 export * from './core/types.js';
 export { UploadSession } from './core/upload-session.js';
 export { accessTableRows } from './host/access-table.js';
-export type { Host } from './host/host.js';
+export type { Host, MountedTcp } from './host/host.js';
 export type { MountedRoute } from './host/http-routes.js';
 export type { MountedEndpoint } from './host/websocket-upgrades.js';
 export {

@@ -11,6 +11,7 @@ import { FileByteStore } from './core/storage/file-byte-store.js';
 import { createDirSync } from './core/storage/file-modes.js';
 import { type Host, HostUrls, startHost } from './host/host.js';
 import { createLogger } from './logging.js';
+import { hspProtocol } from './protocols/hsp/index.js';
 import { httpApiProtocol } from './protocols/http-api/index.js';
 import type { ProtocolDefinition } from './protocols/protocol.js';
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
@@ -26,6 +27,7 @@ export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [
   stepWebSocketProtocol,
   spoolWebSocketProtocol,
   tusProtocol,
+  hspProtocol,
 ];
 
 export interface SpoolServer {

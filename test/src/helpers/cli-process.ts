@@ -14,6 +14,8 @@ export interface CliServer {
   /** `http://127.0.0.1:<port>`. */
   url: string;
   wsUrl: string;
+  /** Bound ports of the TCP protocols, by name (`hsp`). */
+  tcpPorts: Record<string, number>;
   stderr(): string;
 }
 
@@ -32,7 +34,8 @@ export function freePort(): Promise<number> {
 /** Starts the CLI with `env` (SPOOL_*); resolves once it logged where it listens. */
 export function startCli(env: Record<string, string>, timeoutMs = 20_000): Promise<CliServer> {
   const child = spawn(process.execPath, [cli], {
-    env: { ...process.env, SPOOL_HOST: '127.0.0.1', SPOOL_LOG_LEVEL: 'info', ...env },
+    // The HSP listener on any free port: parallel servers must not collide on its default one.
+    env: { ...process.env, SPOOL_HOST: '127.0.0.1', SPOOL_HSP_PORT: '0', SPOOL_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -53,7 +56,8 @@ export function startCli(env: Record<string, string>, timeoutMs = 20_000): Promi
       if (match?.[1]) {
         clearTimeout(timer);
         child.off('exit', onExit);
-        resolve({ child, url: match[1], wsUrl: match[1].replace(/^http/, 'ws'), stderr: () => stderr });
+        const tcpPorts = JSON.parse(/"tcp":(\{[^}]*\})/.exec(stderr)?.[1] ?? '{}') as Record<string, number>;
+        resolve({ child, url: match[1], wsUrl: match[1].replace(/^http/, 'ws'), tcpPorts, stderr: () => stderr });
       }
     });
     child.once('exit', onExit);
@@ -71,4 +75,21 @@ export async function killCli(server: CliServer | undefined): Promise<void> {
   if (!server) return;
   server.child.kill('SIGKILL');
   await exited(server.child);
+}
+
+/** Reconnecting patient enough for a process restart (~1 s; more on a loaded machine), bounded all the same. */
+export const RESTART_RECONNECT = { initialDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 60, maxElapsedMs: 40_000 };
+
+/** After each test of the suite, kills (SIGKILL) the server process the test left in `running`. */
+export function killedAfterEach(): { running: CliServer | undefined } {
+  const holder: { running: CliServer | undefined } = { running: undefined };
+  afterEach(async () => {
+    const { running } = holder;
+    holder.running = undefined;
+    if (running) {
+      running.child.kill('SIGKILL');
+      await exited(running.child);
+    }
+  });
+  return holder;
 }

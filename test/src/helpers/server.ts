@@ -22,7 +22,7 @@ export function startTestServer(
   options: Parameters<typeof startServer>[1] = {},
 ): Promise<SpoolServer> {
   return startServer(
-    { host: '127.0.0.1', port: 0, dataDir: freshDataDir(), checkpointIntervalMs: 20, logLevel: 'error', ...overrides },
+    { host: '127.0.0.1', port: 0, hspPort: 0, dataDir: freshDataDir(), checkpointIntervalMs: 20, logLevel: 'error', ...overrides },
     options,
   );
 }

@@ -24,6 +24,14 @@ describe('loadConfig', () => {
     expect(config).to.include({ port: 3000, dataDir: '/from/env', logLevel: 'debug', checkpointIntervalMs: 9, syncOnCheckpoint: true });
   });
 
+  it('takes the HSP port as a number, 0, or off', () => {
+    expect(loadConfig().hspPort).to.equal(9998);
+    expect(loadConfig({ env: { SPOOL_HSP_PORT: '0' } }).hspPort).to.equal(0);
+    expect(loadConfig({ argv: ['--hsp-port', 'off'] }).hspPort).to.equal('off');
+    expect(() => loadConfig({ env: { SPOOL_HSP_PORT: 'of' } })).to.throw(ConfigError, /hspPort/);
+    expect(() => loadConfig({ env: { SPOOL_HSP_PORT: '65536' } })).to.throw(ConfigError, /hspPort/);
+  });
+
   it('names every bad value', () => {
     expect(() => loadConfig({ env: { SPOOL_PORT: '70000', SPOOL_PUBLIC_URL: 'ftp://x' } }))
       .to.throw(ConfigError)

@@ -163,6 +163,29 @@ export const ConfigSchema = z
       .describe(
         'Origins whose pages may call the HTTP protocols from a browser (CORS): `*` for any, a comma-separated list of origins (https://ci.example.com), or empty for none',
       ),
+    hspPort: z
+      .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)])
+      .default(9998)
+      .describe('TCP port of the HSP listener (docs/protocols/hsp.md): 0 = any free port (logged), off = no HSP listener'),
+    hspMaxHeaderBytes: z.coerce
+      .number()
+      .int()
+      .min(256)
+      .max(65535)
+      .default(16 * 1024)
+      .describe('Largest HSP header block a packet may declare; larger: status 129, connection closed'),
+    hspMaxPayloadBytes: bytes
+      .max(0xffff_ffff)
+      .default(1024 * 1024)
+      .describe(
+        'Largest HSP packet payload (a stream request’s bytes are not a payload and are not bounded by it); larger: status 129, connection closed',
+      ),
+    hspIdleTimeoutMs: millis
+      .default(60_000)
+      .describe('An HSP connection that sends no byte for this long (between packets, or during a stream) is answered 129 and closed'),
+    hspPacketTimeoutMs: millis
+      .default(10_000)
+      .describe('An HSP packet must arrive whole within this long of its first byte (slow senders); else status 129, connection closed'),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Least severe log level written'),
     logFormat: z.enum(['json', 'pretty']).default('json').describe('Log line format on stderr'),
   })

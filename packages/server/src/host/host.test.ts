@@ -65,6 +65,7 @@ function probeProtocol(events: string[]) {
           terminate: () => socket.destroy(),
         };
       },
+      requests: {},
       busy: (socket: Socket) => socket.end('busy\n'),
     },
     stop: () => {
@@ -105,7 +106,7 @@ async function start(events: string[], overrides: Record<string, unknown> = {}):
   const dataDir = mkdtempSync(path.join(tmpdir(), 'spool-host-'));
   dirs.push(dataDir);
   return startServer(
-    { host: '127.0.0.1', port: 0, dataDir, logLevel: 'error', ...overrides },
+    { host: '127.0.0.1', port: 0, hspPort: 0, dataDir, logLevel: 'error', ...overrides },
     { protocols: [...DEFAULT_PROTOCOLS, probeProtocol(events)] },
   );
 }

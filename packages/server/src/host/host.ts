@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'winston';
 import type { SpoolConfig } from '../config/schema.js';
 import type { SpoolCore } from '../core/spool-core.js';
-import type { Protocol, PublicUrls } from '../protocols/protocol.js';
+import type { Protocol, PublicUrls, TcpMount } from '../protocols/protocol.js';
 import { rawErrorResponse } from '../transport/http/errors.js';
 import { createHttpServer } from '../transport/http/http-server.js';
 import { ByteBudget } from '../transport/websocket/index.js';
@@ -19,12 +19,19 @@ export interface Host {
   readonly port: number;
   /** Bound ports of the protocols' TCP listeners, by protocol name. */
   readonly tcpPorts: Readonly<Record<string, number>>;
-  /** Every HTTP route and WebSocket endpoint mounted, with its access rule. */
+  /** Every HTTP route, WebSocket endpoint and TCP listener mounted, with their access rules. */
   readonly routes: readonly MountedRoute[];
   readonly endpoints: readonly MountedEndpoint[];
+  readonly tcpMounts: readonly MountedTcp[];
   readonly connections: Connections;
   /** Stops accepting, tells every connection goodbye, waits (`shutdownTimeoutMs`), cuts the rest. */
   close(): Promise<void>;
+}
+
+/** A protocol's TCP listener as mounted: its requests and what each needs. */
+export interface MountedTcp {
+  readonly protocol: string;
+  readonly mount: TcpMount;
 }
 
 export interface HostDeps {
@@ -155,6 +162,7 @@ export async function startHost(protocols: readonly Protocol[], deps: HostDeps):
     tcpPorts: Object.fromEntries(listeners.map((l) => [l.protocol, l.port])),
     routes,
     endpoints: upgrades.endpoints,
+    tcpMounts: protocols.flatMap((p) => (p.tcp ? [{ protocol: p.name, mount: p.tcp }] : [])),
     connections,
     close,
   };

@@ -17,7 +17,7 @@ export interface TcpListener {
  * only that socket.
  */
 export async function listenTcp(protocol: Protocol, mount: TcpMount, connections: Connections, logger: Logger): Promise<TcpListener> {
-  const server = createServer((socket: Socket) => {
+  const server = createServer({ allowHalfOpen: mount.allowHalfOpen ?? false }, (socket: Socket) => {
     // Until the protocol attaches its own handling, a reset must not become an uncaught 'error'.
     socket.on('error', () => socket.destroy());
     if (!connections.admit(socket)) {

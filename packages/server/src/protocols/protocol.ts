@@ -131,6 +131,13 @@ export interface TcpMount {
   readonly host: string;
   /** 0 = any free port (the bound one is logged and reported by the server). */
   readonly port: number;
+  /**
+   * Every request the protocol serves on this listener and what each needs: the table its
+   * dispatcher enforces (through `enforce`/`authorizeRule`), listed in the permission table.
+   */
+  readonly requests: Readonly<Record<string, AccessRule<never>>>;
+  /** Keep writing after the client half-closes (it may send a request, then shut its side, then read the answer). */
+  readonly allowHalfOpen?: boolean;
   /** Takes one accepted socket; returns how to say goodbye to it (default: end, then destroy). */
   readonly accept: (socket: Socket, logger: Logger) => Farewell | undefined;
   /** Answers a socket refused because the server is at `maxConnections` (default: closed at once). */

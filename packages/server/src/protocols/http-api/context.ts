@@ -1,25 +1,15 @@
 import type { ResourceStatus } from '@spool/common';
 import type { Response } from 'express';
 import type { SpoolConfig } from '../../config/schema.js';
-import { type SpoolCore, statusOf } from '../../core/spool-core.js';
-import type { ResourceRecord } from '../../core/types.js';
+import { statusOf } from '../../core/spool-core.js';
 import type { HttpContext } from '../shared/http/http-context.js';
 import type { IssuedTokens } from '../shared/http/sessions.js';
+import type { LoadedResource } from '../shared/resource-view.js';
 import { type ResourceJson, resourceJson, resourcePath } from './resource-json.js';
 
+// Shared with the other protocols; re-exported so the HTTP routes keep one import point.
+export { type LoadedResource, loadResource } from '../shared/resource-view.js';
 export type { HttpContext };
-
-export interface LoadedResource {
-  record: ResourceRecord;
-  /** The freshest status: the active writer's if there is one, else the catalog's. */
-  status: ResourceStatus;
-}
-
-/** Record and status of `id`; RESOURCE_NOT_FOUND (404) if unknown. One catalog read. */
-export async function loadResource(core: SpoolCore, id: string): Promise<LoadedResource> {
-  const record = await core.getRecord(id);
-  return { record, status: core.activeUpload(id)?.status ?? statusOf(record) };
-}
 
 /** Path prefix of the public URL (`https://host/spool` → `/spool`), or '' when served at the root. */
 export function basePath(config: SpoolConfig): string {

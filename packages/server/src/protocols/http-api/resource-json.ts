@@ -1,5 +1,6 @@
-import type { ResourceStatus } from '@spool/common';
+import type { ResourceFields, ResourceStatus } from '@spool/common';
 import type { ResourceRecord } from '../../core/types.js';
+import { resourceFields } from '../shared/resource-view.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -10,43 +11,15 @@ export const API_PREFIX = '/api/v1';
 export const resourcePath = (id: string, basePath = ''): string => `${basePath}${API_PREFIX}/resources/${encodeURIComponent(id)}`;
 
 /** A resource as every JSON answer of the HTTP API shows it: metadata, current status, links. */
-export interface ResourceJson {
-  id: string;
-  filename: string;
-  mimeType: string;
-  supportsLineAccess: boolean;
-  contextId: string | null;
-  state: ResourceStatus['state'];
-  /** Visible (= durable) size in bytes: what readers may read, what an appender continues from. */
-  size: number;
-  lines: number | null;
-  checksum: string | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  completedAt: string | null;
+export interface ResourceJson extends ResourceFields {
   links: { self: string; content: string; lines: string | null; events: string };
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** `status` is the freshest status (an active writer's may be newer than the record's). */
 export function resourceJson(record: ResourceRecord, status: ResourceStatus, basePath = ''): ResourceJson {
   const self = resourcePath(record.id, basePath);
   return {
-    id: record.id,
-    filename: record.filename,
-    mimeType: record.mimeType,
-    supportsLineAccess: record.supportsLineAccess,
-    contextId: record.contextId,
-    state: status.state,
-    size: status.size,
-    lines: status.lines,
-    checksum: status.checksum ?? record.checksum ?? null,
-    error: status.error ?? record.error ?? null,
-    createdAt: iso(record.createdAt),
-    updatedAt: iso(record.updatedAt),
-    completedAt: record.completedAt === null ? null : iso(record.completedAt),
+    ...resourceFields(record, status),
     links: {
       self,
       content: `${self}/content`,

@@ -2,8 +2,7 @@ import { InvalidMessageError, InvalidMetadataError, type ResourceMetadata } from
 import type { Request } from 'express';
 import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from '../../transport/http/mime-type.js';
 import { headerValue, parseFlag, queryParam } from '../../transport/http/request-params.js';
-
-export const MAX_CONTEXT_ID_LENGTH = 256;
+import { validContextId } from '../shared/upload-context.js';
 
 /** What an upload request says about the resource it creates; the core validates the metadata. */
 export interface UploadDescription {
@@ -27,12 +26,6 @@ function decodeHeaderText(value: string | undefined, name: string): string | und
   } catch {
     throw new InvalidMessageError(`${name} is not valid percent-encoding: ${JSON.stringify(value)}`);
   }
-}
-
-export function validContextId(value: string | null | undefined): string | null {
-  if (value === undefined || value === null || value === '') return null;
-  if (value.length > MAX_CONTEXT_ID_LENGTH) throw new InvalidMessageError(`context longer than ${MAX_CONTEXT_ID_LENGTH} characters`);
-  return value;
 }
 
 /**

@@ -2,7 +2,7 @@ import { InvalidMessageError, SPOOL_RESOURCE_PATH_PREFIX, SPOOL_SUBPROTOCOL, SPO
 import { requires } from '../access-rule.js';
 import { defineProtocol, type WebSocketRequest } from '../protocol.js';
 import { MessageDispatcher } from '../shared/message-dispatcher.js';
-import { referencesFor } from './references.js';
+import { referencesFor } from '../shared/references.js';
 import { refuseConnection } from './refuse.js';
 import { SPOOL_RESOURCE_MESSAGES, SpoolResourceHandler } from './resource-handler.js';
 import { SharedPushFrames } from './shared-push-frames.js';

@@ -1,36 +1,14 @@
-import { InvalidMessageError, TransferState } from '@spool/common';
 import type { Request, Response } from 'express';
 import { statusOf } from '../../../core/spool-core.js';
-import type { ListFilter } from '../../../core/types.js';
-import { parseNonNegativeInteger, queryParam } from '../../../transport/http/request-params.js';
+import { queryParam } from '../../../transport/http/request-params.js';
 import type { Requirement } from '../../access-rule.js';
+import { listFilterOf } from '../../shared/list-filter.js';
 import { basePath, type HttpContext, jsonOf, loadResource, setStatusHeaders } from '../context.js';
 import { API_PREFIX, resourceJson } from '../resource-json.js';
-
-export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 1000;
-
-const STATES = new Set<string>(Object.values(TransferState));
 
 /** Listing one upload context needs read access; listing everything is for admins. */
 export function listPermission(req: Request): Requirement {
   return { permission: queryParam(req, 'context') !== undefined ? 'read' : 'list' };
-}
-
-function listFilterFrom(req: Request): ListFilter & { limit: number } {
-  const state = queryParam(req, 'state')?.toUpperCase();
-  if (state !== undefined && !STATES.has(state)) {
-    throw new InvalidMessageError(`state must be one of ${[...STATES].join(', ')}, got ${JSON.stringify(state)}`);
-  }
-  const limit = parseNonNegativeInteger(queryParam(req, 'limit'), 'limit') ?? DEFAULT_PAGE_SIZE;
-  if (limit < 1 || limit > MAX_PAGE_SIZE) throw new InvalidMessageError(`limit must be within 1..${MAX_PAGE_SIZE}, got ${limit}`);
-  return {
-    state: state as TransferState | undefined,
-    contextId: queryParam(req, 'context'),
-    filenamePrefix: queryParam(req, 'prefix'),
-    after: queryParam(req, 'after'),
-    limit,
-  };
 }
 
 /**
@@ -40,7 +18,7 @@ function listFilterFrom(req: Request): ListFilter & { limit: number } {
  */
 export function listResources(ctx: HttpContext) {
   return async (req: Request, res: Response): Promise<void> => {
-    const filter = listFilterFrom(req);
+    const filter = listFilterOf((name) => queryParam(req, name));
     const records = await ctx.core.list(filter);
     const base = basePath(ctx.config);
     const resources = records.map((record) => resourceJson(record, ctx.core.activeUpload(record.id)?.status ?? statusOf(record), base));

@@ -18,9 +18,9 @@ import { acceptBody } from '../../../transport/http/request-body.js';
 import { headerValue, parseFlag, queryParam } from '../../../transport/http/request-params.js';
 import { type IssuedTokens, openUpload } from '../../shared/http/sessions.js';
 import { bodyTimeouts, refuseDeclaredOverBudget, requestBudget, resourceBudget } from '../../shared/http/upload-budget.js';
+import { validContextId } from '../../shared/upload-context.js';
 import { uploadChecksum } from '../checksum.js';
 import { type HttpContext, jsonOf, loadResource } from '../context.js';
-import { validContextId } from '../upload-metadata.js';
 
 export const MAX_FORM_FILES = 100;
 export const MAX_FORM_FIELDS = 100;

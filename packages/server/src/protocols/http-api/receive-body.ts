@@ -3,8 +3,8 @@ import type { Request, Response } from 'express';
 import type { UploadSession } from '../../core/upload-session.js';
 import { pumpRequestBody } from '../../transport/http/body-pump.js';
 import { acceptBody } from '../../transport/http/request-body.js';
+import { bodyTimeouts, type UploadBudget } from '../shared/http/upload-budget.js';
 import type { HttpContext } from './context.js';
-import { bodyTimeouts, type UploadBudget } from './upload-budget.js';
 
 /**
  * What an interrupted body (limit, timeout, client gone, storage) does to its resource:

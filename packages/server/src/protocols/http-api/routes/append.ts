@@ -2,11 +2,11 @@ import { InvalidMessageError, OffsetMismatchError } from '@spool/common';
 import type { Request, Response } from 'express';
 import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
 import { headerValue, parseNonNegativeInteger } from '../../../transport/http/request-params.js';
+import { refuseDeclaredOverBudget, uploadBudget } from '../../shared/http/upload-budget.js';
 import { resourceMd5 } from '../checksum.js';
 import { type HttpContext, respondWithResource } from '../context.js';
 import { receiveBody } from '../receive-body.js';
 import { reopenUpload } from '../sessions.js';
-import { refuseDeclaredOverBudget, uploadBudget } from '../upload-budget.js';
 import { uploadCompleteFlag } from '../upload-metadata.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { readJsonBody } from '../../shared/http/json-body.js';
 import { resourceMd5 } from '../checksum.js';
 import { type HttpContext, respondWithResource } from '../context.js';
-import { readJsonBody } from '../json-body.js';
 import { reopenUpload } from '../sessions.js';
 
 const CompleteBodySchema = z

@@ -16,10 +16,10 @@ import { refuseContentEncoding } from '../../../transport/http/content-encoding.
 import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from '../../../transport/http/mime-type.js';
 import { acceptBody } from '../../../transport/http/request-body.js';
 import { headerValue, parseFlag, queryParam } from '../../../transport/http/request-params.js';
+import { bodyTimeouts, refuseDeclaredOverBudget, requestBudget, resourceBudget } from '../../shared/http/upload-budget.js';
 import { uploadChecksum } from '../checksum.js';
 import { type HttpContext, jsonOf, loadResource } from '../context.js';
 import { type IssuedTokens, openUpload } from '../sessions.js';
-import { bodyTimeouts, refuseDeclaredOverBudget, requestBudget, resourceBudget } from '../upload-budget.js';
 import { validContextId } from '../upload-metadata.js';
 
 export const MAX_FORM_FILES = 100;

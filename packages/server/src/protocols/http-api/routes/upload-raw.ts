@@ -1,11 +1,11 @@
 import { InvalidMessageError } from '@spool/common';
 import type { Request, Response } from 'express';
 import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
+import { refuseDeclaredOverBudget, uploadBudget } from '../../shared/http/upload-budget.js';
 import { expectedMd5OfBody, uploadChecksum } from '../checksum.js';
 import { type HttpContext, respondWithResource } from '../context.js';
 import { receiveBody } from '../receive-body.js';
 import { openUpload } from '../sessions.js';
-import { refuseDeclaredOverBudget, uploadBudget } from '../upload-budget.js';
 import { describeUpload, uploadCompleteFlag } from '../upload-metadata.js';
 
 /**

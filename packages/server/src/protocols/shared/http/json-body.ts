@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 import { describeZodError, InvalidMessageError, MessageTooLargeError } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import { pumpRequestBody } from '../../transport/http/body-pump.js';
-import { refuseContentEncoding } from '../../transport/http/content-encoding.js';
-import { HttpError, HttpErrorCode } from '../../transport/http/errors.js';
-import { acceptBody, requestHasBody } from '../../transport/http/request-body.js';
-import type { HttpContext } from './context.js';
+import type { SpoolConfig } from '../../../config/schema.js';
+import { pumpRequestBody } from '../../../transport/http/body-pump.js';
+import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
+import { HttpError, HttpErrorCode } from '../../../transport/http/errors.js';
+import { acceptBody, requestHasBody } from '../../../transport/http/request-body.js';
 import { bodyTimeouts } from './upload-budget.js';
 
 /** Control bodies (descriptions, reasons) are small. */
@@ -30,7 +30,7 @@ class BufferSink extends EventEmitter {
  * larger than 64 KiB → 413; malformed or not matching → 400 INVALID_MESSAGE.
  */
 export async function readJsonBody<S extends z.ZodType>(
-  ctx: HttpContext,
+  ctx: { config: SpoolConfig },
   req: Request,
   res: Response,
   schema: S,

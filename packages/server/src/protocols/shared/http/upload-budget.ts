@@ -1,9 +1,9 @@
 import { ErrorCode, SpoolError } from '@spool/common';
 import type { Request } from 'express';
-import type { SpoolConfig } from '../../config/schema.js';
-import type { PumpLimit } from '../../transport/http/body-pump.js';
-import type { BodyTimeouts } from '../../transport/http/body-watchdog.js';
-import { declaredLength } from '../../transport/http/request-body.js';
+import type { SpoolConfig } from '../../../config/schema.js';
+import type { PumpLimit } from '../../../transport/http/body-pump.js';
+import type { BodyTimeouts } from '../../../transport/http/body-watchdog.js';
+import { declaredLength } from '../../../transport/http/request-body.js';
 
 /** How many bytes may still come, and the error for more. Both limits surface as MESSAGE_TOO_LARGE → 413. */
 export type UploadBudget = PumpLimit;

@@ -2,5 +2,6 @@ export * from './close-codes.js';
 export * from './errors.js';
 export * from './metadata.js';
 export * from './status.js';
+export * from './wire/blob-stream.js';
 export * from './wire/spool.js';
 export * from './wire/step.js';

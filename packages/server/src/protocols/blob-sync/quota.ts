@@ -12,13 +12,15 @@ export interface QuotaReservation {
 
 const NO_RESERVATION: QuotaReservation = { room: Number.POSITIVE_INFINITY, release: () => undefined };
 
-export function quotaExceeded(user: string, limit: number, stored: number, wanted: number): BlobError {
+/** 507, as the original answered: `used` bytes stored (and held by uploads under way), `wanted` more asked for. */
+export function quotaExceeded(user: string, limit: number, used: number, wanted: number | undefined): BlobError {
+  const asked = wanted === undefined ? `a body longer than the ${Math.max(0, limit - used)} bytes left` : `${wanted} more bytes`;
   return new BlobError(
     507,
     'QuotaExceeded',
     ErrorCode.QUOTA_EXCEEDED,
-    `Quota exceeded: user ${user} stores ${stored} of ${limit} bytes (blobQuotaBytes), this request needs ${wanted} more`,
-    { limit, stored, wanted },
+    `Quota exceeded: user ${user} uses ${used} of ${limit} bytes (blobQuotaBytes); this request needs ${asked}`,
+    { limit, used, ...(wanted === undefined ? {} : { wanted }) },
   );
 }
 

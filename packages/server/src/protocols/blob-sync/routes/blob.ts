@@ -70,7 +70,7 @@ export function putBlob(ctx: BlobContext) {
       const session = await ctx.space.create(blob);
       const quota: PumpLimit = {
         room: reservation.room,
-        tooLarge: () => quotaExceeded(blob.user, ctx.config.blobQuotaBytes, ctx.config.blobQuotaBytes - reservation.room, 1),
+        tooLarge: () => quotaExceeded(blob.user, ctx.config.blobQuotaBytes, ctx.config.blobQuotaBytes - reservation.room, undefined),
       };
       try {
         acceptBody(req, res);

@@ -6,7 +6,7 @@ export {
   type BlobData,
   type BlobListOptions,
   type BlobNamespaceOption,
-  type BlobRetryOptions,
   type BlobToPush,
   type PulledBlob,
-} from './blobs/index.js';
+} from './blobs/blob-client.js';
+export type { BlobRetryOptions } from './blobs/retry.js';

@@ -15,7 +15,7 @@ import type { PumpLimit } from '../../../transport/http/body-pump.js';
 import { pumpRequestBody } from '../../../transport/http/body-pump.js';
 import { ifRangeAllows, isNotModified, lastModifiedHeader, validatorsFor } from '../../../transport/http/conditional.js';
 import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
-import { parseRange, type RangeRequest } from '../../../transport/http/range.js';
+import { parseRange, type RangeRequest, startRangeAnswer } from '../../../transport/http/range.js';
 import { acceptBody, declaredLength } from '../../../transport/http/request-body.js';
 import { parseFlag, queryParam } from '../../../transport/http/request-params.js';
 import { readJsonBody } from '../../shared/http/json-body.js';
@@ -124,19 +124,9 @@ export function getBlob(ctx: BlobContext) {
       res.status(304).end();
       return;
     }
-    const [first, end] = range.kind === 'satisfiable' ? [range.start, range.end + 1] : [0, size];
-    if (range.kind === 'satisfiable') {
-      res.status(206);
-      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
-    } else {
-      res.status(200);
-    }
-    res.setHeader('Content-Length', String(end - first));
-    if (req.method === 'HEAD' || end === first) {
-      res.end();
-      return;
-    }
-    await pipeline(await ctx.core.openRange(record.id, first, end), res).catch((err: NodeJS.ErrnoException) => {
+    const span = startRangeAnswer(req, res, range, size);
+    if (!span) return;
+    await pipeline(await ctx.core.openRange(record.id, ...span), res).catch((err: NodeJS.ErrnoException) => {
       // A client that stops reading is normal; a storage error is not.
       if (err.code !== 'ERR_STREAM_PREMATURE_CLOSE')
         ctx.logger.error('reading a blob failed', { resourceId: record.id, error: err.message });

@@ -289,6 +289,26 @@ describe('Blob sync (Soledad blob API)', () => {
       );
     });
 
+    it('streams a blob larger than what is read whole (64 KiB), by itself and in a download stream', async () => {
+      const big = contentOf('big', 200 * 1024 + 7);
+      expect((await request(`${base}/blobs/alice/big?namespace=large`, { method: 'PUT', body: big, headers: asAlice })).status).to.equal(
+        200,
+      );
+      const get = await request(`${base}/blobs/alice/big?namespace=large`, { headers: asAlice });
+      expect([get.headers.tag, get.body.equals(big)]).to.deep.equal([blobTag(big), true]);
+      const middle = await request(`${base}/blobs/alice/big?namespace=large`, { headers: { ...asAlice, Range: 'bytes=100000-100009' } });
+      expect(middle.body.equals(big.subarray(100_000, 100_010))).to.equal(true);
+      await request(`${base}/blobs/alice/small?namespace=large`, { method: 'PUT', body: 'small', headers: asAlice });
+      const down = await stream('alice', 'download', '["small","big","small"]', asAlice, 'large');
+      expect(
+        records(down.body).map(([size, tag, bytes]) => [size, tag, bytes.equals(size === big.length ? big : Buffer.from('small'))]),
+      ).to.deep.equal([
+        [5, blobTag(Buffer.from('small')), true],
+        [big.length, blobTag(big), true],
+        [5, blobTag(Buffer.from('small')), true],
+      ]);
+    });
+
     it('keeps flags (406 for others), filters and orders listings', async () => {
       for (const id of ['f1', 'f2', 'f3']) {
         await request(`${base}/blobs/alice/${id}?namespace=flags`, { method: 'PUT', body: id, headers: asAlice });

@@ -14,6 +14,9 @@ export interface BlobContext {
   quota: BlobQuota;
 }
 
+/** A blob at most this large is read whole at once (its tag comes from the same read); larger ones are streamed. */
+export const SMALL_BLOB_BYTES = 64 * 1024;
+
 /** Reads `[start, end)` of a resource into one buffer: for a few bytes (a tag) or a small blob only. */
 export async function readBytes(core: SpoolCore, resourceId: string, start: number, end: number): Promise<Buffer> {
   if (end === start) return Buffer.alloc(0);

@@ -6,11 +6,9 @@ import { copyToResponse, drainedOrClosed } from '../../../transport/http/stream-
 import { readJsonBody } from '../../shared/http/json-body.js';
 import { type BlobSpaceRef, blobIn } from '../blob-names.js';
 import { blobNotFound } from '../blob-space.js';
-import { type BlobContext, readBytes } from '../context.js';
+import { type BlobContext, readBytes, SMALL_BLOB_BYTES } from '../context.js';
 import { BlobError } from '../errors.js';
 
-/** A blob read whole (header and bytes in memory at once) at most this large; larger ones are streamed. */
-const SMALL_BLOB_BYTES = 64 * 1024;
 /** Reads ahead of the writer: at most this many blobs … */
 const READ_AHEAD_BLOBS = 64;
 /** … and this many bytes of them. */

@@ -138,6 +138,16 @@ describe('Blob sync (Soledad blob API)', () => {
       const newestFirst = await request(`${base}/blobs/alice/?namespace=many&order_by=-date`, { headers: asAlice, timeoutMs: 60_000 });
       expect(newestFirst.json<string[]>()).to.deep.equal([...ids].reverse());
 
+      // A quarter of the namespace or more is looked up page by page: missing ids are found all the same.
+      const someMissing = await stream(
+        'alice',
+        'download',
+        JSON.stringify([...ids.slice(0, 2600), 'nope-1', 'blob-5', 'nope-2']),
+        asAlice,
+        'many',
+      );
+      expect([someMissing.status, someMissing.json<BlobErrorJson>().missing]).to.deep.equal([404, ['nope-1', 'nope-2']]);
+
       const wanted = [...ids].reverse();
       const down = await stream('alice', 'download', JSON.stringify(wanted), asAlice, 'many');
       expect(down.status).to.equal(200);

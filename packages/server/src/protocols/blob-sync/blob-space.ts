@@ -3,9 +3,11 @@ import type { Logger } from 'winston';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { ResourceRecord } from '../../core/types.js';
 import type { UploadSession } from '../../core/upload-session.js';
-import { type BlobRef, blobResourceName } from './blob-names.js';
+import { type BlobRef, type BlobSpaceRef, blobIn, blobResourceName, namespacePrefix } from './blob-names.js';
 import { BlobError } from './errors.js';
 
+/** Resources per catalog page (the catalog's largest). */
+const PAGE = 1000;
 /** The attribute keeping a blob's flags (a JSON array). */
 const FLAGS_ATTRIBUTE = 'flags';
 /** Header naming the core resource of a blob: the HTTP API and WebSocket protocols read and follow it by this id. */
@@ -43,6 +45,44 @@ export class BlobSpace {
       if (err instanceof SpoolError && err.code === ErrorCode.RESOURCE_NOT_FOUND) return undefined;
       throw err;
     }
+  }
+
+  /** Every resource of a namespace (any state), a catalog page (1,000) at a time, through the name index. */
+  async *pages(space: BlobSpaceRef, order: 'asc' | 'desc' = 'asc'): AsyncGenerator<ResourceRecord[]> {
+    const prefix = namespacePrefix(space);
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.core.list({ nameStartsWith: prefix, order, after, limit: PAGE });
+      yield page;
+      if (page.length < PAGE) return;
+      after = page[page.length - 1]?.id;
+    }
+  }
+
+  /**
+   * The resources of many blobs of a namespace, by id: one lookup each — or, asking for a
+   * good share of the namespace (a download of 10,000 blobs), the namespace read page by
+   * page: ten queries instead of ten thousand.
+   */
+  async findMany(space: BlobSpaceRef, ids: readonly string[]): Promise<Map<string, ResourceRecord>> {
+    const found = new Map<string, ResourceRecord>();
+    const wanted = new Set(ids);
+    const byPages = wanted.size >= PAGE / 4 && wanted.size * 4 >= (await this.core.usage(namespacePrefix(space))).count;
+    if (!byPages) {
+      for (const id of wanted) {
+        const record = await this.find(blobIn(space, id));
+        if (record) found.set(id, record);
+      }
+      return found;
+    }
+    const prefix = namespacePrefix(space);
+    for await (const page of this.pages(space)) {
+      for (const record of page) {
+        const id = (record.name as string).slice(prefix.length);
+        if (wanted.has(id)) found.set(id, record);
+      }
+    }
+    return found;
   }
 
   /** A stored blob; 404 otherwise — one still being uploaded too, naming the resource to follow it by. */

@@ -22,7 +22,7 @@ import { readJsonBody } from '../../shared/http/json-body.js';
 import { bodyTimeouts, uploadBudget } from '../../shared/http/upload-budget.js';
 import { blobRefOf } from '../blob-names.js';
 import { blobExists, RESOURCE_ID_HEADER } from '../blob-space.js';
-import { type BlobContext, readBytes, SMALL_BLOB_BYTES } from '../context.js';
+import { type BlobContext, SMALL_BLOB_BYTES } from '../context.js';
 import { BlobError, invalidRequest } from '../errors.js';
 import { quotaExceeded } from '../quota.js';
 
@@ -111,8 +111,8 @@ export function getBlob(ctx: BlobContext) {
       throw new InvalidRangeError(`Range ${req.headers.range} is not within the ${size} bytes of blob ${blob.id}`, { size });
     }
     // A small blob is read once, whole: its tag and its bytes from the same read.
-    const whole = size <= SMALL_BLOB_BYTES ? await readBytes(ctx.core, record.id, 0, size) : undefined;
-    res.setHeader(TAG_HEADER, blobTag(whole ?? (await readBytes(ctx.core, record.id, size - BLOB_TAG_BYTES, size))));
+    const whole = size <= SMALL_BLOB_BYTES ? await ctx.core.read(record.id, 0, size) : undefined;
+    res.setHeader(TAG_HEADER, blobTag(whole ?? (await ctx.core.read(record.id, size - BLOB_TAG_BYTES, size))));
     res.setHeader(RESOURCE_ID_HEADER, record.id);
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('X-Content-Type-Options', 'nosniff');

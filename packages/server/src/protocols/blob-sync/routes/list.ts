@@ -3,12 +3,9 @@ import type { Request, Response } from 'express';
 import type { ResourceRecord } from '../../../core/types.js';
 import { parseFlag, queryParam } from '../../../transport/http/request-params.js';
 import { drainedOrClosed } from '../../../transport/http/stream-copy.js';
-import { blobSpaceOf, namespacePrefix } from '../blob-names.js';
+import { type BlobSpaceRef, blobSpaceOf, namespacePrefix } from '../blob-names.js';
 import type { BlobContext } from '../context.js';
 import { BlobError, invalidRequest } from '../errors.js';
-
-/** Resources per catalog page (the catalog's largest). */
-const PAGE = 1000;
 
 /**
  * `order_by`: `date` / `+date` oldest first (also the default), `-date` newest first. An
@@ -30,15 +27,12 @@ function flagFilterOf(req: Request): string | undefined {
 }
 
 /** The ids of a namespace's stored blobs, page by page through the catalog's name index. */
-async function* blobIds(ctx: BlobContext, prefix: string, order: 'asc' | 'desc', flag: string | undefined): AsyncGenerator<string[]> {
+async function* blobIds(ctx: BlobContext, space: BlobSpaceRef, order: 'asc' | 'desc', flag: string | undefined): AsyncGenerator<string[]> {
+  const prefix = namespacePrefix(space);
   const wanted = (record: ResourceRecord) =>
     record.state === TransferState.COMPLETED && (flag === undefined || ctx.space.flags(record).includes(flag as never));
-  let after: string | undefined;
-  for (;;) {
-    const page = await ctx.core.list({ nameStartsWith: prefix, order, after, limit: PAGE });
+  for await (const page of ctx.space.pages(space, order)) {
     yield page.filter(wanted).map((record) => (record.name as string).slice(prefix.length));
-    if (page.length < PAGE) return;
-    after = page[page.length - 1]?.id;
   }
 }
 
@@ -50,19 +44,19 @@ async function* blobIds(ctx: BlobContext, prefix: string, order: 'asc' | 'desc',
  */
 export function listBlobs(ctx: BlobContext) {
   return async (req: Request, res: Response): Promise<void> => {
-    const prefix = namespacePrefix(blobSpaceOf(req));
+    const space = blobSpaceOf(req);
     const order = orderOf(req);
     const flag = flagFilterOf(req);
     res.setHeader('Cache-Control', 'no-store');
     if (parseFlag(queryParam(req, 'only_count'), 'only_count')) {
       let count = 0;
-      for await (const ids of blobIds(ctx, prefix, order, flag)) count += ids.length;
+      for await (const ids of blobIds(ctx, space, order, flag)) count += ids.length;
       res.json({ count });
       return;
     }
     res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
     let first = true;
-    for await (const ids of blobIds(ctx, prefix, order, flag)) {
+    for await (const ids of blobIds(ctx, space, order, flag)) {
       if (res.destroyed) return;
       if (ids.length === 0) continue;
       const text = `${first ? '[' : ','}${ids.map((id) => JSON.stringify(id)).join(',')}`;

@@ -4,9 +4,9 @@ import type { Request, Response } from 'express';
 import type { SpoolCore } from '../../../core/spool-core.js';
 import { copyToResponse, drainedOrClosed } from '../../../transport/http/stream-copy.js';
 import { readJsonBody } from '../../shared/http/json-body.js';
-import { type BlobSpaceRef, blobIn } from '../blob-names.js';
+import type { BlobSpaceRef } from '../blob-names.js';
 import { blobNotFound } from '../blob-space.js';
-import { type BlobContext, readBytes, SMALL_BLOB_BYTES } from '../context.js';
+import { type BlobContext, SMALL_BLOB_BYTES } from '../context.js';
 import { BlobError } from '../errors.js';
 
 /** Reads ahead of the writer: at most this many blobs … */
@@ -38,8 +38,9 @@ export async function planDownload(ctx: BlobContext, space: BlobSpaceRef, ids: r
   const plan: PlannedBlob[] = [];
   const missing = new Set<string>();
   const tooLarge: string[] = [];
+  const records = await ctx.space.findMany(space, ids);
   for (const id of ids) {
-    const record = await ctx.space.find(blobIn(space, id));
+    const record = records.get(id);
     if (record?.state !== TransferState.COMPLETED) missing.add(id);
     else if (record.size > MAX_STREAM_BLOB_BYTES) tooLarge.push(id);
     else plan.push({ id, resourceId: record.id, size: record.size });
@@ -62,10 +63,10 @@ export async function planDownload(ctx: BlobContext, space: BlobSpaceRef, ids: r
 /** Reads a blob's header (and, if small, its bytes) — the part fetched ahead of the writer. */
 async function fetchBlob(core: SpoolCore, blob: PlannedBlob): Promise<FetchedBlob> {
   if (blob.size <= SMALL_BLOB_BYTES) {
-    const bytes = await readBytes(core, blob.resourceId, 0, blob.size);
+    const bytes = await core.read(blob.resourceId, 0, blob.size);
     return { header: blobRecordHeader(blob.size, bytes), bytes };
   }
-  const tail = await readBytes(core, blob.resourceId, blob.size - BLOB_TAG_BYTES, blob.size);
+  const tail = await core.read(blob.resourceId, blob.size - BLOB_TAG_BYTES, blob.size);
   return { header: blobRecordHeader(blob.size, tail) };
 }
 

@@ -12,7 +12,6 @@ import { freshTempDir } from '../../../core/testing/temp-dirs.js';
 import { pumpStream } from '../../../transport/http/body-pump.js';
 import { type BlobSpaceRef, blobIn } from '../blob-names.js';
 import { BlobSpace } from '../blob-space.js';
-import { readBytes } from '../context.js';
 import { BlobError } from '../errors.js';
 import { BlobUploadSink } from './upload-sink.js';
 
@@ -91,7 +90,7 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
     const record = await blobs.find(blobIn(space, id));
     if (!record) return undefined;
     expect(record.state, id).to.equal(TransferState.COMPLETED);
-    return readBytes(core, record.id, 0, record.size);
+    return core.read(record.id, 0, record.size);
   }
 
   it('stores every blob byte for byte whatever the chunking (fuzzed: sizes 0 … 3000, any cuts)', async () => {

@@ -12,12 +12,12 @@ const COLUMNS: Column[] = [
   { header: 'verified', align: 'left' },
 ];
 
-/** Median CPU seconds per GiB transferred, server + client (each process, all threads). */
-function cpuPerGib(row: RowResult): string {
-  const perGib = (seconds: number, bytes: number) => seconds / (bytes / 2 ** 30);
-  const server = median(row.runs.map((run) => perGib(run.cpu.serverSeconds, run.bytes)));
-  const client = median(row.runs.map((run) => perGib(run.cpu.clientSeconds, run.bytes)));
-  return `${server.toFixed(1)} + ${client.toFixed(1)}`;
+/** Median CPU seconds per GiB transferred, server + client (each process, all threads) — or µs per item where the scenario counts items. */
+function cpuPerGib(row: RowResult, items: ScenarioReport['items']): string {
+  const per = (seconds: number, bytes: number) => (items ? (seconds * 1e6) / items.perRun : seconds / (bytes / 2 ** 30));
+  const server = median(row.runs.map((run) => per(run.cpu.serverSeconds, run.bytes)));
+  const client = median(row.runs.map((run) => per(run.cpu.clientSeconds, run.bytes)));
+  return `${server.toFixed(items ? 0 : 1)} + ${client.toFixed(items ? 0 : 1)}`;
 }
 
 function megabytes(bytes: number): string {
@@ -45,7 +45,7 @@ export function formatReport(report: ScenarioReport): string {
       middle.toFixed(0),
       speeds.length > 1 ? `${Math.min(...speeds).toFixed(0)}–${Math.max(...speeds).toFixed(0)}` : '',
       row.key === baselineKey ? '1.00×' : Number.isFinite(middle / baseline) ? `${(middle / baseline).toFixed(2)}×` : 'n/a',
-      cpuPerGib(row),
+      cpuPerGib(row, items),
       peak > 0 ? `${megabytes(ready)} → ${megabytes(peak)}` : '',
       checks.join(', '),
     ];
@@ -58,7 +58,18 @@ export function formatReport(report: ScenarioReport): string {
         ? `   ${items.perRun} ${items.unit} (${(report.sizeBytes / 1024 / 1024).toFixed(1)} MiB) per run, ${runs} run${runs === 1 ? '' : 's'} per row (median ${items.unit}/s; each row's ratio against its baseline)`
         : `   ${(report.sizeBytes / 1024 / 1024).toFixed(0)} MiB per run, ${runs} run${runs === 1 ? '' : 's'} per row (median MiB/s; ratios against ${report.baselineKey})`,
       '',
-      formatTable(items ? COLUMNS.map((column, i) => (i === 2 ? { ...column, header: `${items.unit}/s` } : column)) : COLUMNS, rows),
+      formatTable(
+        items
+          ? COLUMNS.map((column, i) =>
+              i === 2
+                ? { ...column, header: `${items.unit}/s` }
+                : i === 5
+                  ? { ...column, header: `CPU µs/${items.unit.replace(/s$/, '')} srv+cli` }
+                  : column,
+            )
+          : COLUMNS,
+        rows,
+      ),
     );
   }
   if (report.latencies && report.latencies.length > 0) lines.push('', formatLatencies(report.latencies));

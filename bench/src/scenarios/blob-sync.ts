@@ -167,6 +167,7 @@ export const blobSyncScenario: Scenario = {
       {
         key: '(c)',
         label: 'download: one GET …/blobs/{user}/{id} per blob (baseline)',
+        baselineKey: '(c)',
         run: () => measured(context, seededDir, (b) => download(b, 'per-blob')),
       },
       {

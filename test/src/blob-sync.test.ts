@@ -485,3 +485,39 @@ describe('Blob sync quota (blobQuotaBytes)', () => {
     expect((await request(`${base}/blobs/q1/a`)).status).to.equal(200);
   });
 });
+
+describe('Blob sync: a download whose client stops reading', () => {
+  let server: SpoolServer;
+  before(async () => {
+    server = await startTestServer({ httpIdleTimeoutMs: 300 });
+  });
+  after(() => server.close());
+
+  it('is cut once the client took nothing for httpIdleTimeoutMs, never sent whole', async function () {
+    this.timeout(120_000);
+    // 80 MB: more than the sockets' kernel buffers hold, so the server must wait for the client.
+    const blobs = Array.from({ length: 400 }, (_, i): [string, Buffer] => [`s${i}`, Buffer.alloc(200 * 1024, i)]);
+    const total = blobs.reduce((sum, [, bytes]) => sum + bytes.length + 33, 0);
+    const base = `${server.url}/blob-sync`;
+    const up = await request(`${base}/stream/idle/?direction=upload`, { method: 'POST', body: uploadBody(blobs), timeoutMs: 60_000 });
+    expect(up.status).to.equal(200);
+    const outcome = await new Promise<{ complete: boolean; bytes: number }>((resolve) => {
+      const req = httpRequest(`${base}/stream/idle/?direction=download`, { method: 'POST' }, (res: IncomingMessage) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+        });
+        res.pause();
+        // Stalled well past the limit, then reading again: what was sent before the cut arrives, then the cut.
+        setTimeout(() => res.resume(), 2_000);
+        res.on('end', () => resolve({ complete: res.complete, bytes }));
+        res.on('error', () => resolve({ complete: res.complete, bytes }));
+        res.on('aborted', () => resolve({ complete: false, bytes }));
+      });
+      req.on('error', () => undefined);
+      req.end(JSON.stringify(blobs.map(([id]) => id)));
+    });
+    expect(outcome.complete).to.equal(false);
+    expect(outcome.bytes).to.be.below(total);
+  });
+});

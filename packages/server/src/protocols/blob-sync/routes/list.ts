@@ -61,7 +61,7 @@ export function listBlobs(ctx: BlobContext) {
       if (ids.length === 0) continue;
       const text = `${first ? '[' : ','}${ids.map((id) => JSON.stringify(id)).join(',')}`;
       first = false;
-      if (!res.write(text)) await drainedOrClosed(res);
+      if (!res.write(text)) await drainedOrClosed(res, ctx.config.httpIdleTimeoutMs);
     }
     res.end(first ? '[]' : ']');
   };

@@ -118,7 +118,10 @@ class BatchedWriter {
   private parts: Buffer[] = [];
   private bytes = 0;
 
-  constructor(private readonly res: ServerResponse) {}
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly idleTimeoutMs: number,
+  ) {}
 
   async add(part: Buffer): Promise<void> {
     this.parts.push(part);
@@ -131,7 +134,7 @@ class BatchedWriter {
     const chunk = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.bytes);
     this.parts = [];
     this.bytes = 0;
-    if (!this.res.write(chunk)) await drainedOrClosed(this.res);
+    if (!this.res.write(chunk)) await drainedOrClosed(this.res, this.idleTimeoutMs);
   }
 }
 
@@ -140,11 +143,17 @@ class BatchedWriter {
  * reading from storage stops while its socket is full, so memory stays at the read-ahead
  * window whatever the count and sizes. Throws on a storage error (or a blob deleted
  * meanwhile): the response has begun, so the caller's error handling cuts it — the client
- * sees an aborted body, never a clean end. Returns early if the client goes away.
+ * sees an aborted body, never a clean end. Returns early if the client goes away, or is
+ * cut after taking nothing for `idleTimeoutMs` (httpIdleTimeoutMs).
  */
-export async function writeBlobStream(core: SpoolCore, res: ServerResponse, plan: readonly PlannedBlob[]): Promise<void> {
+export async function writeBlobStream(
+  core: SpoolCore,
+  res: ServerResponse,
+  plan: readonly PlannedBlob[],
+  idleTimeoutMs: number,
+): Promise<void> {
   const reader = new ReadAhead(core, plan);
-  const out = new BatchedWriter(res);
+  const out = new BatchedWriter(res, idleTimeoutMs);
   for (const blob of plan) {
     const fetched = await reader.take();
     if (res.destroyed) return;
@@ -154,7 +163,7 @@ export async function writeBlobStream(core: SpoolCore, res: ServerResponse, plan
       continue;
     }
     await out.flush();
-    const copied = await copyToResponse(await core.openRange(blob.resourceId, 0, blob.size), res);
+    const copied = await copyToResponse(await core.openRange(blob.resourceId, 0, blob.size), res, idleTimeoutMs);
     if (res.destroyed) return;
     if (copied !== blob.size) throw new Error(`Blob ${blob.id}: ${copied} of ${blob.size} bytes read`);
   }
@@ -174,5 +183,5 @@ export async function streamDownload(ctx: BlobContext, req: Request, res: Respon
   res.status(200);
   res.setHeader('Content-Type', 'application/octet-stream');
   res.setHeader('Cache-Control', 'no-store');
-  await writeBlobStream(ctx.core, res, plan);
+  await writeBlobStream(ctx.core, res, plan, ctx.config.httpIdleTimeoutMs);
 }

@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import {
   BLOB_FLAGS,
   BLOB_TAG_BYTES,
@@ -18,6 +17,7 @@ import { refuseContentEncoding } from '../../../transport/http/content-encoding.
 import { parseRange, type RangeRequest, startRangeAnswer } from '../../../transport/http/range.js';
 import { acceptBody, declaredLength } from '../../../transport/http/request-body.js';
 import { parseFlag, queryParam } from '../../../transport/http/request-params.js';
+import { copyToResponse } from '../../../transport/http/stream-copy.js';
 import { readJsonBody } from '../../shared/http/json-body.js';
 import { bodyTimeouts, uploadBudget } from '../../shared/http/upload-budget.js';
 import { blobRefOf } from '../blob-names.js';
@@ -132,11 +132,9 @@ export function getBlob(ctx: BlobContext) {
       res.end(whole.subarray(...span));
       return;
     }
-    await pipeline(await ctx.core.openRange(record.id, ...span), res).catch((err: NodeJS.ErrnoException) => {
-      // A client that stops reading is normal; a storage error is not.
-      if (err.code !== 'ERR_STREAM_PREMATURE_CLOSE')
-        ctx.logger.error('reading a blob failed', { resourceId: record.id, error: err.message });
-    });
+    // At the client's pace; a client that takes nothing for httpIdleTimeoutMs is cut, a storage error cuts the answer.
+    await copyToResponse(await ctx.core.openRange(record.id, ...span), res, ctx.config.httpIdleTimeoutMs);
+    res.end();
   };
 }
 

@@ -28,18 +28,22 @@ export function httpUpload(url: string, pattern: Pattern, total: number, headers
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
       response.on('error', reject);
     });
-    const chunks = pattern.chunks(total, BODY_CHUNK_BYTES);
-    const writeMore = () => {
-      for (let next = chunks.next(); !next.done; next = chunks.next()) {
-        if (!request.write(next.value)) {
-          request.once('drain', writeMore);
-          return;
-        }
-      }
-      request.end();
-    };
-    writeMore();
+    writeAll(request, pattern.chunks(total, BODY_CHUNK_BYTES));
   });
+}
+
+/** Writes `chunks` into `request` as the socket takes them (waiting for 'drain'), then ends it. */
+export function writeAll(request: http.ClientRequest, chunks: Iterator<Buffer>): void {
+  const writeMore = () => {
+    for (let next = chunks.next(); !next.done; next = chunks.next()) {
+      if (!request.write(next.value)) {
+        request.once('drain', writeMore);
+        return;
+      }
+    }
+    request.end();
+  };
+  writeMore();
 }
 
 export interface DownloadResponse {

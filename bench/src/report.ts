@@ -1,4 +1,4 @@
-import { findRow, type LatencyResult, median, medianThroughput, mibPerSecond, type RowResult, type ScenarioReport } from './scenario.js';
+import { findRow, type LatencyResult, median, mibPerSecond, type RowResult, type ScenarioReport } from './scenario.js';
 import { type Column, formatTable } from './table.js';
 
 const COLUMNS: Column[] = [
@@ -12,12 +12,12 @@ const COLUMNS: Column[] = [
   { header: 'verified', align: 'left' },
 ];
 
-/** Median CPU seconds per GiB transferred, server + client (each process, all threads). */
-function cpuPerGib(row: RowResult): string {
-  const perGib = (seconds: number, bytes: number) => seconds / (bytes / 2 ** 30);
-  const server = median(row.runs.map((run) => perGib(run.cpu.serverSeconds, run.bytes)));
-  const client = median(row.runs.map((run) => perGib(run.cpu.clientSeconds, run.bytes)));
-  return `${server.toFixed(1)} + ${client.toFixed(1)}`;
+/** Median CPU seconds per GiB transferred, server + client (each process, all threads) — or µs per item where the scenario counts items. */
+function cpuPerGib(row: RowResult, items: ScenarioReport['items']): string {
+  const per = (seconds: number, bytes: number) => (items ? (seconds * 1e6) / items.perRun : seconds / (bytes / 2 ** 30));
+  const server = median(row.runs.map((run) => per(run.cpu.serverSeconds, run.bytes)));
+  const client = median(row.runs.map((run) => per(run.cpu.clientSeconds, run.bytes)));
+  return `${server.toFixed(items ? 0 : 1)} + ${client.toFixed(items ? 0 : 1)}`;
 }
 
 function megabytes(bytes: number): string {
@@ -26,21 +26,26 @@ function megabytes(bytes: number): string {
 
 /** A scenario's result as plain text: title, table, targets, notes. */
 export function formatReport(report: ScenarioReport): string {
-  const baseline = medianThroughput(findRow(report.rows, report.baselineKey));
+  // Items per second (blobs/s) where the scenario counts items: proportional to MiB/s, the ratios are the same.
+  const items = report.items;
+  const rate = (run: RowResult['runs'][number]) => (items ? items.perRun / run.seconds : mibPerSecond(run));
+  const rateOf = (row: RowResult) => median(row.runs.map(rate));
   const rows = report.rows.map((row) => {
     if (row.runs.length === 0) return [row.key, row.label, 'FAILED', '', '', '', '', row.error ?? ''];
-    const speeds = row.runs.map(mibPerSecond);
-    const median = medianThroughput(row);
+    const baselineKey = row.baselineKey ?? report.baselineKey;
+    const baseline = rateOf(findRow(report.rows, baselineKey));
+    const speeds = row.runs.map(rate);
+    const middle = rateOf(row);
     const ready = Math.max(...row.runs.map((run) => run.server?.readyRssBytes ?? 0));
     const peak = Math.max(...row.runs.map((run) => run.server?.peakRssBytes ?? 0));
     const checks = [...new Set(row.runs.flatMap((run) => run.checks))];
     return [
       row.key,
       row.label,
-      median.toFixed(0),
+      middle.toFixed(0),
       speeds.length > 1 ? `${Math.min(...speeds).toFixed(0)}–${Math.max(...speeds).toFixed(0)}` : '',
-      row.key === report.baselineKey ? '1.00×' : Number.isFinite(median / baseline) ? `${(median / baseline).toFixed(2)}×` : 'n/a',
-      cpuPerGib(row),
+      row.key === baselineKey ? '1.00×' : Number.isFinite(middle / baseline) ? `${(middle / baseline).toFixed(2)}×` : 'n/a',
+      cpuPerGib(row, items),
       peak > 0 ? `${megabytes(ready)} → ${megabytes(peak)}` : '',
       checks.join(', '),
     ];
@@ -49,9 +54,22 @@ export function formatReport(report: ScenarioReport): string {
   const lines = [`== ${report.scenario}: ${report.title}`];
   if (report.rows.length > 0) {
     lines.push(
-      `   ${(report.sizeBytes / 1024 / 1024).toFixed(0)} MiB per run, ${runs} run${runs === 1 ? '' : 's'} per row (median MiB/s; ratios against ${report.baselineKey})`,
+      items
+        ? `   ${items.perRun} ${items.unit} (${(report.sizeBytes / 1024 / 1024).toFixed(1)} MiB) per run, ${runs} run${runs === 1 ? '' : 's'} per row (median ${items.unit}/s; each row's ratio against its baseline)`
+        : `   ${(report.sizeBytes / 1024 / 1024).toFixed(0)} MiB per run, ${runs} run${runs === 1 ? '' : 's'} per row (median MiB/s; ratios against ${report.baselineKey})`,
       '',
-      formatTable(COLUMNS, rows),
+      formatTable(
+        items
+          ? COLUMNS.map((column, i) =>
+              i === 2
+                ? { ...column, header: `${items.unit}/s` }
+                : i === 5
+                  ? { ...column, header: `CPU µs/${items.unit.replace(/s$/, '')} srv+cli` }
+                  : column,
+            )
+          : COLUMNS,
+        rows,
+      ),
     );
   }
   if (report.latencies && report.latencies.length > 0) lines.push('', formatLatencies(report.latencies));

@@ -13,6 +13,7 @@ import { Pattern } from './pattern.js';
 import { ServerProcess } from './process.js';
 import { formatReport } from './report.js';
 import type { BenchContext, Scenario, ScenarioReport } from './scenario.js';
+import { blobSyncScenario } from './scenarios/blob-sync.js';
 import { followLatencyScenario } from './scenarios/follow-latency.js';
 import { hspUploadScenario } from './scenarios/hsp-upload.js';
 import { httpDownloadScenario } from './scenarios/http-download.js';
@@ -33,6 +34,7 @@ const SCENARIOS: Scenario[] = [
   followLatencyScenario,
   tusUploadScenario,
   hspUploadScenario,
+  blobSyncScenario,
 ];
 const DEFAULT_SIZE_MIB = 1024;
 const DEFAULT_REPEAT = 3;

@@ -66,12 +66,15 @@ export interface RowDefinition {
   /** Short key, e.g. "(a)". */
   key: string;
   label: string;
+  /** The row its ratio is against, when not the report's baseline (a scenario comparing several pairs). */
+  baselineKey?: string;
   run(): Promise<RunMeasurement>;
 }
 
 export interface RowResult {
   key: string;
   label: string;
+  baselineKey?: string;
   runs: RunMeasurement[];
   /** Why the row stopped (integrity error, stall, crash); its later runs are skipped. */
   error?: string;
@@ -108,8 +111,13 @@ export interface ScenarioReport {
   scenario: string;
   title: string;
   sizeBytes: number;
-  /** Key of the row ratios are computed against. */
+  /** Key of the row ratios are computed against (unless a row names its own). */
   baselineKey: string;
+  /**
+   * For scenarios that move many small things: how many per run, and their name — the
+   * table then shows `<unit>/s` instead of MiB/s (ratios are the same either way).
+   */
+  items?: { perRun: number; unit: string };
   rows: RowResult[];
   /** Latency measurements, for scenarios that measure requests rather than transfers. */
   latencies?: LatencyResult[];
@@ -177,11 +185,21 @@ export function transferTimeoutMs(sizeBytes: number): number {
  * rows alike. A run that fails or stalls marks its row failed (later runs skipped); the
  * other rows go on.
  */
-export async function measureRows(context: BenchContext, scenario: string, rows: RowDefinition[]): Promise<RowResult[]> {
+export async function measureRows(
+  context: BenchContext,
+  scenario: string,
+  rows: RowDefinition[],
+  /** Longest run before it counts as stalled (default: by the transfer size, {@link transferTimeoutMs}). */
+  timeoutMs = transferTimeoutMs(context.sizeBytes),
+): Promise<RowResult[]> {
   const filter = context.rowFilter;
   const selected = filter ? rows.filter((row) => filter.has(row.key.replace(/[()]/g, ''))) : rows;
-  const results: RowResult[] = selected.map((row) => ({ key: row.key, label: row.label, runs: [] }));
-  const timeoutMs = transferTimeoutMs(context.sizeBytes);
+  const results: RowResult[] = selected.map((row) => ({
+    key: row.key,
+    label: row.label,
+    runs: [],
+    ...(row.baselineKey ? { baselineKey: row.baselineKey } : {}),
+  }));
   for (let round = 1; round <= context.repeat; round++) {
     for (const [index, row] of selected.entries()) {
       const result = results[index] as RowResult;

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './metadata.js';
 export * from './reconnect-policy.js';
 export * from './status.js';
+export * from './wire/blob-stream.js';
 export * from './wire/hsp/index.js';
 export * from './wire/spool.js';
 export * from './wire/step.js';

@@ -22,6 +22,7 @@ export {
   type Requirement,
   requires,
   requiresDecided,
+  requiresOwner,
 } from './protocols/access-rule.js';
 export {
   defineProtocol,

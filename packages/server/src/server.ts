@@ -11,9 +11,10 @@ import { FileByteStore } from './core/storage/file-byte-store.js';
 import { createDirSync } from './core/storage/file-modes.js';
 import { type Host, HostUrls, startHost } from './host/host.js';
 import { createLogger } from './logging.js';
+import { blobSyncProtocol } from './protocols/blob-sync/index.js';
 import { hspProtocol } from './protocols/hsp/index.js';
 import { httpApiProtocol } from './protocols/http-api/index.js';
-import type { ProtocolDefinition } from './protocols/protocol.js';
+import { ownerOfNameIn, type ProtocolDefinition } from './protocols/protocol.js';
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
 import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
 import { tusProtocol } from './protocols/tus/index.js';
@@ -28,6 +29,7 @@ export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [
   spoolWebSocketProtocol,
   tusProtocol,
   hspProtocol,
+  blobSyncProtocol,
 ];
 
 export interface SpoolServer {
@@ -68,7 +70,9 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   const config = loadConfig({ ...options, overrides });
   const logger = createLogger(config);
   const embedded = { ...embeddedDeps(config, logger), ...options.deps };
-  const deps = { ...embedded, access: new AccessControl(config.authEnabled, config.apiTokens, embedded.catalog) };
+  const definitions = options.protocols ?? DEFAULT_PROTOCOLS;
+  const ownerOfName = ownerOfNameIn(definitions);
+  const deps = { ...embedded, access: new AccessControl(config.authEnabled, config.apiTokens, embedded.catalog, ownerOfName) };
   const core = new SpoolCore(deps, {
     checkpointIntervalMs: config.checkpointIntervalMs,
     maxActiveUploads: config.maxActiveUploads,
@@ -84,7 +88,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   await core.start();
 
   const urls = new HostUrls(config.publicUrl);
-  const protocols = (options.protocols ?? DEFAULT_PROTOCOLS).map((protocol) => protocol.create({ core, config, logger, urls }));
+  const protocols = definitions.map((protocol) => protocol.create({ core, config, logger, urls }));
   let host: Host;
   try {
     host = await startHost(protocols, { core, config, logger, urls });

@@ -186,6 +186,19 @@ export const ConfigSchema = z
     hspPacketTimeoutMs: millis
       .default(10_000)
       .describe('An HSP packet must arrive whole within this long of its first byte (slow senders); else status 129, connection closed'),
+    blobBasePath: z
+      .string()
+      .regex(
+        /^(?:\/[A-Za-z0-9._~-]+)+\/?$/,
+        'must be an absolute path of one or more segments, e.g. /blob-sync/ (not /: the blob API has a path of its own)',
+      )
+      .default('/blob-sync/')
+      .describe('Base path of the blob-sync (Soledad blob) API: <base>blobs/… and <base>stream/…'),
+    blobQuotaBytes: bytes.default(0).describe('Most bytes of blobs one blob-sync user may store (507 past it); 0 = unlimited'),
+    blobMaxListBytes: bytes
+      .min(1024)
+      .default(8 * 1024 * 1024)
+      .describe('Largest blob id list of one blob-sync stream request: a download body, or the first line of an upload'),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Least severe log level written'),
     logFormat: z.enum(['json', 'pretty']).default('json').describe('Log line format on stderr'),
   })

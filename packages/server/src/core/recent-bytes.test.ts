@@ -50,4 +50,28 @@ describe('RecentBytes', () => {
     recent.appendAll([Buffer.from('ef')]);
     expect(Buffer.concat(recent.read(10, 16) ?? []).toString()).to.equal('abcdef');
   });
+
+  it('grows its ring with the bytes kept (a small resource holds a small ring), offsets right across every growth', () => {
+    const capacity = 20_000;
+    const recent = new RecentBytes(capacity, 7);
+    const all: number[] = [];
+    let seed = 1;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed;
+    };
+    for (let step = 0; step < 200; step++) {
+      const chunk = Buffer.from(Array.from({ length: random() % 700 }, () => random() % 256));
+      if (step % 3 === 0) recent.appendAll([chunk, chunk.subarray(0, 5)]);
+      else recent.append(chunk);
+      all.push(...chunk, ...(step % 3 === 0 ? chunk.subarray(0, 5) : []));
+      const end = 7 + all.length;
+      const start = Math.max(7, end - Math.min(capacity, all.length));
+      const from = start + (random() % (end - start + 1));
+      expect(Buffer.concat(recent.read(from, end) ?? [Buffer.from('missing')]), `step ${step}`).to.deep.equal(
+        Buffer.from(all.slice(from - 7)),
+      );
+    }
+    expect(all.length).to.be.above(capacity);
+  });
 });

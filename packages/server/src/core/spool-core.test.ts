@@ -248,7 +248,14 @@ describe('SpoolCore', () => {
     ] as const) {
       const err = (await core.openRange(session.id, start, end).catch((e: unknown) => e)) as SpoolError;
       expect(err.code, `${start}-${end}`).to.equal(ErrorCode.INVALID_RANGE);
+      const readErr = (await core.read(session.id, start, end).catch((e: unknown) => e)) as SpoolError;
+      expect(readErr.code, `read ${start}-${end}`).to.equal(ErrorCode.INVALID_RANGE);
     }
+    // read: the same bytes as openRange, in one buffer (from the upload's recent bytes while open, else the file).
+    expect((await core.read(session.id, 1, 4)).toString()).to.equal('bc\n');
+    await session.finish();
+    expect((await core.read(session.id, 0, 4)).toString()).to.equal('abc\n');
+    expect(await core.read(session.id, 2, 2)).to.have.length(0);
     const lineErr = (await core.readLines(session.id, -1, 1).catch((e: unknown) => e)) as SpoolError;
     expect(lineErr.code).to.equal(ErrorCode.LINES_OUT_OF_RANGE);
     const unknown = (await core.openRange('no-such-id', 0, 0).catch((e: unknown) => e)) as SpoolError;

@@ -491,6 +491,26 @@ export class SpoolCore {
 
   /** Streams bytes `[start, end)`; `end` must be within the visible size. */
   async openRange(id: string, start: number, end: number): Promise<Readable> {
+    await this.checkRange(id, start, end);
+    // Followers at the tail read what was just written: from memory, not one file read each.
+    const recent = this.recentBytes(id, start, end);
+    if (recent) return Readable.from(recent);
+    return this.deps.store.createReadStream(id, start, end);
+  }
+
+  /**
+   * Bytes `[start, end)` in one buffer, like `openRange` but without a stream: for small
+   * ranges only (a blob's tag, a small blob), whose stream would cost more than the read.
+   */
+  async read(id: string, start: number, end: number): Promise<Buffer> {
+    await this.checkRange(id, start, end);
+    const recent = this.recentBytes(id, start, end);
+    if (recent) return Buffer.concat(recent);
+    return this.deps.store.read(id, start, end);
+  }
+
+  /** INVALID_RANGE unless `[start, end)` is within the visible bytes of `id`. */
+  private async checkRange(id: string, start: number, end: number): Promise<void> {
     const status = await this.getStatus(id);
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > status.size) {
       throw new InvalidRangeError(`Range [${start}, ${end}) is not within [0, ${status.size}] of resource ${id}`, {
@@ -499,10 +519,6 @@ export class SpoolCore {
         size: status.size,
       });
     }
-    // Followers at the tail read what was just written: from memory, not one file read each.
-    const recent = this.recentBytes(id, start, end);
-    if (recent) return Readable.from(recent);
-    return this.deps.store.createReadStream(id, start, end);
   }
 
   /**

@@ -35,10 +35,12 @@ function tokenParam(req: Request): string | undefined {
  * The one HTTP dispatcher: the route's access rule, then its handler. Whatever either
  * throws or rejects goes to the mount's error mapping; nothing escapes.
  */
-function dispatch(access: AccessControl, route: HttpRoute): RequestHandler {
+function dispatch(access: AccessControl, mount: HttpMount, route: HttpRoute): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      const principal = await enforce(access, route.access, credentialFrom(req.headers.authorization, tokenParam(req)), req);
+      const standard = credentialFrom(req.headers.authorization, tokenParam(req));
+      const credential = mount.credential ? mount.credential(req, standard) : standard;
+      const principal = await enforce(access, route.access, credential, req);
       res.locals.principal = describePrincipal(principal);
       await route.handle(req, res, principal);
     } catch (err) {
@@ -92,7 +94,7 @@ function routerFor(deps: HttpAppDeps, mount: HttpMount, logger: Logger): Router 
     if (corsHandler) chain.all(corsHandler);
     const allowed = new Set<string>();
     for (const route of routes) {
-      chain[route.method.toLowerCase() as 'get' | 'head' | 'put' | 'post' | 'patch' | 'delete'](dispatch(access, route));
+      chain[route.method.toLowerCase() as 'get' | 'head' | 'put' | 'post' | 'patch' | 'delete'](dispatch(access, mount, route));
       allowed.add(route.method);
       if (route.method === 'GET') allowed.add('HEAD');
     }

@@ -5,6 +5,8 @@ import type { AccessControl, Permission, Principal } from '../core/access/access
 export interface Requirement {
   readonly permission: Permission;
   readonly resourceId?: string | undefined;
+  /** The user whose things the request touches (a blob path's user): only they, or an admin, may. */
+  readonly owner?: string | undefined;
 }
 
 /**
@@ -33,6 +35,14 @@ export const inherited = <R>(why: string): AccessRule<R> => ({ kind: 'inherited'
 /** `permission`, on the resource `resourceOf` names (none: a permission not tied to one resource). */
 export function requires<R>(permission: Permission, resourceOf?: (request: R) => string | undefined): AccessRule<R> {
   return { kind: 'requires', needs: permission, requirement: (request) => ({ permission, resourceId: resourceOf?.(request) }) };
+}
+
+/**
+ * `permission` on what belongs to the user `ownerOf` names (their blobs): an API token
+ * named like that user, or an admin (AccessControl.authorize). `needs` as the table shows it.
+ */
+export function requiresOwner<R>(permission: Permission, ownerOf: (request: R) => string, needs = `${permission} (own)`): AccessRule<R> {
+  return { kind: 'requires', needs, requirement: (request) => ({ permission, owner: ownerOf(request) }) };
 }
 
 /** A permission that depends on the request (listing everything vs. one upload context); `needs` says how. */
@@ -80,7 +90,7 @@ export function requirementOf<R>(principal: Principal, rule: AccessRule<R>, requ
  */
 export async function authorizeRule<R>(access: AccessControl, principal: Principal, rule: AccessRule<R>, request: R): Promise<void> {
   const requirement = requirementOf(principal, rule, request);
-  if (requirement) await access.authorize(principal, requirement.permission, requirement.resourceId);
+  if (requirement) await access.authorize(principal, requirement.permission, requirement.resourceId, requirement.owner);
 }
 
 /** Authenticates and authorizes in one step (HTTP requests, TCP requests, WebSocket upgrades). */

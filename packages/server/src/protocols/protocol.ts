@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
 import type { SpoolConfig } from '../config/schema.js';
-import type { Principal } from '../core/access/access-control.js';
+import type { OwnerOfName, Principal } from '../core/access/access-control.js';
 import type { SpoolCore } from '../core/spool-core.js';
 import type { HttpErrorResponse } from '../transport/http/errors.js';
 import type { WsConnection, WsHandshakeOptions } from '../transport/websocket/index.js';
@@ -36,11 +36,34 @@ export interface Protocol {
 export interface ProtocolDefinition {
   readonly name: string;
   create(deps: ProtocolDeps): Protocol;
+  /**
+   * For a protocol whose resources belong to users (blobs): the user a resource belongs
+   * to, by its name. Access control lets only that user's token (or an admin) touch it,
+   * on every protocol (AccessControl's `ownerOfName`).
+   */
+  readonly ownerOfName?: OwnerOfName;
 }
 
 /** Names a protocol's builder; the logger it gets carries `protocol: <name>`. */
-export function defineProtocol(name: string, build: (deps: ProtocolDeps) => Omit<Protocol, 'name'>): ProtocolDefinition {
-  return { name, create: (deps) => ({ ...build({ ...deps, logger: deps.logger.child({ protocol: name }) }), name }) };
+export function defineProtocol(
+  name: string,
+  build: (deps: ProtocolDeps) => Omit<Protocol, 'name'>,
+  options: { ownerOfName?: OwnerOfName } = {},
+): ProtocolDefinition {
+  return { name, create: (deps) => ({ ...build({ ...deps, logger: deps.logger.child({ protocol: name }) }), name }), ...options };
+}
+
+/** The owner of a resource by its name, asking every protocol that owns names. */
+export function ownerOfNameIn(protocols: readonly ProtocolDefinition[]): OwnerOfName | undefined {
+  const owning = protocols.flatMap((protocol) => (protocol.ownerOfName ? [protocol.ownerOfName] : []));
+  if (owning.length === 0) return undefined;
+  return (name) => {
+    for (const ownerOf of owning) {
+      const owner = ownerOf(name);
+      if (owner !== undefined) return owner;
+    }
+    return undefined;
+  };
 }
 
 /** What every protocol is built from. */
@@ -91,6 +114,13 @@ export interface HttpMount {
    * can send only GET and POST); the access rule of that method's route applies.
    */
   readonly methodOverride?: boolean;
+  /**
+   * The credential of a request, for a protocol whose clients present it their own way
+   * (Soledad's `Authorization: Token …`); `standard` is the one every path takes
+   * (`Authorization: Bearer`, `?token=`). Default: `standard`. May throw (a malformed
+   * credential): the answer goes through `errorResponse`.
+   */
+  readonly credential?: (req: Request, standard: string | undefined) => string | undefined;
 }
 
 // ---- WebSocket ------------------------------------------------------------------------

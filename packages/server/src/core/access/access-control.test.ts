@@ -105,4 +105,63 @@ describe('AccessControl', () => {
     expect(credentialOf({}, new URL('http://x/a?token=zzz'))).to.equal('zzz');
     expect(credentialOf({ authorization: 'Basic abc' }, new URL('http://x/'))).to.equal(undefined);
   });
+
+  describe('what belongs to a user (blobs: ownerOfName)', () => {
+    const ownerOf = (name: string) => (name.startsWith('blobs/') ? name.split('/')[1] : undefined);
+    const owners = [
+      ...tokens,
+      { name: 'alice', role: 'uploader' as const, token: 'alice-secret-0000' },
+      { name: 'bob', role: 'uploader' as const, token: 'bob-secret-000000' },
+      { name: 'carol', role: 'reader' as const, token: 'carol-secret-0000' },
+    ];
+    async function setup() {
+      const store = catalog();
+      const access = new AccessControl(true, owners, store, ownerOf);
+      await store.create({
+        id: 'b1',
+        name: 'blobs/alice/default/x',
+        filename: 'x',
+        mimeType: 'a/b',
+        supportsLineAccess: false,
+        contextId: null,
+      });
+      await store.create({ id: 'plain', filename: 'y', mimeType: 'a/b', supportsLineAccess: false, contextId: null });
+      const who = async (token: string) => access.authenticate(token);
+      return { access, who };
+    }
+
+    it('lets a token named like the user touch its own things (uploader: all, reader: read and list), nobody else but an admin', async () => {
+      const { access, who } = await setup();
+      const [alice, bob, carol, root] = await Promise.all(
+        ['alice-secret-0000', 'bob-secret-000000', 'carol-secret-0000', 'admin-secret'].map(who),
+      );
+      for (const permission of ['create', 'write', 'read', 'list', 'delete'] as const) {
+        expect(await denied(() => access.authorize(alice as never, permission, undefined, 'alice')), permission).to.equal('allowed');
+        expect(await denied(() => access.authorize(root as never, permission, undefined, 'alice')), permission).to.equal('allowed');
+        expect(await denied(() => access.authorize(bob as never, permission, undefined, 'alice')), permission).to.equal(
+          ErrorCode.FORBIDDEN,
+        );
+      }
+      expect(await denied(() => access.authorize(carol as never, 'list', undefined, 'carol'))).to.equal('allowed');
+      expect(await denied(() => access.authorize(carol as never, 'create', undefined, 'carol'))).to.equal(ErrorCode.FORBIDDEN);
+    });
+
+    it("applies the owner on every protocol: a resource named as a user's is theirs by id too", async () => {
+      const { access, who } = await setup();
+      const [alice, bob, viewer] = await Promise.all(['alice-secret-0000', 'bob-secret-000000', 'reader-secret'].map(who));
+      expect(await denied(() => access.authorize(alice as never, 'read', 'b1'))).to.equal('allowed');
+      expect(await denied(() => access.authorize(alice as never, 'delete', 'b1'))).to.equal('allowed');
+      expect(await denied(() => access.authorize(bob as never, 'read', 'b1'))).to.equal(ErrorCode.FORBIDDEN);
+      expect(await denied(() => access.authorize(viewer as never, 'read', 'b1'))).to.equal(ErrorCode.FORBIDDEN);
+      // Other resources: roles as ever.
+      expect(await denied(() => access.authorize(bob as never, 'read', 'plain'))).to.equal('allowed');
+      expect(await denied(() => access.authorize(bob as never, 'delete', 'plain'))).to.equal(ErrorCode.FORBIDDEN);
+    });
+
+    it('never lets a capability token act for a user', async () => {
+      const { access, caps } = await withCapabilities();
+      const writer = await access.authenticate(caps.writeToken);
+      expect(await denied(() => access.authorize(writer, 'read', 'r1', 'alice'))).to.equal(ErrorCode.FORBIDDEN);
+    });
+  });
 });

@@ -38,10 +38,25 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   uploader: ['create', 'write', 'read'],
   reader: ['read'],
 };
+/**
+ * What an API token may do to what belongs to the user it is named after (a blob
+ * namespace, see {@link OwnerOfName}): its own things it may also list and delete.
+ */
+const OWNER_PERMISSIONS: Record<Role, readonly Permission[]> = {
+  admin: ['create', 'write', 'read', 'list', 'delete'],
+  uploader: ['create', 'write', 'read', 'list', 'delete'],
+  reader: ['read', 'list'],
+};
 const CAPABILITY_PERMISSIONS: Record<CapabilityAccess, readonly Permission[]> = {
   write: ['write', 'read', 'delete'],
   read: ['read'],
 };
+
+/**
+ * The user a resource belongs to, read off its name (`blob-sync/<user>/…` → `<user>`), or
+ * undefined for resources of nobody in particular (the default: every resource).
+ */
+export type OwnerOfName = (name: string) => string | undefined;
 
 /** Capability tokens carry their kind in a prefix; the rest is 32 random bytes. */
 const WRITE_PREFIX = 'spw_';
@@ -71,6 +86,8 @@ export class AccessControl {
     readonly enabled: boolean,
     apiTokens: readonly ApiToken[],
     private readonly catalog: Catalog,
+    /** Which resources belong to a user (by name); only that user's token, or an admin, may touch them. */
+    private readonly ownerOfName?: OwnerOfName,
   ) {
     this.apiTokens = apiTokens.map((t) => ({ name: t.name, role: t.role, hash: createHash('sha256').update(t.token).digest() }));
   }
@@ -102,18 +119,38 @@ export class AccessControl {
    * Throws ForbiddenError unless `principal` may do `permission` (on `resourceId`, for
    * capability tokens: a write token allows write/read/delete of its resource, a read
    * token read). Listing everything is admin-only; listing a context needs `read`.
+   *
+   * What belongs to a user — the `owner` a request names (a blob path's user), or a
+   * resource whose name says it is that user's ({@link OwnerOfName}), whichever protocol
+   * asks — only an admin or an API token named like that user may touch: an uploader
+   * token everything of its own (listing and deleting included), a reader token read and
+   * list. Capability tokens are never issued for such resources.
    */
-  async authorize(principal: Principal, permission: Permission, resourceId?: string): Promise<void> {
+  async authorize(principal: Principal, permission: Permission, resourceId?: string, owner?: string): Promise<void> {
     if (principal.kind === 'anonymous') return;
     if (principal.kind === 'unauthenticated') throw new UnauthorizedError();
     if (principal.kind === 'api') {
-      if (ROLE_PERMISSIONS[principal.role].includes(permission)) return;
+      if (principal.role === 'admin') return;
+      const ownedBy = owner ?? (resourceId !== undefined ? await this.ownerOfResource(resourceId) : undefined);
+      if (ownedBy !== undefined && ownedBy !== principal.name) {
+        throw new ForbiddenError(`Token "${principal.name}" (${principal.role}) may not ${permission} what belongs to user "${ownedBy}"`, {
+          permission,
+        });
+      }
+      const allowed = ownedBy === undefined ? ROLE_PERMISSIONS : OWNER_PERMISSIONS;
+      if (allowed[principal.role].includes(permission)) return;
       throw new ForbiddenError(`Token "${principal.name}" (${principal.role}) may not ${permission}`, { permission });
     }
-    if (resourceId === principal.resourceId && CAPABILITY_PERMISSIONS[principal.access].includes(permission)) return;
-    throw new ForbiddenError(`The ${principal.label} does not allow ${permission}${resourceId ? ` of resource ${resourceId}` : ''}`, {
-      permission,
-    });
+    if (owner === undefined && resourceId === principal.resourceId && CAPABILITY_PERMISSIONS[principal.access].includes(permission)) return;
+    const target = owner !== undefined ? ` of what belongs to user "${owner}"` : resourceId ? ` of resource ${resourceId}` : '';
+    throw new ForbiddenError(`The ${principal.label} does not allow ${permission}${target}`, { permission });
+  }
+
+  /** The user `resourceId` belongs to, if any (one catalog read, only when some names are owned). */
+  private async ownerOfResource(resourceId: string): Promise<string | undefined> {
+    if (!this.ownerOfName) return undefined;
+    const name = (await this.catalog.get(resourceId))?.name;
+    return name ? this.ownerOfName(name) : undefined;
   }
 
   /** Fresh capability tokens for a new resource (null when access control is off). */

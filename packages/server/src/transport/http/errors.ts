@@ -158,7 +158,9 @@ export function sendError(
 ): void {
   const answer = mapping(err);
   const path = req.originalUrl.split('?')[0];
-  if (answer.status >= 500) logger.error('http request failed', { method: req.method, path, error: errorText(err) });
+  // 507 is a user's storage quota (blob-sync), not a failure of the server.
+  if (answer.status >= 500 && answer.status !== 507)
+    logger.error('http request failed', { method: req.method, path, error: errorText(err) });
   else logger.debug('http request refused', { method: req.method, path, status: answer.status, code: errorCodeOf(err) });
   if (res.headersSent || res.destroyed) {
     res.destroy();

@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
 /**
  * `Range` request header parsing (RFC 9110 §14.1–14.2), single byte ranges only.
  *
@@ -52,4 +54,34 @@ function parseSpec(spec: string, size: number): RangeRequest | undefined {
     return { kind: 'satisfiable', start: Math.max(0, size - length), end: size - 1 };
   }
   return undefined;
+}
+
+/**
+ * Starts the answer to a GET/HEAD of content of `size` bytes under `range` (none or
+ * ignored: 200, the whole; satisfiable: 206 with `Content-Range`; unsatisfiable ranges
+ * are the caller's 416), with `Content-Length`. Ends it for HEAD or an empty body.
+ * Returns the span `[first, end)` still to send, or undefined when nothing is.
+ */
+export function startRangeAnswer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  range: RangeRequest,
+  size: number,
+): [number, number] | undefined {
+  let first = 0;
+  let end = size; // exclusive
+  if (range.kind === 'satisfiable') {
+    first = range.start;
+    end = range.end + 1;
+    res.statusCode = 206;
+    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+  } else {
+    res.statusCode = 200;
+  }
+  res.setHeader('Content-Length', String(end - first));
+  if (req.method === 'HEAD' || end === first) {
+    res.end();
+    return undefined;
+  }
+  return [first, end];
 }

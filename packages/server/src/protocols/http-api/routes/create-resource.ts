@@ -2,9 +2,9 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { HttpError, HttpErrorCode } from '../../../transport/http/errors.js';
 import { requestHasBody } from '../../../transport/http/request-body.js';
+import { readJsonBody } from '../../shared/http/json-body.js';
 import { openUpload } from '../../shared/http/sessions.js';
 import { type HttpContext, respondWithResource } from '../context.js';
-import { readJsonBody } from '../json-body.js';
 import { describeUpload } from '../upload-metadata.js';
 import { uploadMultipart } from './upload-multipart.js';
 

@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { readJsonBody } from '../../shared/http/json-body.js';
 import { reopenUpload } from '../../shared/http/sessions.js';
 import { resourceMd5 } from '../checksum.js';
 import { type HttpContext, respondWithResource } from '../context.js';
-import { readJsonBody } from '../json-body.js';
 
 const CompleteBodySchema = z
   .object({

@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { InvalidRangeError, isTerminal, TransferState } from '@spool/common';
 import type { Request, Response } from 'express';
 import { ifRangeAllows, isNotModified, lastModifiedHeader, validatorsFor } from '../../../transport/http/conditional.js';
-import { parseRange, type RangeRequest } from '../../../transport/http/range.js';
+import { parseRange, type RangeRequest, startRangeAnswer } from '../../../transport/http/range.js';
 import { parseFlag, parseNonNegativeInteger, queryParam } from '../../../transport/http/request-params.js';
 import { setContentHeaders } from '../content-headers.js';
 import { type HttpContext, loadResource } from '../context.js';
@@ -55,22 +55,9 @@ export function readContent(ctx: HttpContext) {
       return;
     }
 
-    let first = 0;
-    let end = size; // exclusive
-    if (range.kind === 'satisfiable') {
-      first = range.start;
-      end = range.end + 1;
-      res.status(206);
-      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
-    } else {
-      res.status(200);
-    }
-    res.setHeader('Content-Length', String(end - first));
-    if (req.method === 'HEAD' || end === first) {
-      res.end();
-      return;
-    }
-    const source = await ctx.core.openRange(id, first, end);
+    const span = startRangeAnswer(req, res, range, size);
+    if (!span) return;
+    const source = await ctx.core.openRange(id, ...span);
     await pipeline(source, res).catch((err: NodeJS.ErrnoException) => {
       // A client that stops reading (a browser seeking elsewhere) is normal; a storage error is not.
       if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;

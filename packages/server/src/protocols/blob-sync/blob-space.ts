@@ -1,0 +1,144 @@
+import { type BlobFlag, ErrorCode, SpoolError, TransferState } from '@spool/common';
+import type { Logger } from 'winston';
+import type { SpoolCore } from '../../core/spool-core.js';
+import type { ResourceRecord } from '../../core/types.js';
+import type { UploadSession } from '../../core/upload-session.js';
+import { type BlobRef, type BlobSpaceRef, blobIn, blobResourceName, namespacePrefix } from './blob-names.js';
+import { BlobError } from './errors.js';
+
+/** Resources per catalog page (the catalog's largest). */
+const PAGE = 1000;
+/** The attribute keeping a blob's flags (a JSON array). */
+const FLAGS_ATTRIBUTE = 'flags';
+/** Header naming the core resource of a blob: the HTTP API and WebSocket protocols read and follow it by this id. */
+export const RESOURCE_ID_HEADER = 'Spool-Resource-Id';
+
+export function blobNotFound(ids: readonly string[], message: string, fields: Record<string, unknown> = {}): BlobError {
+  return new BlobError(404, 'BlobNotFound', ErrorCode.RESOURCE_NOT_FOUND, message, { missing: [...ids], ...fields });
+}
+
+export function blobExists(ids: readonly string[]): BlobError {
+  const what = ids.length === 1 ? `Blob ${ids[0]} already exists` : `${ids.length} blobs already exist`;
+  return new BlobError(409, 'BlobExists', ErrorCode.NAME_TAKEN, `${what}: a blob id is stored once (DELETE it first)`, {
+    existing: [...ids],
+  });
+}
+
+/**
+ * The blobs of every user as core resources (blob-names.ts): one resource per blob,
+ * created with a name unique forever, binary (no line index), without an MD5 (blobs are
+ * ciphertexts that carry their own tag). What is not COMPLETED is not a blob yet: an
+ * upload that fails part-way is FAILED (its followers learn it) and then deleted, so its
+ * id can be sent again.
+ */
+export class BlobSpace {
+  constructor(
+    private readonly core: SpoolCore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The resource of a blob, whatever its state, if any. */
+  async find(blob: BlobRef): Promise<ResourceRecord | undefined> {
+    try {
+      return await this.core.resolve(blobResourceName(blob));
+    } catch (err) {
+      if (err instanceof SpoolError && err.code === ErrorCode.RESOURCE_NOT_FOUND) return undefined;
+      throw err;
+    }
+  }
+
+  /** Every resource of a namespace (any state), a catalog page (1,000) at a time, through the name index. */
+  async *pages(space: BlobSpaceRef, order: 'asc' | 'desc' = 'asc'): AsyncGenerator<ResourceRecord[]> {
+    const prefix = namespacePrefix(space);
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.core.list({ nameStartsWith: prefix, order, after, limit: PAGE });
+      yield page;
+      if (page.length < PAGE) return;
+      after = page[page.length - 1]?.id;
+    }
+  }
+
+  /**
+   * The resources of many blobs of a namespace, by id: one lookup each — or, asking for a
+   * good share of the namespace (a download of 10,000 blobs), the namespace read page by
+   * page: ten queries instead of ten thousand.
+   */
+  async findMany(space: BlobSpaceRef, ids: readonly string[]): Promise<Map<string, ResourceRecord>> {
+    const found = new Map<string, ResourceRecord>();
+    const wanted = new Set(ids);
+    const byPages = wanted.size >= PAGE / 4 && wanted.size * 4 >= (await this.core.usage(namespacePrefix(space))).count;
+    if (!byPages) {
+      for (const id of wanted) {
+        const record = await this.find(blobIn(space, id));
+        if (record) found.set(id, record);
+      }
+      return found;
+    }
+    const prefix = namespacePrefix(space);
+    for await (const page of this.pages(space)) {
+      for (const record of page) {
+        const id = (record.name as string).slice(prefix.length);
+        if (wanted.has(id)) found.set(id, record);
+      }
+    }
+    return found;
+  }
+
+  /** A stored blob; 404 otherwise — one still being uploaded too, naming the resource to follow it by. */
+  async stored(blob: BlobRef): Promise<ResourceRecord> {
+    const record = await this.find(blob);
+    if (record?.state === TransferState.COMPLETED) return record;
+    if (record) {
+      throw blobNotFound([blob.id], `Blob ${blob.id} is still being uploaded: follow resource ${record.id} to read it as it arrives`, {
+        resource: record.id,
+      });
+    }
+    throw blobNotFound([blob.id], `No blob ${blob.id} in namespace ${blob.namespace}`);
+  }
+
+  /** Registers a blob and returns its writer; 409 if the id exists (in any state). */
+  async create(blob: BlobRef): Promise<UploadSession> {
+    let session: UploadSession;
+    try {
+      session = await this.core.createUpload(
+        { filename: blob.id, mimeType: 'application/octet-stream', supportsLineAccess: false },
+        { name: blobResourceName(blob), uniqueName: 'always', checksum: false },
+      );
+    } catch (err) {
+      if (err instanceof SpoolError && err.code === ErrorCode.NAME_TAKEN) throw blobExists([blob.id]);
+      throw err;
+    }
+    // The server may end an upload on its own (storage failure, deletion) while nobody
+    // writes: without a listener that 'error' would throw. Writers learn it from their calls.
+    session.on('error', (err: Error) =>
+      this.logger.warn('blob upload ended by the server', { resourceId: session.id, error: err.message }),
+    );
+    return session;
+  }
+
+  /** Ends an unfinished blob: FAILED with `reason` (followers learn it), then deleted (its id is free again). */
+  async discard(session: UploadSession, reason: string): Promise<void> {
+    await session.fail(reason).catch(() => undefined);
+    await this.core.delete(session.id).catch((err: unknown) => {
+      if (err instanceof SpoolError && err.code === ErrorCode.RESOURCE_NOT_FOUND) return;
+      this.logger.warn('deleting an unfinished blob failed', { resourceId: session.id, error: (err as Error).message });
+    });
+  }
+
+  /** Deletes a blob (one being uploaded too: its upload ends); 404 if there is none. */
+  async remove(blob: BlobRef): Promise<void> {
+    const record = await this.find(blob);
+    if (!record) throw blobNotFound([blob.id], `No blob ${blob.id} in namespace ${blob.namespace}`);
+    await this.core.delete(record.id);
+  }
+
+  flags(record: ResourceRecord): BlobFlag[] {
+    const stored = record.attributes[FLAGS_ATTRIBUTE];
+    return stored === undefined ? [] : (JSON.parse(stored) as BlobFlag[]);
+  }
+
+  async setFlags(record: ResourceRecord, flags: readonly BlobFlag[]): Promise<void> {
+    await this.core.setAttributes(record.id, { ...record.attributes, [FLAGS_ATTRIBUTE]: JSON.stringify(flags) });
+  }
+}

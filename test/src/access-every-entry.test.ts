@@ -35,6 +35,7 @@ const SAMPLE_MESSAGES: Record<string, (resourceId: string) => unknown> = {
 
 interface Created {
   id: string;
+  name: string;
   readToken: string;
   writeToken: string;
 }
@@ -48,8 +49,9 @@ describe('Access control on every mounted entry (deny by default)', () => {
       authEnabled: true,
       apiTokens: `ops:admin:${ADMIN},ci:uploader:${UPLOADER},dash:reader:${READER}`,
     });
+    // Named, so the routes that take a name (/api/v1/names/...) are walked with a real one.
     const put = (name: string) =>
-      request(`${server.url}/api/v1/uploads/${name}?complete=0`, {
+      request(`${server.url}/api/v1/uploads/${name}?complete=0&name=probe/${name}`, {
         method: 'PUT',
         body: 'line\n',
         headers: { Authorization: `Bearer ${UPLOADER}` },
@@ -60,7 +62,11 @@ describe('Access control on every mounted entry (deny by default)', () => {
   after(() => server.close());
 
   const urlOf = (entry: MountedRoute) =>
-    `${server.url}${entry.path.replace('{/:filename}', '/probe.log').replace(':id', resource.id).replace(':contextId', 'ctx')}`;
+    `${server.url}${entry.path
+      .replace('{/:filename}', '/probe.log')
+      .replace(':id', resource.id)
+      .replace('*name', resource.name)
+      .replace(':contextId', 'ctx')}`;
   const call = (entry: MountedRoute, headers: Record<string, string> = {}) =>
     request(urlOf(entry), {
       method: entry.route.method,

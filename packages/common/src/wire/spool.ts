@@ -27,6 +27,8 @@ export const SpoolCreateSchema = z
     /** Validated by the core (filename, mimeType, supportsLineAccess). */
     metadata: z.record(z.string(), z.unknown()),
     contextId: z.string().min(1).max(1024).nullable().optional(),
+    /** A path-like name readers may use instead of the id (`ci/1234/build.log`): unique among live resources. */
+    name: z.string().min(1).max(1024).nullable().optional(),
   })
   .strict();
 export const SpoolResumeSchema = z
@@ -67,6 +69,8 @@ export const SpoolReferencesSchema = z.object({
 export const SpoolReadySchema = z.object({
   type: z.literal('ready'),
   id: z.string(),
+  /** The resource's name, when it has one. */
+  name: z.string().nullable().optional(),
   /** The durable offset: the next binary message is appended here. */
   offset: offset,
   state: state,

@@ -147,6 +147,23 @@ export const ConfigSchema = z
       .default(16 * 1024)
       .describe('Largest HTTP request head (request line and headers); larger: 431'),
     httpSseKeepaliveMs: millis.default(15_000).describe('Interval of keepalive comments on HTTP Server-Sent Events streams'),
+    httpCompressionLevel: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(9)
+      .default(6)
+      .describe(
+        'gzip level of HTTP answers for clients that send Accept-Encoding: gzip (JSON, line pages, progressive text, follow mode, SSE; never byte ranges or plain content downloads); 0 = never compress',
+      ),
+    httpMaxCompressedStreams: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(512)
+      .describe(
+        'Most long-lived HTTP answers (follow mode, SSE) compressed at once: each holds about 300 KiB of zlib state; further ones are sent uncompressed',
+      ),
     corsOrigins: z
       .string()
       .default('*')

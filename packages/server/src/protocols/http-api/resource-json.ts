@@ -12,6 +12,8 @@ export const resourcePath = (id: string, basePath = ''): string => `${basePath}$
 /** A resource as every JSON answer of the HTTP API shows it: metadata, current status, links. */
 export interface ResourceJson {
   id: string;
+  /** The path-like name its uploader chose (`ci/1234/build.log`), usable wherever the id is; null if none. */
+  name: string | null;
   filename: string;
   mimeType: string;
   supportsLineAccess: boolean;
@@ -35,6 +37,7 @@ export function resourceJson(record: ResourceRecord, status: ResourceStatus, bas
   const self = resourcePath(record.id, basePath);
   return {
     id: record.id,
+    name: record.name,
     filename: record.filename,
     mimeType: record.mimeType,
     supportsLineAccess: record.supportsLineAccess,

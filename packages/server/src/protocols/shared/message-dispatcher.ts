@@ -38,6 +38,8 @@ export class MessageDispatcher<S extends z.ZodType> {
     const rule = this.table.rules[type] as AccessRule<z.infer<S>>;
     const requirement = requirementOf(this.principal, rule, message);
     if (!requirement) return handle(message); // synchronous on purpose: see the class comment
-    return this.access.authorize(this.principal, requirement.permission, requirement.resourceId).then(() => handle(message));
+    return Promise.resolve(requirement)
+      .then(({ permission, resourceId }) => this.access.authorize(this.principal, permission, resourceId))
+      .then(() => handle(message));
   }
 }

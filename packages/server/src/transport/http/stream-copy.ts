@@ -1,8 +1,7 @@
-import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
-/** Resolves on 'drain', or when the response closes (a client gone never drains). */
-export function drainedOrClosed(res: ServerResponse): Promise<void> {
+/** Resolves on 'drain', or when the response (or the compressor in front of it) closes: a client gone never drains. */
+export function drainedOrClosed(res: Writable): Promise<void> {
   if (res.destroyed || res.writableEnded) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -21,7 +20,7 @@ export function drainedOrClosed(res: ServerResponse): Promise<void> {
  * Returns the bytes handed to the response; stops early (fewer bytes) if the client goes
  * away. A storage error rejects. `source` is always destroyed.
  */
-export async function copyToResponse(source: Readable, res: ServerResponse): Promise<number> {
+export async function copyToResponse(source: Readable, res: Writable): Promise<number> {
   let copied = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {

@@ -124,6 +124,8 @@ export const SPOOL_RESOURCE_CLIENT_TYPES = ['follow', 'unfollow', 'readRange', '
 
 export const SpoolStatusSchema = z.object({
   type: z.literal('status'),
+  /** The resource's id: a connection opened by name learns it here (and reconnects by it). */
+  id: z.string().optional(),
   state: state,
   /** The visible size: bytes [0, size) may be read. */
   size: offset,
@@ -170,6 +172,7 @@ export type SpoolResourceServerMessage = z.infer<typeof SpoolResourceServerMessa
 export function toSpoolStatus(status: ResourceStatus): SpoolStatus {
   return {
     type: 'status',
+    id: status.id,
     state: status.state,
     size: status.size,
     lines: status.lines,
@@ -178,9 +181,10 @@ export function toSpoolStatus(status: ResourceStatus): SpoolStatus {
   };
 }
 
+/** The status a message carries; `id` is the resource's when the message does not say (older servers). */
 export function fromSpoolStatus(id: string, message: SpoolStatus): ResourceStatus {
   return {
-    id,
+    id: message.id ?? id,
     state: message.state,
     size: message.size,
     lines: message.lines,

@@ -14,6 +14,7 @@ import { ServerProcess } from './process.js';
 import { formatReport } from './report.js';
 import type { BenchContext, Scenario, ScenarioReport } from './scenario.js';
 import { followLatencyScenario } from './scenarios/follow-latency.js';
+import { httpCompressionScenario } from './scenarios/http-compression.js';
 import { httpDownloadScenario } from './scenarios/http-download.js';
 import { httpLinesScenario } from './scenarios/http-lines.js';
 import { httpUploadScenario } from './scenarios/http-upload.js';
@@ -29,6 +30,7 @@ const SCENARIOS: Scenario[] = [
   httpDownloadScenario,
   httpLinesScenario,
   followLatencyScenario,
+  httpCompressionScenario,
 ];
 const DEFAULT_SIZE_MIB = 1024;
 const DEFAULT_REPEAT = 3;

@@ -1,17 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so every run writes the same log. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seededRandom } from './seeded-random.js';
 
 const PACKAGES = ['core', 'api', 'billing', 'search', 'auth', 'storage', 'web', 'cli', 'worker', 'reports'];
 const WORDS = ['Order', 'Cart', 'User', 'Invoice', 'Session', 'Payment', 'Index', 'Query', 'Cache', 'Token', 'Report', 'Queue'];

@@ -229,25 +229,24 @@ describe('HTTP habits of curl, browsers and CI tools', () => {
   describe('the end of a follow: COMPLETED, FAILED and a dropped connection tell themselves apart', () => {
     it('COMPLETED: curl exits 0 and gets the trailer Spool-State: COMPLETED; FAILED: curl exits 18 and the resource says FAILED', async function () {
       if (!hasCurl()) this.skip();
-      const ok = (await request(`${api}/uploads/ok.log?complete=0`, { method: 'PUT', body: 'a\n' })).json<ResourceJson>();
-      const headers = path.join(dir, 'follow-headers');
-      const following = curl(['-N', '-D', headers, `${api}/resources/${ok.id}/content?follow=1`]);
-      await eventually(() => (safeRead(headers).includes('Trailer: Spool-State') ? true : undefined));
-      await request(`${api}/resources/${ok.id}/complete`, { method: 'POST' });
-      const completed = await following;
-      expect(completed.code, completed.stderr).to.equal(0);
+      /** An open resource, followed by curl (its answer begun), then ended by `end`. */
+      const followThenEnd = async (name: string, end: 'complete' | 'fail') => {
+        const open = (await request(`${api}/uploads/${name}?complete=0`, { method: 'PUT', body: 'x\n' })).json<ResourceJson>();
+        const headers = path.join(dir, `${name}-headers`);
+        const following = curl(['-N', '-D', headers, `${api}/resources/${open.id}/content?follow=1`]);
+        await eventually(() => (safeRead(headers).includes('Trailer: Spool-State') ? true : undefined));
+        await request(`${api}/resources/${open.id}/${end}`, { method: 'POST' });
+        return { id: open.id, result: await following, headers: safeRead(headers) };
+      };
+      const completed = await followThenEnd('ok.log', 'complete');
+      expect(completed.result.code, completed.result.stderr).to.equal(0);
       // The trailer, after the headers' blank line.
-      expect(safeRead(headers)).to.match(/\r\n\r\nSpool-State: COMPLETED\r\n/);
+      expect(completed.headers).to.match(/\r\n\r\nSpool-State: COMPLETED\r\n/);
 
-      const bad = (await request(`${api}/uploads/bad.log?complete=0`, { method: 'PUT', body: 'b\n' })).json<ResourceJson>();
-      const failingHeaders = path.join(dir, 'failing-headers');
-      const failing = curl(['-N', '-D', failingHeaders, `${api}/resources/${bad.id}/content?follow=1`]);
-      await eventually(() => (safeRead(failingHeaders).includes('Trailer: Spool-State') ? true : undefined));
-      await request(`${api}/resources/${bad.id}/fail`, { method: 'POST' });
-      const failed = await failing;
+      const { id: badId, result: failed } = await followThenEnd('bad.log', 'fail');
       expect(failed.code).to.equal(18);
-      expect(failed.stdout.toString()).to.equal('b\n');
-      const state = await curl(['-sI', `${api}/resources/${bad.id}`]);
+      expect(failed.stdout.toString()).to.equal('x\n');
+      const state = await curl(['-sI', `${api}/resources/${badId}`]);
       expect(state.stdout.toString()).to.match(/^Spool-State: FAILED\r$/m);
     });
 

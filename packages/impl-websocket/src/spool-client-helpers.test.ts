@@ -24,28 +24,24 @@ describe('Spool SDK helpers', () => {
       const parsed = parseResourceLocation(location, server);
       return [resourceUrl(parsed, '/ws/spool/v1/resources/').href, parsed.ref];
     };
-    expect(spoolOf('ws://h:1/ws/spool/v1/resources/abc?token=spr_x')).to.deep.equal([
-      'ws://h:1/ws/spool/v1/resources/abc?token=spr_x',
-      'abc',
-    ]);
-    expect(spoolOf('http://h:1/base/ws/streaming/download/a%20b?token=spr_y')).to.deep.equal([
-      'ws://h:1/base/ws/spool/v1/resources/a%20b?token=spr_y',
-      'a b',
-    ]);
-    expect(spoolOf('https://h/api/v1/resources/abc/content?token=t')).to.deep.equal(['wss://h/ws/spool/v1/resources/abc?token=t', 'abc']);
-    expect(spoolOf('http://h:1/api/v1/resources/ci%2F7%2Fb.log')).to.deep.equal([
-      'ws://h:1/ws/spool/v1/resources/ci/7/b.log',
-      'ci/7/b.log',
-    ]);
-    expect(spoolOf('http://h:1/p/api/v1/names/ci/7/b.log?follow=1')).to.deep.equal([
-      'ws://h:1/p/ws/spool/v1/resources/ci/7/b.log?follow=1',
-      'ci/7/b.log',
-    ]);
-    expect(spoolOf({ uri: 'ws://h:1/ws/streaming/download/abc' })).to.deep.equal(['ws://h:1/ws/spool/v1/resources/abc', 'abc']);
-    // By id or name: on the client's server.
-    expect(spoolOf('ci/7/b.log', 'http://h:1/p/')).to.deep.equal(['ws://h:1/p/ws/spool/v1/resources/ci/7/b.log', 'ci/7/b.log']);
-    expect(spoolOf({ id: 'abc' }, 'https://h')).to.deep.equal(['wss://h/ws/spool/v1/resources/abc', 'abc']);
-    expect(spoolOf({ name: 'a b/c' }, 'ws://h')).to.deep.equal(['ws://h/ws/spool/v1/resources/a%20b/c', 'a b/c']);
+    const cases: [Parameters<typeof parseResourceLocation>[0], string | undefined, string, string][] = [
+      ['ws://h:1/ws/spool/v1/resources/abc?token=spr_x', undefined, 'ws://h:1/ws/spool/v1/resources/abc?token=spr_x', 'abc'],
+      [
+        'http://h:1/base/ws/streaming/download/a%20b?token=spr_y',
+        undefined,
+        'ws://h:1/base/ws/spool/v1/resources/a%20b?token=spr_y',
+        'a b',
+      ],
+      ['https://h/api/v1/resources/abc/content?token=t', undefined, 'wss://h/ws/spool/v1/resources/abc?token=t', 'abc'],
+      ['http://h:1/api/v1/resources/ci%2F7%2Fb.log', undefined, 'ws://h:1/ws/spool/v1/resources/ci/7/b.log', 'ci/7/b.log'],
+      ['http://h:1/p/api/v1/names/ci/7/b.log?follow=1', undefined, 'ws://h:1/p/ws/spool/v1/resources/ci/7/b.log?follow=1', 'ci/7/b.log'],
+      [{ uri: 'ws://h:1/ws/streaming/download/abc' }, undefined, 'ws://h:1/ws/spool/v1/resources/abc', 'abc'],
+      // By id or name: on the client's server.
+      ['ci/7/b.log', 'http://h:1/p/', 'ws://h:1/p/ws/spool/v1/resources/ci/7/b.log', 'ci/7/b.log'],
+      [{ id: 'abc' }, 'https://h', 'wss://h/ws/spool/v1/resources/abc', 'abc'],
+      [{ name: 'a b/c' }, 'ws://h', 'ws://h/ws/spool/v1/resources/a%20b/c', 'a b/c'],
+    ];
+    for (const [location, server, url, ref] of cases) expect(spoolOf(location, server), JSON.stringify(location)).to.deep.equal([url, ref]);
     for (const bad of ['ws://h:1/api/v1/other/abc', 'ws://h:1/ws/spool/v1/resources/', 'ftp://h/ws/spool/v1/resources/x', 'http://[bad']) {
       expect(() => parseResourceLocation(bad), bad)
         .to.throw(SpoolError)

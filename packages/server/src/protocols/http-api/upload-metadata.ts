@@ -55,7 +55,7 @@ export function validContextId(value: string | null | undefined): string | null 
 
 /**
  * Metadata of a resource created over HTTP. Each field, first found wins:
- * - name: explicit, `?name=`, `Spool-Name` (percent-encoded), the name in the URL (`PUT /api/v1/names/...`), none;
+ * - name: explicit (the URL of `PUT /api/v1/names/...`), `?name=`, `Spool-Name` (percent-encoded), none;
  * - filename: explicit, `?filename=`, `Spool-Filename` (percent-encoded), the URL's last segment;
  * - mimeType: explicit, `?mimeType=`, the request's Content-Type (parameters dropped;
  *   not one that says nothing, like application/octet-stream), a guess from the
@@ -65,11 +65,10 @@ export function validContextId(value: string | null | undefined): string | null 
  */
 export function describeUpload(
   req: Request,
-  options: { urlFilename?: string | undefined; urlName?: string | undefined; explicit?: ExplicitMetadata; useContentType: boolean },
+  options: { urlFilename?: string | undefined; explicit?: ExplicitMetadata; useContentType: boolean },
 ): UploadDescription {
   const explicit = options.explicit ?? {};
-  const name =
-    explicit.name ?? queryParam(req, 'name') ?? decodeHeaderText(headerValue(req, 'spool-name'), 'Spool-Name') ?? options.urlName ?? null;
+  const name = explicit.name ?? queryParam(req, 'name') ?? decodeHeaderText(headerValue(req, 'spool-name'), 'Spool-Name') ?? null;
   const filename =
     explicit.filename ??
     queryParam(req, 'filename') ??

@@ -35,8 +35,13 @@ export function uploadRaw(ctx: HttpContext) {
  */
 export function uploadNamed(ctx: HttpContext) {
   return (req: Request, res: Response): Promise<void> => {
+    // The URL is the name: no `?name=` or Spool-Name may say otherwise.
     const name = refOf(req);
-    const description = describeUpload(req, { urlName: name, urlFilename: name.slice(name.lastIndexOf('/') + 1), useContentType: true });
+    const description = describeUpload(req, {
+      explicit: { name },
+      urlFilename: name.slice(name.lastIndexOf('/') + 1),
+      useContentType: true,
+    });
     return receiveUpload(ctx, req, res, description);
   };
 }

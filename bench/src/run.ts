@@ -16,6 +16,7 @@ import type { BenchContext, Scenario, ScenarioReport } from './scenario.js';
 import { blobSyncScenario } from './scenarios/blob-sync.js';
 import { followLatencyScenario } from './scenarios/follow-latency.js';
 import { hspUploadScenario } from './scenarios/hsp-upload.js';
+import { httpCompressionScenario } from './scenarios/http-compression.js';
 import { httpDownloadScenario } from './scenarios/http-download.js';
 import { httpLinesScenario } from './scenarios/http-lines.js';
 import { httpUploadScenario } from './scenarios/http-upload.js';
@@ -35,6 +36,7 @@ const SCENARIOS: Scenario[] = [
   tusUploadScenario,
   hspUploadScenario,
   blobSyncScenario,
+  httpCompressionScenario,
 ];
 const DEFAULT_SIZE_MIB = 1024;
 const DEFAULT_REPEAT = 3;

@@ -47,6 +47,7 @@ const SAMPLE_MESSAGES: Record<string, (resourceId: string) => unknown> = {
 
 interface Created {
   id: string;
+  name: string;
   readToken: string;
   writeToken: string;
 }
@@ -60,8 +61,9 @@ describe('Access control on every mounted entry (deny by default)', () => {
       authEnabled: true,
       apiTokens: `ops:admin:${ADMIN},ci:uploader:${UPLOADER},dash:reader:${READER}`,
     });
+    // Named, so the routes that take a name (/api/v1/names/...) are walked with a real one.
     const put = (name: string) =>
-      request(`${server.url}/api/v1/uploads/${name}?complete=0`, {
+      request(`${server.url}/api/v1/uploads/${name}?complete=0&name=probe/${name}`, {
         method: 'PUT',
         body: 'line\n',
         headers: { Authorization: `Bearer ${UPLOADER}` },
@@ -76,6 +78,7 @@ describe('Access control on every mounted entry (deny by default)', () => {
     `${server.url}${entry.path
       .replace('{/:filename}', '/probe.log')
       .replace(':id', resource.id)
+      .replace('*name', resource.name)
       .replace(':contextId', 'ctx')
       .replace(':user', 'blob-user')
       .replace(':blobId', 'probe-blob')}`;

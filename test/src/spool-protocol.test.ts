@@ -136,7 +136,8 @@ describe('Spool WebSocket protocol (wire)', () => {
   it('a follower gets status at once, pushed data (announced by offset), then COMPLETED after the last byte', async () => {
     const { socket, ready } = await createRawUpload(server.wsUrl);
     const follower = new RawSpoolSocket(`${server.wsUrl}/ws/spool/v1/resources/${ready.id}`);
-    expect(await follower.message('status')).to.deep.equal({ type: 'status', state: 'INITIATED', size: 0, lines: 0 });
+    // Statuses carry the resource's id: a connection opened by name learns it (and reconnects by it).
+    expect(await follower.message('status')).to.deep.equal({ type: 'status', id: ready.id, state: 'INITIATED', size: 0, lines: 0 });
     follower.sendJson({ type: 'follow', from: 0 });
     const content = Buffer.from(Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join(''));
     for (let at = 0; at < content.length; at += 5000) await socket.binary(content.subarray(at, at + 5000));

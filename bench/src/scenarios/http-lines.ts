@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { httpGetJson, keepAliveAgent } from '../http-client.js';
 import { ServerProcess } from '../process.js';
 import { type BenchContext, type LatencyResult, percentile, type Scenario, type ScenarioReport, verify } from '../scenario.js';
+import { seededRandom } from '../seeded-random.js';
 import { SpoolServerProcess } from '../spool-server.js';
 
 const peersDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'peers');
@@ -19,15 +20,6 @@ interface LinesPage {
   totalLines: number;
   state: string;
   lines: string[];
-}
-
-/** Deterministic pseudo-random numbers in [0, 1) (a 32-bit LCG), so every run asks for the same pages. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
 }
 
 export const httpLinesScenario: Scenario = {

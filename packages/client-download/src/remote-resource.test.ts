@@ -179,7 +179,8 @@ describe('RemoteResource', () => {
       transport.complete();
       const lines: string[] = [];
       for await (const line of resource.followLines()) lines.push(line);
-      expect(lines).to.deep.equal(['first\n', 'sécond line\r\n', '\n', 'über 😀\n', 'last']);
+      // One rule for lines everywhere: the text without its terminator (\n or \r\n).
+      expect(lines).to.deep.equal(['first', 'sécond line', '', 'über 😀', 'last']);
     });
 
     it('yields the partial last line, then throws UploadFailedError', async () => {
@@ -191,8 +192,65 @@ describe('RemoteResource', () => {
       const error = await (async () => {
         for await (const line of resource.followLines()) lines.push(line);
       })().catch((e: unknown) => e);
-      expect(lines).to.deep.equal(['a\n', 'b']);
+      expect(lines).to.deep.equal(['a', 'b']);
       expect(error).to.be.instanceOf(UploadFailedError);
+    });
+
+    it("starts at the last N lines (tail -n N -f), counting as HTTP tail=N does: a growing resource's partial line is not one", async () => {
+      const follow = async (text: string, tail: number, end: 'complete' | 'fail' | 'grow', maxChunkBytes = 5) => {
+        const transport = new FakeDownloadTransport();
+        const resource = await RemoteResource.open(transport, { maxChunkBytes });
+        transport.append(text);
+        if (end === 'complete') transport.complete();
+        const lines: string[] = [];
+        const following = (async () => {
+          for await (const line of resource.followLines({ tail })) lines.push(line);
+        })();
+        if (end === 'grow') {
+          // What comes later is followed too; then it ends.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          transport.append('later\n');
+          transport.complete();
+        }
+        await following;
+        return lines;
+      };
+      const text = 'l0\nl1\nl2\nl3\n';
+      expect(await follow(text, 2, 'complete')).to.deep.equal(['l2', 'l3']);
+      expect(await follow(text, 0, 'complete')).to.deep.equal([]);
+      expect(await follow(text, 10, 'complete')).to.deep.equal(['l0', 'l1', 'l2', 'l3']);
+      // A terminal resource's last unterminated line is a line.
+      expect(await follow(`${text}l4`, 2, 'complete')).to.deep.equal(['l3', 'l4']);
+      expect(await follow(`${text}l4`, 0, 'complete')).to.deep.equal([]);
+      // A growing one's is not yet: the last 2 whole lines, then the partial one as it ends.
+      expect(await follow(`${text}par`, 2, 'grow')).to.deep.equal(['l2', 'l3', 'parlater']);
+      expect(await follow(`${text}`, 1, 'grow', 1)).to.deep.equal(['l3', 'later']);
+      // Long lines: the backward reads double until they find them.
+      const long = `${'x'.repeat(300_000)}\n${'y'.repeat(70_000)}\nz\n`;
+      expect((await follow(long, 2, 'complete', 1 << 20)).map((line) => line.length)).to.deep.equal([70_000, 1]);
+    });
+
+    it('refuses tail without line access, and with fromOffset', async () => {
+      const resource = await RemoteResource.open(new FakeDownloadTransport({ lineAccess: false }));
+      expect(await codeOf(resource.followLines({ tail: 1 }).next())).to.equal(ErrorCode.LINE_ACCESS_UNSUPPORTED);
+      const lines = await RemoteResource.open(new FakeDownloadTransport());
+      expect(await codeOf(lines.followLines({ tail: 1, fromOffset: 0 }).next())).to.equal(ErrorCode.INVALID_RANGE);
+    });
+
+    it('stops when its signal aborts', async () => {
+      const transport = new FakeDownloadTransport();
+      const resource = await RemoteResource.open(transport);
+      transport.append('a\n');
+      const controller = new AbortController();
+      const seen: string[] = [];
+      const error = await (async () => {
+        for await (const line of resource.followLines({ signal: controller.signal })) {
+          seen.push(line);
+          controller.abort();
+        }
+      })().catch((e: unknown) => e);
+      expect(seen).to.deep.equal(['a']);
+      expect((error as Error).name).to.equal('AbortError');
     });
   });
 
@@ -223,10 +281,10 @@ describe('RemoteResource', () => {
   });
 
   describe('readLines()', () => {
-    it('pages lines, keeps "\\n", and returns fewer when fewer are visible', async () => {
+    it('pages lines (indexes from 0, no terminators), returns fewer when fewer are visible, none past the end', async () => {
       const transport = new FakeDownloadTransport();
-      const lines = Array.from({ length: 25 }, (_, i) => `line ${i}\n`);
-      transport.append(lines.join(''));
+      const lines = Array.from({ length: 25 }, (_, i) => `line ${i}`);
+      transport.append(lines.map((line) => `${line}\n`).join(''));
       const resource = await RemoteResource.open(transport, { maxLinesPerRequest: 10 });
       expect(await resource.readLines(0, 25)).to.deep.equal(lines);
       expect(transport.requests).to.deep.equal([
@@ -235,9 +293,13 @@ describe('RemoteResource', () => {
         { kind: 'lines', start: 20, count: 5 },
       ]);
       expect(await resource.readLines(20, 100)).to.deep.equal(lines.slice(20));
+      // One rule whatever the resource's length: a page past the end is empty, not an error.
       expect(await resource.readLines(25, 1)).to.deep.equal([]);
-      expect(await codeOf(resource.readLines(26, 1))).to.equal(ErrorCode.LINES_OUT_OF_RANGE);
+      expect(await resource.readLines(100, 51)).to.deep.equal([]);
       expect(await codeOf(resource.readLines(-1, 1))).to.equal(ErrorCode.LINES_OUT_OF_RANGE);
+      expect(await resource.readLines({ tail: 3 })).to.deep.equal(lines.slice(22));
+      expect(await resource.readLines({ tail: 100 })).to.deep.equal(lines);
+      expect(await codeOf(resource.readLines({ tail: -1 }))).to.equal(ErrorCode.LINES_OUT_OF_RANGE);
     });
 
     it('rejects with LINE_ACCESS_UNSUPPORTED without line access', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   InvalidRangeError,
@@ -50,11 +50,37 @@ export interface ReadStreamRange {
 export interface FollowOptions {
   /** Offset of the first byte to deliver (default 0). */
   fromOffset?: number;
+  /** Stops following: the stream is destroyed with an `AbortError` (as Node streams are). */
+  signal?: AbortSignal;
 }
 
 export interface FollowLinesOptions extends FollowOptions {
+  /**
+   * Start with the last `tail` lines (as `tail -n 100 -f`; instead of `fromOffset`): the
+   * last `tail` whole lines, then the rest as it comes — as HTTP's `?follow=1&tail=N`.
+   * Needs line access.
+   */
+  tail?: number;
   /** A line longer than this (UTF-16 code units) is delivered in pieces (default 1 Mi). */
   maxLineLength?: number;
+}
+
+/** The last lines of a resource, as {@link RemoteResource.readLines} takes them. */
+export interface TailLines {
+  /** How many lines from the end. */
+  tail: number;
+}
+
+/** First step of a backward scan for the start of the last lines; it doubles up to `maxChunkBytes`. */
+const TAIL_SCAN_FIRST_BYTES = 64 * 1024;
+
+/**
+ * A line as every API gives it: its text without the terminator (`\n` or `\r\n`) — the
+ * rule HTTP's JSON line pages follow too. (The WebSocket wires keep the `\n`, as Step's does.)
+ */
+export function lineWithoutTerminator(line: string): string {
+  if (!line.endsWith('\n')) return line;
+  return line.endsWith('\r\n') ? line.slice(0, -2) : line.slice(0, -1);
 }
 
 /** What {@link RemoteResource.downloadTo} wrote. */
@@ -184,7 +210,12 @@ export class RemoteResource {
    * ends first it errors with that error (e.g. `ConnectionClosedError`).
    */
   follow(options: FollowOptions = {}): Readable {
-    return this.#stream(this.followStart(options), undefined);
+    return this.withSignal(this.#stream(this.followStart(options), undefined), options);
+  }
+
+  /** `stream`, destroyed with an AbortError when `options.signal` aborts. */
+  protected withSignal<S extends Readable>(stream: S, options: FollowOptions): S {
+    return options.signal ? addAbortSignal(options.signal, stream) : stream;
   }
 
   /**
@@ -200,48 +231,95 @@ export class RemoteResource {
   }
 
   /**
-   * Follows the resource line by line (UTF-8), each line with its trailing "\n"; the last
-   * line may lack one. Errors like {@link follow}, after yielding any partial last line.
+   * Follows the resource line by line (UTF-8), each line without its terminator (`\n`
+   * or `\r\n`); from the start, from `fromOffset`, or from the last `tail` lines. Errors
+   * like {@link follow}, after yielding any partial last line.
+   * @throws LineAccessUnsupportedError for `tail` on a resource without line access.
    */
   async *followLines(options: FollowLinesOptions = {}): AsyncGenerator<string, void, undefined> {
-    const stream = this.follow(options);
+    let { fromOffset } = options;
+    if (options.tail !== undefined) {
+      if (fromOffset !== undefined)
+        throw new InvalidRangeError('tail and fromOffset exclude each other', { tail: options.tail, fromOffset });
+      options.signal?.throwIfAborted();
+      fromOffset = await this.tailOffset(options.tail);
+    }
+    const stream = this.follow({ ...options, fromOffset });
     const splitter = new LineSplitter(options.maxLineLength);
     try {
-      for await (const chunk of stream) yield* splitter.push(chunk as Buffer);
+      for await (const chunk of stream) for (const line of splitter.push(chunk as Buffer)) yield lineWithoutTerminator(line);
     } catch (error) {
       // Deliver what exists, as follow() does, then report why it stopped.
-      yield* splitter.end();
+      for (const line of splitter.end()) yield lineWithoutTerminator(line);
       throw error;
     } finally {
       stream.destroy();
     }
-    yield* splitter.end();
+    for (const line of splitter.end()) yield lineWithoutTerminator(line);
   }
 
   /**
-   * Reads up to `count` lines starting at line index `start`, each with its trailing "\n".
-   * Returns fewer when fewer lines are visible now; requests at most `maxLinesPerRequest`
-   * lines per message.
+   * Reads the lines `[start, start + count)` — line indexes count from 0 — or the last
+   * `tail` lines (`readLines({ tail: 100 })`), each without its terminator. One rule for
+   * every page, as over HTTP: it holds the lines that exist now, so it may be short or
+   * empty (asking past the last line is no error: a growing resource may get there).
+   * Only whole lines count while the resource grows. Requests at most
+   * `maxLinesPerRequest` lines per message.
    * @throws LineAccessUnsupportedError if the resource was not uploaded with line access.
-   * @throws LinesOutOfRangeError if `start` or `count` is negative or `start` is past the visible lines.
+   * @throws LinesOutOfRangeError if `start`, `count` or `tail` is not a non-negative integer.
    */
-  async readLines(start: number, count: number): Promise<string[]> {
+  async readLines(start: number, count: number): Promise<string[]>;
+  async readLines(last: TailLines): Promise<string[]>;
+  async readLines(startOrLast: number | TailLines, count?: number): Promise<string[]> {
     const available = this.status.lines;
     if (available === null) throw new LineAccessUnsupportedError(this.id);
-    const malformed = malformedLineRange(start, count);
-    if (malformed) throw malformed;
-    if (start > available) {
-      throw new LinesOutOfRangeError(`Line ${start} is past the ${available} lines of ${this.id}`, { start, count, available });
+    const tail = typeof startOrLast === 'object' ? startOrLast.tail : undefined;
+    if (tail !== undefined && !(Number.isSafeInteger(tail) && tail >= 0)) {
+      throw new LinesOutOfRangeError(`tail must be a non-negative integer, got ${tail}`, { tail });
     }
-    const wanted = Math.min(count, available - start);
+    const start = tail === undefined ? (startOrLast as number) : Math.max(0, available - tail);
+    const wanted = tail ?? (count as number);
+    const malformed = malformedLineRange(start, wanted);
+    if (malformed) throw malformed;
+    const existing = Math.max(0, Math.min(wanted, available - start));
     const lines: string[] = [];
-    while (lines.length < wanted) {
-      const page = Math.min(this.#maxLinesPerRequest, wanted - lines.length);
+    while (lines.length < existing) {
+      const page = Math.min(this.#maxLinesPerRequest, existing - lines.length);
       const received = await this.#transport.requestLines(start + lines.length, page);
-      for (const line of received) lines.push(line);
+      for (const line of received) lines.push(lineWithoutTerminator(line));
       if (received.length < page) break; // The server has no more right now.
     }
     return lines;
+  }
+
+  /**
+   * The byte offset where the last `tail` lines start — as HTTP's `?tail=N` finds it in
+   * the line index: the start of the N-th last line, counting a terminal resource's
+   * unterminated last line but not a growing one's. Found by reading backwards from the
+   * end, in reads that double from 64 KiB (at most `maxChunkBytes`), counting newlines.
+   * @throws LineAccessUnsupportedError without line access (the same rule as HTTP).
+   */
+  protected async tailOffset(tail: number): Promise<number> {
+    const { size, state, lines } = this.status;
+    if (lines === null) throw new LineAccessUnsupportedError(this.id);
+    if (!Number.isSafeInteger(tail) || tail < 0)
+      throw new LinesOutOfRangeError(`tail must be a non-negative integer, got ${tail}`, { tail });
+    // The newline just before the wanted lines, counted from the end; a terminal resource's
+    // unterminated last line is one of them, so one newline fewer is passed.
+    let newlinesToPass = tail + 1;
+    let end = size;
+    let step = TAIL_SCAN_FIRST_BYTES;
+    while (end > 0) {
+      const start = Math.max(0, end - step);
+      const chunk = await this.readRange(start, end);
+      if (end === size && isTerminal(state) && chunk[chunk.length - 1] !== 0x0a && --newlinesToPass === 0) return size;
+      for (let at = chunk.lastIndexOf(0x0a); at >= 0; at = at > 0 ? chunk.lastIndexOf(0x0a, at - 1) : -1) {
+        if (--newlinesToPass === 0) return start + at + 1;
+      }
+      end = start;
+      step = Math.min(step * 2, this.#maxChunkBytes);
+    }
+    return 0;
   }
 
   /**

@@ -31,13 +31,33 @@ export function isCompletableSource(source: unknown): source is CompletableSourc
   return typeof candidate.complete === 'function' && typeof candidate.abort === 'function';
 }
 
-/** Describes the resource to create. */
+/** How far an upload is, as {@link UploadRequest.onProgress} reports it. */
+export interface UploadProgress {
+  /** Bytes handed to the connection so far (after transcoding). */
+  bytesSent: number;
+  /** Bytes the server has acknowledged (Spool: durable as the server checkpoints; Step: all of them once completed). */
+  bytesAcknowledged: number;
+  /** The source's size when known up front (a file path, a buffer, without transcoding); else undefined. */
+  bytesTotal: number | undefined;
+}
+
+/** Describes the resource to create, and how to follow the upload. */
 export interface UploadRequest {
-  /** Name shown to readers. Defaults to the base name of a file-path source; required otherwise. */
+  /** File name shown to readers. Defaults to the base name of a file-path source; required otherwise. */
   filename?: string;
-  /** `type/subtype`, without parameters. Defaults to `text/plain` when `sourceCharset` is set, else `application/octet-stream`. */
+  /**
+   * A path-like name readers may open it by instead of its id (`ci/1234/build.log`):
+   * segments of letters, digits and `. _ ~ + @ = -`, unique among live resources. Spool protocol only.
+   */
+  name?: string;
+  /**
+   * `type/subtype`, without parameters. Default: from the file name's extension
+   * (`build.log` → text/plain, `trace.ndjson` → application/x-ndjson), `text/plain` when
+   * `sourceCharset` is set, else from the first bytes: text/plain if they look like text,
+   * application/octet-stream if not (the upload then starts once the source has bytes).
+   */
   mimeType?: string;
-  /** Whether readers may page the resource by lines. Defaults to true for `text/*`. */
+  /** Whether readers may page the resource by lines. Defaults to true for text-like types (text/*, JSON, ndjson, CSV …). */
   supportsLineAccess?: boolean;
   /**
    * Charset of the source bytes; they are transcoded to UTF-8 on the fly before upload
@@ -45,14 +65,28 @@ export interface UploadRequest {
    * are already UTF-8 or binary.
    */
   sourceCharset?: string;
+  /** Called as bytes are sent and acknowledged (exceptions it throws are ignored). */
+  onProgress?: (progress: UploadProgress) => void;
+  /**
+   * Aborting it cancels the upload (as {@link Upload.cancel}: the resource is FAILED, its
+   * bytes kept): `upload()` or `complete()` then reject with an `UploadAbortedError`.
+   */
+  signal?: AbortSignal;
 }
 
 /** Where readers find an uploaded resource. */
 export interface UploadReference {
-  /** Absolute download URI as returned by the server (e.g. `ws://host/ws/streaming/download/<id>`). */
+  /** Absolute download URI as returned by the server (e.g. `ws://host/ws/streaming/download/<id>`): what SDK clients open. */
   uri: string;
   /** The resource id, parsed from `uri`. */
   id: string;
+  /**
+   * A link a person (browser, curl) can open: the resource's content over HTTP
+   * (`http(s)://host/api/v1/resources/<id>/content`), when the server serves HTTP (Spool does; the Java Step server does not).
+   */
+  httpUri?: string;
+  /** The name it was uploaded under, if any. */
+  name?: string;
 }
 
 /** The server's acknowledgement of a finished upload. */

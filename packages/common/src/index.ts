@@ -1,5 +1,6 @@
 export * from './close-codes.js';
 export * from './errors.js';
+export * from './media-types.js';
 export * from './metadata.js';
 export * from './reconnect-policy.js';
 export * from './status.js';

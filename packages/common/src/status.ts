@@ -43,6 +43,8 @@ export function isStatusProgress(prev: ResourceStatus | undefined, next: Resourc
  */
 export interface ResourceFields {
   id: string;
+  /** The path-like name its uploader chose (`ci/1234/build.log`), usable wherever the id is; null if none. */
+  name: string | null;
   filename: string;
   mimeType: string;
   supportsLineAccess: boolean;

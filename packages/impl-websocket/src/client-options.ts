@@ -53,6 +53,11 @@ export function resolveUploadClientOptions(
 
 /** Options both WebSocket download clients take (Spool's and Step's). */
 export interface WebSocketDownloadClientOptions {
+  /**
+   * The server (`http://host:8080`, `ws://host:8080`, with a path prefix if any): lets
+   * `open()` take a resource's id or name. URIs passed to `open()` name their server themselves.
+   */
+  url?: string | URL;
   /** Largest byte range requested in one message (default 4 MiB). */
   maxChunkBytes?: number;
   /** Chunk requests `createReadStream()` (and, on Step, `follow()`) keep outstanding (default 3). */

@@ -8,8 +8,9 @@ import {
   WriterConflictError,
 } from '@spool/common';
 import { expect } from 'chai';
+import { httpContentUri, parseResourceLocation, resourceUrl } from './resource-location.js';
 import { errorFromSpoolClose, errorFromSpoolWire, isRetryableClose } from './spool-errors.js';
-import { spoolResourceLocation, spoolUploadUrl, withBearer } from './spool-urls.js';
+import { spoolUploadUrl, withBearer } from './spool-urls.js';
 
 describe('Spool SDK helpers', () => {
   it('builds the upload URL from ws and http bases, keeping a token', () => {
@@ -18,13 +19,42 @@ describe('Spool SDK helpers', () => {
     expect(spoolUploadUrl('ws://h:1/ws/spool/v1/upload').href).to.equal('ws://h:1/ws/spool/v1/upload');
   });
 
-  it('maps Spool and Step resource URIs to the Spool resource endpoint', () => {
-    const spool = spoolResourceLocation('ws://h:1/ws/spool/v1/resources/abc?token=spr_x');
-    expect([spool.url.href, spool.id]).to.deep.equal(['ws://h:1/ws/spool/v1/resources/abc?token=spr_x', 'abc']);
-    const step = spoolResourceLocation('http://h:1/base/ws/streaming/download/a%20b?token=spr_y');
-    expect([step.url.href, step.id]).to.deep.equal(['ws://h:1/base/ws/spool/v1/resources/a%20b?token=spr_y', 'a b']);
-    expect(() => spoolResourceLocation('ws://h:1/api/v1/resources/abc')).to.throw(TypeError);
-    expect(() => spoolResourceLocation('ws://h:1/ws/spool/v1/resources/')).to.throw(TypeError);
+  it("maps every URI of a resource (Spool, Step, the HTTP links) to one protocol's endpoint on the same server, token kept", () => {
+    const spoolOf = (location: Parameters<typeof parseResourceLocation>[0], server?: string) => {
+      const parsed = parseResourceLocation(location, server);
+      return [resourceUrl(parsed, '/ws/spool/v1/resources/').href, parsed.ref];
+    };
+    const cases: [Parameters<typeof parseResourceLocation>[0], string | undefined, string, string][] = [
+      ['ws://h:1/ws/spool/v1/resources/abc?token=spr_x', undefined, 'ws://h:1/ws/spool/v1/resources/abc?token=spr_x', 'abc'],
+      [
+        'http://h:1/base/ws/streaming/download/a%20b?token=spr_y',
+        undefined,
+        'ws://h:1/base/ws/spool/v1/resources/a%20b?token=spr_y',
+        'a b',
+      ],
+      ['https://h/api/v1/resources/abc/content?token=t', undefined, 'wss://h/ws/spool/v1/resources/abc?token=t', 'abc'],
+      ['http://h:1/api/v1/resources/ci%2F7%2Fb.log', undefined, 'ws://h:1/ws/spool/v1/resources/ci/7/b.log', 'ci/7/b.log'],
+      ['http://h:1/p/api/v1/names/ci/7/b.log?follow=1', undefined, 'ws://h:1/p/ws/spool/v1/resources/ci/7/b.log?follow=1', 'ci/7/b.log'],
+      [{ uri: 'ws://h:1/ws/streaming/download/abc' }, undefined, 'ws://h:1/ws/spool/v1/resources/abc', 'abc'],
+      // By id or name: on the client's server.
+      ['ci/7/b.log', 'http://h:1/p/', 'ws://h:1/p/ws/spool/v1/resources/ci/7/b.log', 'ci/7/b.log'],
+      [{ id: 'abc' }, 'https://h', 'wss://h/ws/spool/v1/resources/abc', 'abc'],
+      [{ name: 'a b/c' }, 'ws://h', 'ws://h/ws/spool/v1/resources/a%20b/c', 'a b/c'],
+    ];
+    for (const [location, server, url, ref] of cases) expect(spoolOf(location, server), JSON.stringify(location)).to.deep.equal([url, ref]);
+    for (const bad of ['ws://h:1/api/v1/other/abc', 'ws://h:1/ws/spool/v1/resources/', 'ftp://h/ws/spool/v1/resources/x', 'http://[bad']) {
+      expect(() => parseResourceLocation(bad), bad)
+        .to.throw(SpoolError)
+        .with.property('code', ErrorCode.INVALID_METADATA);
+    }
+    expect(() => parseResourceLocation('ci/7/b.log')).to.throw(/needs the server/);
+  });
+
+  it('makes the link a person can open from a reference', () => {
+    expect(httpContentUri('ws://h:1/ws/streaming/download/abc?token=spr_x')).to.equal(
+      'http://h:1/api/v1/resources/abc/content?token=spr_x',
+    );
+    expect(httpContentUri('wss://h/p/ws/spool/v1/resources/ci/7/b.log')).to.equal('https://h/p/api/v1/resources/ci%2F7%2Fb.log/content');
   });
 
   it('replaces any authorization header with the Bearer token', () => {

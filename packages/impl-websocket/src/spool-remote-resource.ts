@@ -71,7 +71,7 @@ export class SpoolRemoteResource extends RemoteResource {
       this.#ownFollowers.add(stream);
       stream.once('close', () => this.#ownFollowers.delete(stream));
     }
-    return stream;
+    return this.withSignal(stream, options);
   }
 
   override async close(): Promise<void> {

@@ -41,7 +41,7 @@ type Announced = { kind: 'data'; offset: number; length: number } | { kind: 'ran
 type ResourceSocket = SpoolSocket<SpoolResourceServerMessage>;
 
 /**
- * One resource over `/ws/spool/v1/resources/{id}`, as a {@link DownloadTransport}: status
+ * One resource over `/ws/spool/v1/resources/{id or name}`, as a {@link DownloadTransport}: status
  * push, request/reply reads matched by request id, and one push-follow feeding a
  * {@link FollowSink}. A lost connection is re-established with backoff: the follow
  * restarts at the sink's next offset and unanswered reads are asked again (reads are
@@ -49,8 +49,9 @@ type ResourceSocket = SpoolSocket<SpoolResourceServerMessage>;
  * when reconnecting gives up.
  */
 export class SpoolResourceConnection implements DownloadTransport {
-  readonly resourceId: string;
-  readonly #url: URL;
+  /** The id or name it was opened by; its id once the first status told it. */
+  #ref: string;
+  readonly #urlOf: (ref: string) => URL;
   readonly #options: SpoolResourceConnectionOptions;
   /** Latest status and close reason, replayed to late listeners (the same tracker RemoteResource uses). */
   readonly #statuses = new StatusTracker();
@@ -66,18 +67,26 @@ export class SpoolResourceConnection implements DownloadTransport {
   readonly #finished = new AbortController();
 
   /**
-   * Connects (the first connection is not retried: its refusal, e.g. an unknown
-   * resource, is the answer). Statuses follow; see {@link firstStatus}.
+   * Connects to the resource `ref` (an id or a name) names, at `urlOf(ref)` (the first
+   * connection is not retried: its refusal, e.g. an unknown resource, is the answer).
+   * Statuses follow; see {@link firstStatus}. Reconnects go by the id the first status
+   * tells, so a name that passes to a newer resource meanwhile does not switch resources.
    * @throws ConnectionClosedError if the server cannot be reached.
    */
-  static async connect(url: URL, resourceId: string, options: SpoolResourceConnectionOptions): Promise<SpoolResourceConnection> {
-    const socket = await SpoolSocket.open<SpoolResourceServerMessage>(url, RESOURCE_SERVER_MESSAGES, options.socket).catch(unwrapEnded);
-    return new SpoolResourceConnection(url, resourceId, options, socket);
+  static async connect(
+    urlOf: (ref: string) => URL,
+    ref: string,
+    options: SpoolResourceConnectionOptions,
+  ): Promise<SpoolResourceConnection> {
+    const socket = await SpoolSocket.open<SpoolResourceServerMessage>(urlOf(ref), RESOURCE_SERVER_MESSAGES, options.socket).catch(
+      unwrapEnded,
+    );
+    return new SpoolResourceConnection(urlOf, ref, options, socket);
   }
 
-  private constructor(url: URL, resourceId: string, options: SpoolResourceConnectionOptions, socket: ResourceSocket) {
-    this.#url = url;
-    this.resourceId = resourceId;
+  private constructor(urlOf: (ref: string) => URL, ref: string, options: SpoolResourceConnectionOptions, socket: ResourceSocket) {
+    this.#urlOf = urlOf;
+    this.#ref = ref;
     this.#options = options;
     this.#socket = socket;
     this.#watch(socket);
@@ -88,6 +97,11 @@ export class SpoolResourceConnection implements DownloadTransport {
       message: (message) => this.#onSocketMessage(socket, message),
       binary: (data) => this.#onSocketBinary(socket, data),
     });
+  }
+
+  /** The resource's id (before the first status: what it was opened by). */
+  get resourceId(): string {
+    return this.#ref;
   }
 
   /** Times the connection was re-established. */
@@ -178,7 +192,8 @@ export class SpoolResourceConnection implements DownloadTransport {
     if (socket !== this.#socket || this.#statuses.closeError) return;
     switch (message.type) {
       case 'status': {
-        const status = fromSpoolStatus(this.resourceId, message);
+        const status = fromSpoolStatus(this.#ref, message);
+        this.#ref = status.id;
         this.#statuses.update(status);
         return;
       }
@@ -271,7 +286,11 @@ export class SpoolResourceConnection implements DownloadTransport {
 
   /** One attempt: a new socket that takes over the follow, the pending reads and the paused state. */
   async #reopen(): Promise<void> {
-    const socket = await SpoolSocket.open<SpoolResourceServerMessage>(this.#url, RESOURCE_SERVER_MESSAGES, this.#options.socket);
+    const socket = await SpoolSocket.open<SpoolResourceServerMessage>(
+      this.#urlOf(this.#ref),
+      RESOURCE_SERVER_MESSAGES,
+      this.#options.socket,
+    );
     if (this.#statuses.closeError) {
       await socket.close('Done');
       return;

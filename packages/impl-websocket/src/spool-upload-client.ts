@@ -1,5 +1,6 @@
-import { resolveUploadMetadata, type UploadClient, type UploadRequest, type UploadSource, uploadFrames } from '@spool/client-upload';
+import { ProgressReporter, prepareUpload, type UploadClient, type UploadRequest, type UploadSource } from '@spool/client-upload';
 import { type ReconnectOptions, resolveReconnectOptions } from '@spool/common';
+import { startAbortable } from './abortable.js';
 import { positiveInteger, resolveUploadClientOptions, type WebSocketUploadClientOptions } from './client-options.js';
 import { SpoolUpload, type SpoolUploadSettings } from './spool-upload.js';
 import { spoolUploadUrl } from './spool-urls.js';
@@ -32,9 +33,9 @@ const DEFAULT_MAX_UNACKNOWLEDGED_BYTES = 64 * 1024 * 1024;
  *
  * @example
  * const client = new SpoolUploadClient({ url: 'ws://localhost:8080' });
- * const upload = await client.upload(growingFile('build.log'), { mimeType: 'text/plain' });
- * console.log('follow at', upload.reference.uri);
- * const { size, md5 } = await upload.complete();
+ * const upload = await client.upload(growingFile('build.log'), { name: 'ci/1234/build.log' });
+ * console.log('follow at', upload.reference.httpUri);
+ * const { size, checksum } = await upload.complete();
  */
 export class SpoolUploadClient implements UploadClient {
   /** The upload endpoint used. */
@@ -72,15 +73,21 @@ export class SpoolUploadClient implements UploadClient {
 
   /**
    * Starts an upload: validates the request, connects, sends `create` and resolves on
-   * `ready` with a {@link SpoolUpload} whose `reference` readers can open at once. The
-   * data then streams in the background; finish with `upload.complete()`. The first
-   * connection is not retried (a create cannot be repeated safely); later losses are.
-   * @throws InvalidMetadataError for a bad filename, MIME type or charset (before connecting).
+   * `ready` with a {@link SpoolUpload} whose `reference` readers can open at once (by
+   * its id, its `name` if it has one, or its HTTP link). The data then streams in the
+   * background; finish with `upload.complete()`. The first connection is not retried (a
+   * create cannot be repeated safely); later losses are. A type nothing tells is decided
+   * by the source's first bytes, so such an upload starts once the source has some.
+   * @throws InvalidMetadataError for a bad filename, name, MIME type or charset (before connecting).
+   * @throws NameTakenError if a live resource holds the name.
    * @throws UnauthorizedError, ForbiddenError, ContextRequiredError, ConnectionClosedError, TimeoutError… if the server refuses.
+   * @throws UploadAbortedError if `request.signal` aborts first.
    */
-  async upload(source: UploadSource, request: UploadRequest = {}): Promise<SpoolUpload> {
-    const metadata = resolveUploadMetadata(source, request);
-    const frames = uploadFrames(source, request, this.#settings.frameSize);
-    return SpoolUpload.start(this.#settings, source, frames, { metadata, contextId: this.#contextId });
+  upload(source: UploadSource, request: UploadRequest = {}): Promise<SpoolUpload> {
+    return startAbortable(request.signal, async () => {
+      const { metadata, frames, totalBytes } = await prepareUpload(source, request, this.#settings.frameSize);
+      const progress = new ProgressReporter(request.onProgress, totalBytes);
+      return SpoolUpload.start(this.#settings, source, frames, { metadata, contextId: this.#contextId, name: request.name }, progress);
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   isCompletableSource,
+  type ProgressReporter,
   releaseUploadSource,
   sourceFailure,
   type Upload,
@@ -17,6 +18,7 @@ import {
   ProtocolViolationError,
   type ResolvedReconnectOptions,
   ResourceTerminalError,
+  SPOOL_RESOURCE_PATH_PREFIX,
   SPOOL_UPLOAD_DONE_REASON,
   type SpoolAborted,
   type SpoolCompleted,
@@ -29,9 +31,10 @@ import {
 } from '@spool/common';
 import { untilAborted } from './abortable.js';
 import { reconnectWithBackoff } from './reconnect.js';
+import { parseResourceLocation, resourceUrl } from './resource-location.js';
 import { RESOURCE_SERVER_MESSAGES, UPLOAD_SERVER_MESSAGES } from './server-messages.js';
 import { SpoolSocket, SpoolSocketEnded, type SpoolSocketOptions, unwrapEnded } from './spool-socket.js';
-import { spoolResourceLocation, withBearer } from './spool-urls.js';
+import { withBearer } from './spool-urls.js';
 import { UnacknowledgedBytes } from './unacknowledged-bytes.js';
 
 /** Where readers find a resource uploaded over the Spool protocol. */
@@ -40,7 +43,7 @@ export interface SpoolUploadReference extends UploadReference {
   uri: string;
   /** This protocol's resource URI (status, push-follow, reads). */
   spoolUri: string;
-  /** The HTTP content URL. */
+  /** The HTTP content URL: a link a person can open in a browser or with curl. */
   httpUri: string;
   /** With access control on: the token that lets anyone holding it read this resource (already in the URIs). */
   readToken?: string;
@@ -51,8 +54,6 @@ export interface SpoolUploadReference extends UploadReference {
 /** The server's acknowledgement of a finished Spool upload. */
 export interface SpoolUploadResult extends UploadResult {
   reference: SpoolUploadReference;
-  /** Lowercase hex MD5 of the stored bytes as the server computed it (equal to `checksum`). */
-  md5: string;
   /** Lowercase hex SHA-256 of the bytes read from the source, when the client computed it (`sha256: true`). */
   sha256?: string;
   /** Times the connection was re-established during the upload. */
@@ -96,6 +97,7 @@ export class SpoolUpload implements Upload {
   readonly #held = new UnacknowledgedBytes();
   readonly #cancel = new AbortController();
   readonly #result: Promise<SpoolUploadResult>;
+  readonly #progressReporter: ProgressReporter;
   #socket: UploadSocket;
   /** Next offset to send on the current connection. */
   #sentOffset: number;
@@ -111,7 +113,8 @@ export class SpoolUpload implements Upload {
     settings: SpoolUploadSettings,
     source: UploadSource,
     frames: AsyncIterable<Buffer>,
-    create: { metadata: object; contextId?: string | undefined },
+    create: { metadata: object; contextId?: string | undefined; name?: string | undefined },
+    progress: ProgressReporter,
   ): Promise<SpoolUpload> {
     let upload: SpoolUpload | undefined;
     const socket = await SpoolSocket.open<SpoolUploadServerMessage>(settings.uploadUrl, UPLOAD_SERVER_MESSAGES, {
@@ -126,6 +129,7 @@ export class SpoolUpload implements Upload {
         type: 'create',
         metadata: create.metadata,
         ...(create.contextId === undefined ? {} : { contextId: create.contextId }),
+        ...(create.name === undefined ? {} : { name: create.name }),
       });
       const message = await ready.catch(unwrapEnded);
       if (message.offset !== 0) {
@@ -133,7 +137,7 @@ export class SpoolUpload implements Upload {
         void socket.fail(violation);
         throw violation;
       }
-      upload = new SpoolUpload(settings, socket, message, source, frames);
+      upload = new SpoolUpload(settings, socket, message, source, frames, progress);
       return upload;
     } catch (error) {
       await socket.close('Upload not started');
@@ -147,8 +151,10 @@ export class SpoolUpload implements Upload {
     ready: SpoolReady,
     source: UploadSource,
     frames: AsyncIterable<Buffer>,
+    progress: ProgressReporter,
   ) {
     this.#settings = settings;
+    this.#progressReporter = progress;
     this.#socket = socket;
     this.#sentOffset = ready.offset;
     this.#source = source;
@@ -158,6 +164,7 @@ export class SpoolUpload implements Upload {
       id: ready.id,
       spoolUri: ready.references.spool,
       httpUri: ready.references.http,
+      ...(ready.name ? { name: ready.name } : {}),
       ...(ready.readToken ? { readToken: ready.readToken } : {}),
       ...(ready.writeToken ? { writeToken: ready.writeToken } : {}),
     };
@@ -176,6 +183,14 @@ export class SpoolUpload implements Upload {
   /** Bytes the server has acknowledged as durable. */
   get bytesDurable(): number {
     return this.#held.start;
+  }
+
+  /** Resolves once the upload ended, whichever way (never rejects; `complete()` tells how). */
+  get settled(): Promise<void> {
+    return this.#result.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   complete(): Promise<SpoolUploadResult> {
@@ -283,7 +298,10 @@ export class SpoolUpload implements Upload {
       const frame = this.#held.sliceAt(this.#sentOffset, this.#settings.frameSize) as Buffer;
       await untilAborted(socket.sendBinary(frame), this.#cancel.signal);
       this.#sentOffset += frame.length;
-      if (this.#sentOffset > this.#bytesSent) this.#bytesSent = this.#sentOffset;
+      if (this.#sentOffset > this.#bytesSent) {
+        this.#bytesSent = this.#sentOffset;
+        this.#progressReporter.report(this.#bytesSent, this.#held.start);
+      }
     }
   }
 
@@ -304,6 +322,7 @@ export class SpoolUpload implements Upload {
       return;
     }
     this.#held.releaseUpTo(message.offset);
+    this.#progressReporter.report(this.#bytesSent, this.#held.start);
     const progress = this.#progress;
     this.#progress = undefined;
     progress?.();
@@ -323,7 +342,7 @@ export class SpoolUpload implements Upload {
    * was processed. Its status (read over the resource path) says how it ended.
    */
   async #resultFromStatus(digests: Digests): Promise<SpoolUploadResult> {
-    const { url } = spoolResourceLocation(this.reference.spoolUri);
+    const url = resourceUrl(parseResourceLocation(this.reference.spoolUri), SPOOL_RESOURCE_PATH_PREFIX);
     let resolveStatus: (status: SpoolStatus) => void = () => undefined;
     const first = new Promise<SpoolStatus>((resolve) => {
       resolveStatus = resolve;
@@ -351,11 +370,11 @@ export class SpoolUpload implements Upload {
       });
     }
     if (digests.md5 !== undefined && digests.md5 !== md5.toLowerCase()) throw new ChecksumMismatchError(digests.md5, md5);
+    this.#progressReporter.report(size, size);
     return {
       reference: this.reference,
       size,
       checksum: md5,
-      md5,
       lines,
       ...(digests.sha256 ? { sha256: digests.sha256 } : {}),
       reconnects: this.#reconnects,

@@ -1,5 +1,8 @@
-import { type DownloadClient, locationUri, RemoteResource, type ResourceLocation } from '@spool/client-download';
+import { type DownloadClient, type OpenOptions, RemoteResource, type ResourceLocation } from '@spool/client-download';
+import { STEP_DOWNLOAD_PATH_PREFIX } from '@spool/common';
+import { openAbortable } from './abortable.js';
 import { resolveDownloadClientOptions, type WebSocketDownloadClientOptions } from './client-options.js';
+import { parseResourceLocation, resourceUrl } from './resource-location.js';
 import { StepDownloadTransport } from './step-download-transport.js';
 
 export type StepDownloadClientOptions = WebSocketDownloadClientOptions;
@@ -21,13 +24,21 @@ export class StepDownloadClient implements DownloadClient {
   }
 
   /**
-   * Connects to the resource's download URI and resolves once its first status arrived.
+   * Connects to the resource and resolves once its first status arrived. Takes its
+   * download URI, any other URI of it on a Spool server (the HTTP link, Spool's path:
+   * mapped to the Step path of the same server), or with the `url` option its id — or,
+   * on a Spool server, its name (then `resource.id` is that name: Step statuses carry no id).
    * @throws ResourceNotFoundError for an unknown resource (close 1008 "Unknown resource …" or HTTP 404).
-   * @throws ConnectionClosedError, TimeoutError.
+   * @throws ConnectionClosedError, TimeoutError; the signal's reason if `options.signal` aborts first.
+   * @throws InvalidMetadataError if `location` is no resource URI (or an id or name without the `url` option).
    */
-  async open(location: ResourceLocation): Promise<RemoteResource> {
-    const options = resolveDownloadClientOptions(this.#options);
-    const transport = await StepDownloadTransport.connect(locationUri(location), options);
-    return RemoteResource.open(transport, { ...options.resource, timeoutMs: options.openTimeoutMs });
+  async open(location: ResourceLocation, options: OpenOptions = {}): Promise<RemoteResource> {
+    const parsed = parseResourceLocation(location, this.#options.url);
+    const resolved = resolveDownloadClientOptions(this.#options);
+    const opening = (async () => {
+      const transport = await StepDownloadTransport.connect(resourceUrl(parsed, STEP_DOWNLOAD_PATH_PREFIX), parsed.ref, resolved);
+      return RemoteResource.open(transport, { ...resolved.resource, timeoutMs: resolved.openTimeoutMs });
+    })();
+    return openAbortable(opening, options.signal);
   }
 }

@@ -6,7 +6,6 @@ import {
   ProtocolViolationError,
   ResourceNotFoundError,
   type ResourceStatus,
-  resourceIdFromStepUri,
   type SpoolError,
   type StepRequestChunk,
   type StepRequestLines,
@@ -14,7 +13,6 @@ import {
 import type { RawData, WebSocket } from 'ws';
 import { errorFromClose } from './close-errors.js';
 import { parseServerMessage, STEP_DOWNLOAD_SERVER_MESSAGES } from './server-messages.js';
-import { toWebSocketUrl } from './step-urls.js';
 import { closeWebSocket, connectWebSocket, rawDataToBuffer, startHeartbeat, withAbnormalCloseCause } from './web-socket-connection.js';
 
 export interface StepDownloadTransportOptions {
@@ -49,20 +47,13 @@ export class StepDownloadTransport implements DownloadTransport {
   #lastSocketError: Error | undefined;
 
   /**
-   * Connects to a download URI (`ws(s)://` or `http(s)://…/ws/streaming/download/<id>`).
-   * Resolves once the socket is open (statuses follow; see `RemoteResource.open`).
+   * Connects to the download URL (`ws(s)://…/ws/streaming/download/<ref>`) of the resource
+   * `resourceId` names (an id; on Spool servers also a name). Resolves once the socket is
+   * open (statuses follow; see `RemoteResource.open`).
    * @throws ResourceNotFoundError if the server answers the upgrade with 404.
    * @throws ConnectionClosedError if the server cannot be reached.
-   * @throws TypeError if `uri` is not a Step download URI.
    */
-  static async connect(uri: string, options: StepDownloadTransportOptions): Promise<StepDownloadTransport> {
-    const url = toWebSocketUrl(uri);
-    let resourceId: string;
-    try {
-      resourceId = resourceIdFromStepUri(url.href);
-    } catch {
-      throw new TypeError(`Not a Step download URI (expected …/ws/streaming/download/<id>): ${uri}`);
-    }
+  static async connect(url: URL, resourceId: string, options: StepDownloadTransportOptions): Promise<StepDownloadTransport> {
     let transport: StepDownloadTransport | undefined;
     try {
       await connectWebSocket(

@@ -1,21 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 import {
-  resolveUploadMetadata,
+  ProgressReporter,
+  prepareUpload,
   type Upload,
   type UploadClient,
   type UploadRequest,
   type UploadSource,
-  uploadFrames,
 } from '@spool/client-upload';
 import {
   CloseCode,
+  InvalidMetadataError,
   ProtocolViolationError,
   resourceIdFromStepUri,
   STEP_SERVER_CHECKSUM_HEADER,
   STEP_SERVER_CHECKSUM_VALUE,
 } from '@spool/common';
+import { startAbortable } from './abortable.js';
 import { type ResolvedUploadClientOptions, resolveUploadClientOptions, type WebSocketUploadClientOptions } from './client-options.js';
 import { ClientCloseCode } from './close-errors.js';
+import { httpContentUri } from './resource-location.js';
 import { StepUpload } from './step-upload.js';
 import { StepUploadConnection } from './step-upload-connection.js';
 import { stepUploadUrl } from './step-urls.js';
@@ -68,13 +71,25 @@ export class StepUploadClient implements UploadClient {
    * Starts an upload: validates the request, connects, sends StartUpload and resolves
    * on ReadyForUpload with an {@link Upload} whose `reference` readers can open at once.
    * The data then streams in the background; finish with `upload.complete()`.
-   * @throws InvalidMetadataError for a bad filename, MIME type or charset (before connecting).
+   * @throws InvalidMetadataError for a bad filename, MIME type or charset (before connecting), or a `name`:
+   *   the Step protocol cannot carry one (use `SpoolUploadClient`).
    * @throws ConnectionClosedError, ContextRequiredError, QuotaExceededError, TimeoutError… if the server refuses.
+   * @throws UploadAbortedError if `request.signal` aborts first.
    */
-  async upload(source: UploadSource, request: UploadRequest = {}): Promise<Upload> {
+  upload(source: UploadSource, request: UploadRequest = {}): Promise<StepUpload> {
+    if (request.name !== undefined) {
+      return Promise.reject(
+        new InvalidMetadataError('The Step protocol cannot carry a resource name: upload named resources with SpoolUploadClient', {
+          name: request.name,
+        }),
+      );
+    }
+    return startAbortable(request.signal, () => this.#start(source, request));
+  }
+
+  async #start(source: UploadSource, request: UploadRequest): Promise<StepUpload> {
     const options = this.#options;
-    const metadata = resolveUploadMetadata(source, request);
-    const frames = uploadFrames(source, request, options.frameSize);
+    const { metadata, frames, totalBytes } = await prepareUpload(source, request, options.frameSize);
 
     let serverHashes = false;
     const ws = await connectWebSocket(this.url, { handshakeTimeoutMs: options.connectTimeoutMs, headers: options.headers }, (socket) =>
@@ -101,9 +116,12 @@ export class StepUploadClient implements UploadClient {
         );
       }
       const hashOnClient = options.verifyMd5 || !serverHashes;
-      return new StepUpload(connection, { uri: reference.uri, id }, source, frames, {
+      // A server that says it hashes is a Spool server, which also serves the resource over HTTP.
+      const httpUri = serverHashes ? httpContentUri(reference.uri) : undefined;
+      return new StepUpload(connection, { uri: reference.uri, id, ...(httpUri ? { httpUri } : {}) }, source, frames, {
         responseTimeoutMs: options.responseTimeoutMs,
         hashOnClient,
+        progress: new ProgressReporter(request.onProgress, totalBytes),
       });
     } catch (error) {
       await closeWebSocket(ws, ClientCloseCode.CANCELLED, 'Upload not started');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   isCompletableSource,
+  ProgressReporter,
   releaseUploadSource,
   sourceFailure,
   type Upload,
@@ -20,6 +21,8 @@ export interface StepUploadOptions {
   responseTimeoutMs: number;
   /** Hash on the client and send the MD5 for the server to verify; else an empty checksum (Spool servers only). */
   hashOnClient: boolean;
+  /** Tells `onProgress` how far it is (none: nobody listens). */
+  progress?: ProgressReporter;
 }
 
 /**
@@ -36,6 +39,7 @@ export class StepUpload implements Upload {
   readonly #responseTimeoutMs: number;
   readonly #hashOnClient: boolean;
   readonly #result: Promise<UploadResult>;
+  readonly #progress: ProgressReporter;
   #bytesSent = 0;
 
   constructor(
@@ -50,6 +54,7 @@ export class StepUpload implements Upload {
     this.#source = source;
     this.#responseTimeoutMs = options.responseTimeoutMs;
     this.#hashOnClient = options.hashOnClient;
+    this.#progress = options.progress ?? new ProgressReporter(undefined, undefined);
     // A failure (server close, cancel, timeout) must also release a source we may be
     // waiting on: a growing file idling on a poll, a stream that has stalled.
     connection.failed.catch((error: unknown) => releaseUploadSource(source, error));
@@ -60,6 +65,14 @@ export class StepUpload implements Upload {
 
   get bytesSent(): number {
     return this.#bytesSent;
+  }
+
+  /** Resolves once the upload ended, whichever way (never rejects; `complete()` tells how). */
+  get settled(): Promise<void> {
+    return this.#result.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   complete(): Promise<UploadResult> {
@@ -92,6 +105,8 @@ export class StepUpload implements Upload {
         md5?.update(frame);
         await connection.sendFrame(frame, false);
         this.#bytesSent += frame.length;
+        // Step acknowledges nothing before the end.
+        this.#progress.report(this.#bytesSent, 0);
       }
       // Like the Java client: an empty FIN frame ends the message; zero bytes → no message.
       if (this.#bytesSent > 0) await connection.sendFrame(END_OF_DATA, true);
@@ -108,6 +123,7 @@ export class StepUpload implements Upload {
           sent: this.#bytesSent,
         });
       }
+      this.#progress.report(ack.size, ack.size);
       return {
         reference: this.reference,
         size: ack.size,

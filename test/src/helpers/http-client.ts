@@ -127,25 +127,32 @@ export interface CurlResult {
   stderr: string;
 }
 
-/** Runs the real curl binary with a bounded time; never throws on a non-zero exit. */
-export function curl(args: string[], options: { input?: Buffer | string; timeoutMs?: number; cwd?: string } = {}): Promise<CurlResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
+/** Starts the real curl binary with a bounded time; its result never rejects on a non-zero exit. */
+function startCurl(args: string[], options: { timeoutMs?: number; cwd?: string }) {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  let child: ReturnType<typeof execFile> | undefined;
+  const result = new Promise<CurlResult>((resolve) => {
+    child = execFile(
       'curl',
-      ['--silent', '--show-error', '--max-time', String(Math.ceil((options.timeoutMs ?? 20_000) / 1000)), ...args],
-      { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: (options.timeoutMs ?? 20_000) + 5_000, cwd: options.cwd },
+      ['--silent', '--show-error', '--max-time', String(Math.ceil(timeoutMs / 1000)), ...args],
+      { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs + 5_000, cwd: options.cwd },
       (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
-            ? Number((err as { code: number }).code)
-            : -1
-          : 0;
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? Number((err as { code: number }).code) : -1) : 0;
         resolve({ code, stdout, stderr: stderr.toString('utf8') });
       },
     );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    else child.stdin?.end();
   });
+  const stdin = child?.stdin;
+  if (!stdin) throw new Error('curl has no stdin');
+  return { stdin, result };
+}
+
+/** Runs the real curl binary with a bounded time; never throws on a non-zero exit. */
+export function curl(args: string[], options: { input?: Buffer | string; timeoutMs?: number; cwd?: string } = {}): Promise<CurlResult> {
+  const { stdin, result } = startCurl(args, options);
+  if (options.input !== undefined) stdin.end(options.input);
+  else stdin.end();
+  return result;
 }
 
 export const md5 = (data: Buffer | string): string => createHash('md5').update(data).digest('hex');
@@ -213,5 +220,24 @@ export function streamingRequest(
     abort: () => r.destroy(),
     response,
     continued: () => sawContinue,
+  };
+}
+
+/** A curl process whose stdin the test writes piece by piece (`./build.sh | curl -T - URL`). */
+export interface PipedCurl {
+  write(data: Buffer | string): Promise<void>;
+  /** Ends stdin (the build finished). */
+  end(): void;
+  /** curl's exit, whenever it comes. */
+  result: Promise<CurlResult>;
+}
+
+/** Starts the real curl with `args`, its stdin a pipe the test writes to. */
+export function pipedCurl(args: string[], timeoutMs = 20_000): PipedCurl {
+  const { stdin, result } = startCurl(args, { timeoutMs });
+  return {
+    write: (data) => new Promise<void>((resolve, reject) => stdin.write(data, (err) => (err ? reject(err) : resolve()))),
+    end: () => stdin.end(),
+    result,
   };
 }

@@ -27,6 +27,8 @@ export const SpoolCreateSchema = z
     /** Validated by the core (filename, mimeType, supportsLineAccess). */
     metadata: z.record(z.string(), z.unknown()),
     contextId: z.string().min(1).max(1024).nullable().optional(),
+    /** A path-like name readers may use instead of the id (`ci/1234/build.log`): unique among live resources. */
+    name: z.string().min(1).max(1024).nullable().optional(),
   })
   .strict();
 export const SpoolResumeSchema = z
@@ -67,6 +69,8 @@ export const SpoolReferencesSchema = z.object({
 export const SpoolReadySchema = z.object({
   type: z.literal('ready'),
   id: z.string(),
+  /** The resource's name, when it has one. */
+  name: z.string().nullable().optional(),
   /** The durable offset: the next binary message is appended here. */
   offset: offset,
   state: state,
@@ -120,6 +124,8 @@ export const SPOOL_RESOURCE_CLIENT_TYPES = ['follow', 'unfollow', 'readRange', '
 
 export const SpoolStatusSchema = z.object({
   type: z.literal('status'),
+  /** The resource's id: a connection opened by name learns it here (and reconnects by it). */
+  id: z.string().optional(),
   state: state,
   /** The visible size: bytes [0, size) may be read. */
   size: offset,
@@ -166,6 +172,7 @@ export type SpoolResourceServerMessage = z.infer<typeof SpoolResourceServerMessa
 export function toSpoolStatus(status: ResourceStatus): SpoolStatus {
   return {
     type: 'status',
+    id: status.id,
     state: status.state,
     size: status.size,
     lines: status.lines,
@@ -174,9 +181,10 @@ export function toSpoolStatus(status: ResourceStatus): SpoolStatus {
   };
 }
 
+/** The status a message carries; `id` is the resource's when the message does not say (older servers). */
 export function fromSpoolStatus(id: string, message: SpoolStatus): ResourceStatus {
   return {
-    id,
+    id: message.id ?? id,
     state: message.state,
     size: message.size,
     lines: message.lines,

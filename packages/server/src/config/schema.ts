@@ -157,6 +157,24 @@ export const ConfigSchema = z
       .default('none')
       .describe('Whether tus uploads get an MD5 of the resource when they complete (readers see it; tus clients never do)'),
     httpSseKeepaliveMs: millis.default(15_000).describe('Interval of keepalive comments on HTTP Server-Sent Events streams'),
+    httpCompressionLevel: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(9)
+      // 3: a build log shrinks 6× at half the CPU of zlib's default 6 (7.1×); docs/benchmarks.md.
+      .default(3)
+      .describe(
+        'gzip level of HTTP answers for clients that send Accept-Encoding: gzip (JSON, line pages, progressive text, follow mode, SSE; never byte ranges or plain content downloads); 0 = never compress',
+      ),
+    httpMaxCompressedStreams: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(512)
+      .describe(
+        'Most long-lived HTTP answers (follow mode, SSE) compressed at once: each holds about 300 KiB of zlib state; further ones are sent uncompressed',
+      ),
     corsOrigins: z
       .string()
       .default('*')

@@ -219,6 +219,34 @@ describe('SpoolCore', () => {
     await core.close();
   });
 
+  it('tells the byte offsets of a line page (where tail -n N starts), also of an empty page at the end', async () => {
+    const { core } = await openCore();
+    const session = await core.createUpload(textMeta);
+    const lines = Array.from({ length: LINE_INDEX_STRIDE * 2 + 9 }, (_, i) => `${i}:${'é'.repeat(i % 7)}\n`);
+    const all = Buffer.from(`${lines.join('')}partial`);
+    for (let at = 0; at < all.length; at += 1013) session.write(all.subarray(at, at + 1013));
+    await settle(session);
+    const offsetOf = (line: number) => Buffer.byteLength(lines.slice(0, line).join(''));
+    for (const [start, count] of [
+      [0, 2],
+      [LINE_INDEX_STRIDE - 1, 3],
+      [LINE_INDEX_STRIDE * 2, 9],
+      [lines.length, 0],
+      [LINE_INDEX_STRIDE, 0],
+    ] as const) {
+      const page = await core.readLinePage(session.id, start, count);
+      expect([page.startOffset, page.endOffset], `${start}+${count}`).to.deep.equal([offsetOf(start), offsetOf(start + count)]);
+      expect(page.lines.map(String)).to.deep.equal(lines.slice(start, start + count));
+    }
+    await session.finish();
+    // Terminal: the unterminated last line is a line, ending at the size; past it, the size.
+    const last = await core.readLinePage(session.id, lines.length, 1);
+    expect([last.startOffset, last.endOffset, last.lines.map(String)]).to.deep.equal([offsetOf(lines.length), all.length, ['partial']]);
+    const end = await core.readLinePage(session.id, lines.length + 1, 0);
+    expect([end.startOffset, end.endOffset]).to.deep.equal([all.length, all.length]);
+    await core.close();
+  });
+
   it('scans long lines in steps, and refuses a page over maxLinesReplyBytes', async () => {
     const { core } = await openCore(undefined, { maxLinesReplyBytes: 64 * 1024 });
     const session = await core.createUpload(textMeta);

@@ -87,6 +87,16 @@ export interface ResumeUploadOptions {
 
 export type StatusListener = (status: ResourceStatus) => void;
 
+/** A page of lines as raw bytes, with where it starts and ends in the resource. */
+export interface LinePageBytes {
+  /** Each line with its `\n` (a last unterminated line of a terminal resource has none). */
+  lines: Buffer[];
+  /** Byte offset of the first line (for an empty page: where line `start` would start). */
+  startOffset: number;
+  /** Byte offset just past the last line. */
+  endOffset: number;
+}
+
 /** Bytes read per step while scanning for lines. */
 const LINE_SCAN_BYTES = 64 * 1024;
 /** Largest span between two line index entries read in one step (ordinary lines: ≈30 KiB per entry). */
@@ -538,6 +548,15 @@ export class SpoolCore {
    * index: at most LINE_INDEX_STRIDE lines are scanned before the first one returned.
    */
   async readLines(id: string, start: number, count: number): Promise<Buffer[]> {
+    return (await this.readLinePage(id, start, count)).lines;
+  }
+
+  /**
+   * {@link readLines}, with the page's byte offsets: where its first line starts and
+   * where its last one ends (both the start of line `start` for an empty page) — so a
+   * reader can fetch or follow the bytes from there (`tail -n N -f`).
+   */
+  async readLinePage(id: string, start: number, count: number): Promise<LinePageBytes> {
     const record = await this.getRecord(id);
     if (!record.supportsLineAccess) throw new LineAccessUnsupportedError(id);
     const status = this.activeUpload(id)?.status ?? statusOf(record);
@@ -549,7 +568,6 @@ export class SpoolCore {
         lines: available,
       });
     }
-    if (count === 0) return [];
     const { catalog, store } = this.deps;
     const block = Math.floor(start / LINE_INDEX_STRIDE);
     const blockOffset = await catalog.lineBlockOffset(id, block);
@@ -560,13 +578,17 @@ export class SpoolCore {
     const limit = Math.min(status.size, endOffset ?? status.size);
     // A span of ordinary lines is read at once; huge lines are scanned in steps, bounding memory.
     const step = limit - blockOffset <= LINE_SPAN_READ_MAX_BYTES ? limit - blockOffset : LINE_SCAN_BYTES;
-    const page = new LinePage(start - block * LINE_INDEX_STRIDE, count, this.options.maxLinesReplyBytes);
+    const page = new LinePage(start - block * LINE_INDEX_STRIDE, count, this.options.maxLinesReplyBytes, blockOffset);
     for (let offset = blockOffset; !page.full && offset < limit; ) {
       const chunk = await store.read(id, offset, Math.min(limit, offset + step));
       offset += chunk.length;
       page.add(chunk);
     }
-    return page.finish(isTerminal(status.state));
+    const lines = page.finish(isTerminal(status.state));
+    // Line `start` exists (start <= available), so the scan passed every skipped line; an
+    // empty page at the very end of a resource ending without \n starts at its size.
+    const startOffset = page.startOffset ?? status.size;
+    return { lines, startOffset, endOffset: page.endOffset ?? startOffset };
   }
 
   get activeUploads(): number {

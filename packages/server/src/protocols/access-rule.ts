@@ -26,15 +26,29 @@ export type AccessRule<R> =
   | { readonly kind: 'public'; readonly why: string }
   | { readonly kind: 'authenticated'; readonly why: string }
   | { readonly kind: 'inherited'; readonly why: string }
-  | { readonly kind: 'requires'; readonly needs: string; readonly requirement: (request: R) => Requirement };
+  | { readonly kind: 'requires'; readonly needs: string; readonly requirement: (request: R) => Requirement | Promise<Requirement> };
 
 export const publicAccess = <R>(why: string): AccessRule<R> => ({ kind: 'public', why });
 export const authenticated = <R>(why: string): AccessRule<R> => ({ kind: 'authenticated', why });
 export const inherited = <R>(why: string): AccessRule<R> => ({ kind: 'inherited', why });
 
-/** `permission`, on the resource `resourceOf` names (none: a permission not tied to one resource). */
-export function requires<R>(permission: Permission, resourceOf?: (request: R) => string | undefined): AccessRule<R> {
-  return { kind: 'requires', needs: permission, requirement: (request) => ({ permission, resourceId: resourceOf?.(request) }) };
+/**
+ * `permission`, on the resource `resourceOf` names (none: a permission not tied to one
+ * resource). `resourceOf` may look the resource up (a name resolved to its id): the
+ * handler should reuse that lookup, so the rule and the handler see the same resource.
+ */
+export function requires<R>(
+  permission: Permission,
+  resourceOf?: (request: R) => string | undefined | Promise<string | undefined>,
+): AccessRule<R> {
+  return {
+    kind: 'requires',
+    needs: permission,
+    requirement: (request) => {
+      const resourceId = resourceOf?.(request);
+      return resourceId instanceof Promise ? resourceId.then((id) => ({ permission, resourceId: id })) : { permission, resourceId };
+    },
+  };
 }
 
 /**
@@ -68,9 +82,10 @@ export async function authenticateFor<R>(access: AccessControl, rule: AccessRule
 
 /**
  * The part of `rule` that needs no lookup, checked synchronously (UNAUTHORIZED when
- * nobody is known); returns the requirement still to check, if any.
+ * nobody is known); returns the requirement still to check, if any (a promise when the
+ * rule looks its resource up).
  */
-export function requirementOf<R>(principal: Principal, rule: AccessRule<R>, request: R): Requirement | undefined {
+export function requirementOf<R>(principal: Principal, rule: AccessRule<R>, request: R): Requirement | Promise<Requirement> | undefined {
   switch (rule.kind) {
     case 'public':
       return undefined;
@@ -89,7 +104,7 @@ export function requirementOf<R>(principal: Principal, rule: AccessRule<R>, requ
  * vouches that an earlier check covered it (the dispatcher of a connection's messages).
  */
 export async function authorizeRule<R>(access: AccessControl, principal: Principal, rule: AccessRule<R>, request: R): Promise<void> {
-  const requirement = requirementOf(principal, rule, request);
+  const requirement = await requirementOf(principal, rule, request);
   if (requirement) await access.authorize(principal, requirement.permission, requirement.resourceId, requirement.owner);
 }
 

@@ -33,6 +33,19 @@ describe('LinePage', () => {
     expect(page.finish(true).map(String)).to.deep.equal(['b\n']);
   });
 
+  it("knows where its lines start and end, from the first chunk's offset, whatever the chunk size", () => {
+    for (const size of [1, 2, 5, 100]) {
+      const page = new LinePage(2, 2, 1024, 1000);
+      const data = Buffer.from(text);
+      for (let at = 0; at < data.length && !page.full; at += size) page.add(data.subarray(at, at + size));
+      page.finish(false);
+      // 'zero\none\n' is 9 bytes; 'two\nthree\n' 10 more.
+      expect([page.startOffset, page.endOffset], `chunks of ${size}`).to.deep.equal([1009, 1019]);
+    }
+    const empty = new LinePage(0, 0, 1024, 7);
+    expect([empty.full, empty.startOffset, empty.endOffset]).to.deep.equal([true, 7, 7]);
+  });
+
   it('refuses a page larger than its limit with MESSAGE_TOO_LARGE, skipped lines not counted', () => {
     // ["short\n"]: 11 bytes as JSON.
     expect(collect(`${'x'.repeat(50)}\nshort\n`, 8, 1, 1, false, 11)).to.deep.equal(['short\n']);

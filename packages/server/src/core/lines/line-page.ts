@@ -39,7 +39,8 @@ function replacementExtra(line: Buffer): number {
  * Collects one page of lines from consecutive chunks of a resource: skips `skip` whole
  * lines, then keeps up to `count` lines, each with its `\n`. Lines are views of the
  * chunks (a line split across chunks is joined); skipped lines cost one `indexOf` each
- * and no allocation.
+ * and no allocation. It tracks the page's byte offsets: where its first line starts and
+ * where its last one ends (`startOffset` / `endOffset`, from the offset of the first chunk).
  *
  * Every protocol sends a page as a JSON array of strings, so the page is bounded by that
  * size, not by its raw bytes: a line of control bytes grows sixfold once escaped, and
@@ -52,26 +53,53 @@ export class LinePage {
   private partial: Buffer[] = [];
   /** The size of the page so far (and `partial`) as a JSON array of strings; exact for valid UTF-8. */
   private jsonBytes = JSON_ARRAY_OVERHEAD;
+  /** Offset of the next chunk's first byte. */
+  private position: number;
+  /** Where the first line of the page starts (known once every skipped line was passed). */
+  private start: number | undefined;
+  /** Where the page ends: after its last whole line. */
+  private end: number | undefined;
+  /** Bytes of `partial` (an unterminated line at the end of the chunks so far). */
+  private partialBytes = 0;
 
   constructor(
     private skip: number,
     private readonly count: number,
     /** Largest page, in bytes as JSON: more throws MESSAGE_TOO_LARGE. */
     private readonly maxBytes: number,
-  ) {}
+    /** Offset of the first chunk's first byte (the start of line `skip` lines before the page's first). */
+    firstChunkOffset = 0,
+  ) {
+    this.position = firstChunkOffset;
+    if (skip === 0) this.start = this.end = firstChunkOffset;
+  }
 
+  /** True once the page has its lines (and knows where they start): no more chunks needed. */
   get full(): boolean {
-    return this.lines.length >= this.count;
+    return this.skip === 0 && this.lines.length >= this.count;
+  }
+
+  /** Byte offset of the page's first line (of where it would start, for an empty page); undefined before the skipped lines were passed. */
+  get startOffset(): number | undefined {
+    return this.start;
+  }
+
+  /** Byte offset just past the page's last line (its start for an empty page). */
+  get endOffset(): number | undefined {
+    return this.end;
   }
 
   /** Takes the lines of the next chunk (it continues where the previous one ended). */
   add(chunk: Buffer): void {
+    const base = this.position;
+    this.position += chunk.length;
     let at = 0;
     while (this.skip > 0 && at < chunk.length) {
       const newline = chunk.indexOf(NEWLINE, at);
       if (newline === -1) return;
       this.skip--;
       at = newline + 1;
+      if (this.skip === 0) this.start = this.end = base + at;
     }
     while (!this.full && at < chunk.length) {
       const newline = chunk.indexOf(NEWLINE, at);
@@ -84,7 +112,7 @@ export class LinePage {
 
   /** The page; `terminal`: the resource ended, so an unterminated last line counts. */
   finish(terminal: boolean): Buffer[] {
-    if (!this.full && terminal && this.partial.length > 0) this.endLine();
+    if (this.lines.length < this.count && terminal && this.partial.length > 0) this.endLine();
     return this.lines;
   }
 
@@ -92,11 +120,14 @@ export class LinePage {
     if (this.partial.length === 0) this.jsonBytes += JSON_LINE_OVERHEAD;
     this.grow(piece.length + jsonEscapeExtra(piece));
     this.partial.push(piece);
+    this.partialBytes += piece.length;
   }
 
   private endLine(): void {
     const line = this.partial.length === 1 ? (this.partial[0] as Buffer) : Buffer.concat(this.partial);
     this.partial = [];
+    this.end = (this.end as number) + this.partialBytes;
+    this.partialBytes = 0;
     // Checked on the whole line: a UTF-8 sequence may be split between chunks.
     this.grow(replacementExtra(line));
     this.lines.push(line);

@@ -27,5 +27,5 @@ export function setContentHeaders(req: Request, res: Response, record: ResourceR
   res.setHeader('Content-Disposition', contentDisposition(record.filename, download ? 'attachment' : 'inline'));
   res.setHeader('X-Content-Type-Options', 'nosniff');
   if (canRunScript(record.mimeType)) res.setHeader('Content-Security-Policy', 'sandbox');
-  setStatusHeaders(res, status);
+  setStatusHeaders(res, status, record);
 }

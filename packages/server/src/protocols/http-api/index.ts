@@ -1,9 +1,12 @@
 import type { Request, Response } from 'express';
 import type { Principal } from '../../core/access/access-control.js';
+import { HttpCompression } from '../../transport/http/compression.js';
 import { httpErrorFor } from '../../transport/http/errors.js';
+import { refuseUnknownQueryParams } from '../../transport/http/request-params.js';
 import { type AccessRule, publicAccess, requires, requiresDecided } from '../access-rule.js';
 import { defineProtocol, type HttpMethod, type HttpRoute } from '../protocol.js';
-import type { HttpContext } from './context.js';
+import { ResourceRefs } from '../shared/resource-refs.js';
+import { type HttpContext, resourceIdOf, sendJson } from './context.js';
 import { API_PREFIX } from './resource-json.js';
 import { appendContent } from './routes/append.js';
 import { contextEvents } from './routes/context-events.js';
@@ -13,14 +16,36 @@ import { completeResource, failResource } from './routes/finalize.js';
 import { readLinePage } from './routes/lines.js';
 import { readContent } from './routes/read-content.js';
 import { deleteResource, getResource, listPermission, listResources } from './routes/resources.js';
-import { uploadRaw } from './routes/upload-raw.js';
+import { uploadNamed, uploadRaw } from './routes/upload-raw.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: route handlers type their own params (Request<{ id: string }>)
 type AnyHandler = (req: Request<any>, res: Response, principal: Principal) => Promise<void> | void;
 
-function route(method: HttpMethod, path: string, access: AccessRule<Request>, handle: AnyHandler): HttpRoute {
-  return { method, path, access, handle: handle as HttpRoute['handle'] };
+/**
+ * A route of the API and the query parameters it takes: any other is refused (400
+ * INVALID_MESSAGE naming it) — one rule for every route, as JSON bodies refuse unknown
+ * keys. The credential `token` is taken everywhere.
+ */
+function route(method: HttpMethod, path: string, access: AccessRule<Request>, query: readonly string[], handle: AnyHandler): HttpRoute {
+  const known = new Set([...query, 'token']);
+  const describe = `${method} ${path}`;
+  return {
+    method,
+    path,
+    access,
+    handle: (req, res, principal) => {
+      refuseUnknownQueryParams(req, known, describe);
+      return handle(req, res, principal);
+    },
+  };
 }
+
+/** Parameters checksum.ts reads (an expected MD5; whether to hash). */
+const CHECKSUM_PARAMS = ['md5', 'checksum'];
+/** Parameters describing a resource being created (upload-metadata.ts). */
+const METADATA_PARAMS = ['name', 'filename', 'mimeType', 'lineAccess', 'context'];
+const UPLOAD_PARAMS = [...METADATA_PARAMS, ...CHECKSUM_PARAMS, 'complete'];
+const CONTENT_PARAMS = ['follow', 'start', 'tail', 'download'];
 
 /** What a page on another origin may read of the API's answers (docs/protocols/http.md). */
 const EXPOSED_HEADERS = [
@@ -32,55 +57,85 @@ const EXPOSED_HEADERS = [
   'Content-Disposition',
   'Accept-Ranges',
   'Spool-State',
+  'Spool-Name',
   'Upload-Offset',
   'Spool-Lines-Start',
   'Spool-Lines-Count',
   'Spool-Lines-Total',
+  'Spool-Lines-Start-Offset',
+  'Spool-Lines-End-Offset',
   'X-Text-Size',
   'X-More-Data',
   'Retry-After',
   'WWW-Authenticate',
 ];
 
-/** The resource a route's `:id` names. */
-const idParam = (req: Request): string | undefined => req.params.id as string | undefined;
-
 /**
  * The HTTP API (`/api/v1`, docs/protocols/http.md): every resource, whichever protocol
  * uploaded it, readable and writable with the conventions of curl, browsers and CI log
  * viewers; and `/health`. Each route names what it needs; the host checks it (before
  * any body byte is read) and maps every error through `httpErrorFor`.
+ *
+ * A resource is named in a URL by its id or its name: `/resources/{ref}` takes either
+ * (a name's slashes escaped as %2F: one path segment, so `/resources/{ref}/lines` stays
+ * unambiguous whatever the name), and `/names/{name…}` takes a name as the path it looks
+ * like — a GET there is its content, a PUT uploads it, like a file at that path.
  */
 export const httpApiProtocol = defineProtocol('http-api', (deps) => {
-  const ctx: HttpContext = { core: deps.core, config: deps.config, logger: deps.logger };
-  const read = requires<Request>('read', idParam);
-  const write = requires<Request>('write', idParam);
-  const remove = requires<Request>('delete', idParam);
+  const ctx: HttpContext = {
+    core: deps.core,
+    config: deps.config,
+    logger: deps.logger,
+    refs: new ResourceRefs(deps.core),
+    compression: new HttpCompression({ level: deps.config.httpCompressionLevel, maxStreams: deps.config.httpMaxCompressedStreams }),
+  };
+  // The rule resolves the URL's reference (an id or a name) once; the handler reuses it.
+  const onResource = (permission: 'read' | 'write' | 'delete') => requires<Request>(permission, (req) => resourceIdOf(ctx, req));
+  const read = onResource('read');
+  const write = onResource('write');
+  const remove = onResource('delete');
   const create = requires<Request>('create');
+  const resources = `${API_PREFIX}/resources`;
+  const resource = `${resources}/:id`;
   const routes: HttpRoute[] = [
     route(
       'GET',
       '/health',
       publicAccess('liveness probe; counts only for API tokens when access control is on'),
-      (_req, res, principal) => {
+      [],
+      (req, res, principal) => {
         res.setHeader('Cache-Control', 'no-store');
         const counts = !deps.core.access.enabled || principal.kind === 'api';
-        res.json(counts ? { status: 'ok', activeUploads: deps.core.activeUploads } : { status: 'ok' });
+        return sendJson(ctx, req, res, 200, counts ? { status: 'ok', activeUploads: deps.core.activeUploads } : { status: 'ok' });
       },
     ),
-    route('GET', `${API_PREFIX}/resources`, requiresDecided('list; read with `?context=`', listPermission), listResources(ctx)),
-    route('POST', `${API_PREFIX}/resources`, create, createResource(ctx)),
-    route('PUT', `${API_PREFIX}/uploads{/:filename}`, create, uploadRaw(ctx)),
-    route('GET', `${API_PREFIX}/resources/:id`, read, getResource(ctx)),
-    route('DELETE', `${API_PREFIX}/resources/:id`, remove, deleteResource(ctx)),
-    route('GET', `${API_PREFIX}/resources/:id/content`, read, readContent(ctx)),
-    route('PATCH', `${API_PREFIX}/resources/:id/content`, write, appendContent(ctx)),
-    route('GET', `${API_PREFIX}/resources/:id/lines`, read, readLinePage(ctx)),
-    route('GET', `${API_PREFIX}/resources/:id/events`, read, statusEvents(ctx)),
+    route(
+      'GET',
+      resources,
+      requiresDecided('list; read with `?context=`', listPermission),
+      ['state', 'context', 'prefix', 'namePrefix', 'order', 'limit', 'after'],
+      listResources(ctx),
+    ),
+    route('POST', resources, create, [...METADATA_PARAMS, 'checksum'], createResource(ctx)),
+    route('PUT', `${API_PREFIX}/uploads{/:filename}`, create, UPLOAD_PARAMS, uploadRaw(ctx)),
+    route('GET', `${API_PREFIX}/names/*name`, read, CONTENT_PARAMS, readContent(ctx)),
+    route(
+      'PUT',
+      `${API_PREFIX}/names/*name`,
+      create,
+      UPLOAD_PARAMS.filter((param) => param !== 'name'),
+      uploadNamed(ctx),
+    ),
+    route('GET', resource, read, [], getResource(ctx)),
+    route('DELETE', resource, remove, [], deleteResource(ctx)),
+    route('GET', `${resource}/content`, read, CONTENT_PARAMS, readContent(ctx)),
+    route('PATCH', `${resource}/content`, write, ['complete', 'md5'], appendContent(ctx)),
+    route('GET', `${resource}/lines`, read, ['start', 'count', 'tail', 'format'], readLinePage(ctx)),
+    route('GET', `${resource}/events`, read, [], statusEvents(ctx)),
     // A context's statuses are a listing of it: read access, no resource id.
-    route('GET', `${API_PREFIX}/contexts/:contextId/events`, requires('read'), contextEvents(ctx)),
-    route('POST', `${API_PREFIX}/resources/:id/complete`, write, completeResource(ctx)),
-    route('POST', `${API_PREFIX}/resources/:id/fail`, write, failResource(ctx)),
+    route('GET', `${API_PREFIX}/contexts/:contextId/events`, requires('read'), [], contextEvents(ctx)),
+    route('POST', `${resource}/complete`, write, ['md5'], completeResource(ctx)),
+    route('POST', `${resource}/fail`, write, [], failResource(ctx)),
   ];
   return { http: { basePath: '/', routes, errorResponse: httpErrorFor, exposedHeaders: EXPOSED_HEADERS } };
 });

@@ -38,8 +38,8 @@ export class MessageDispatcher<S extends z.ZodType> {
     const rule = this.table.rules[type] as AccessRule<z.infer<S>>;
     const requirement = requirementOf(this.principal, rule, message);
     if (!requirement) return handle(message); // synchronous on purpose: see the class comment
-    return this.access
-      .authorize(this.principal, requirement.permission, requirement.resourceId, requirement.owner)
+    return Promise.resolve(requirement)
+      .then(({ permission, resourceId, owner }) => this.access.authorize(this.principal, permission, resourceId, owner))
       .then(() => handle(message));
   }
 }

@@ -20,6 +20,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export function resourceFields(record: ResourceRecord, status: ResourceStatus): ResourceFields {
   return {
     id: record.id,
+    name: record.name,
     filename: record.filename,
     mimeType: record.mimeType,
     supportsLineAccess: record.supportsLineAccess,

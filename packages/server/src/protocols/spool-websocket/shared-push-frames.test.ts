@@ -42,7 +42,7 @@ describe('SharedPushFrames', () => {
     const read = bytes.read;
     const update = shared.update(current, 5, true, read);
     expect(messages(update?.bytes ?? Buffer.alloc(0))).to.deep.equal([
-      { type: 'status', state: 'IN_PROGRESS', size: 10, lines: 0 },
+      { type: 'status', id: 'r', state: 'IN_PROGRESS', size: 10, lines: 0 },
       { type: 'data', offset: 5, length: 5 },
       'abcde',
     ]);
@@ -52,7 +52,7 @@ describe('SharedPushFrames', () => {
       { type: 'data', offset: 5, length: 5 },
       'abcde',
     ]);
-    expect(messages(shared.status(current).bytes)).to.deep.equal([{ type: 'status', state: 'IN_PROGRESS', size: 10, lines: 0 }]);
+    expect(messages(shared.status(current).bytes)).to.deep.equal([{ type: 'status', id: 'r', state: 'IN_PROGRESS', size: 10, lines: 0 }]);
     expect(shared.status(current)).to.equal(shared.status(current));
   });
 
@@ -62,7 +62,7 @@ describe('SharedPushFrames', () => {
     expect(messages(shared.update(done, 1, true, () => [Buffer.from('xy')])?.bytes ?? Buffer.alloc(0))).to.deep.equal([
       { type: 'data', offset: 1, length: 2 },
       'xy',
-      { type: 'status', state: 'COMPLETED', size: 3, lines: 0, checksum: 'c' },
+      { type: 'status', id: 'r', state: 'COMPLETED', size: 3, lines: 0, checksum: 'c' },
     ]);
     expect(shared.update(done, 0, true, () => undefined)).to.equal(undefined);
   });
@@ -86,7 +86,7 @@ describe('SharedPushFrames', () => {
     const first = status(TransferState.IN_PROGRESS, 10);
     shared.status(first);
     expect(messages(shared.status({ ...first, lines: 3 }).bytes)).to.deep.equal([
-      { type: 'status', state: 'IN_PROGRESS', size: 10, lines: 3 },
+      { type: 'status', id: 'r', state: 'IN_PROGRESS', size: 10, lines: 3 },
     ]);
   });
 

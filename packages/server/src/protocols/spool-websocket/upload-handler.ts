@@ -108,6 +108,7 @@ export class SpoolUploadHandler {
     let session: UploadSession;
     let readToken: string | undefined;
     let writeToken: string | undefined;
+    let name: string | null;
     if (message.type === 'create') {
       if (this.ctx.requireUploadContext && !message.contextId) {
         throw new SpoolError(ErrorCode.CONTEXT_REQUIRED, 'This server requires a contextId in create');
@@ -115,13 +116,16 @@ export class SpoolUploadHandler {
       const capabilities = core.access.issueCapabilities();
       session = await core.createUpload(message.metadata, {
         contextId: message.contextId ?? null,
+        name: message.name ?? null,
         resumable: true,
         writeTokenHash: capabilities?.writeTokenHash,
         readTokenHash: capabilities?.readTokenHash,
       });
       readToken = capabilities?.readToken;
       writeToken = capabilities?.writeToken;
+      name = message.name ?? null;
     } else {
+      ({ name } = await core.getRecord(message.id));
       session = await core.resumeUpload(message.id, message.offset);
     }
     if (this.phase !== 'opening') {
@@ -137,6 +141,7 @@ export class SpoolUploadHandler {
     const ready: SpoolReady = {
       type: 'ready',
       id: session.id,
+      ...(name ? { name } : {}),
       offset,
       state: session.status.state,
       references: this.ctx.references(session.id, readToken),

@@ -11,6 +11,7 @@ import type { WsConnection } from '../../transport/websocket/index.js';
 import { requires } from '../access-rule.js';
 import { defineProtocol, type WebSocketRequest } from '../protocol.js';
 import { MessageDispatcher } from '../shared/message-dispatcher.js';
+import { ResourceRefs } from '../shared/resource-refs.js';
 import { closeFrameFor } from './close-mapping.js';
 import { STEP_DOWNLOAD_MESSAGES, StepDownloadHandler } from './download-handler.js';
 import { STEP_UPLOAD_MESSAGES, StepUploadHandler } from './upload-handler.js';
@@ -32,6 +33,9 @@ function refuse(conn: WsConnection, err: unknown, logger: Logger): void {
  */
 export const stepWebSocketProtocol = defineProtocol('step-websocket', (deps) => {
   const { core, config } = deps;
+  // A download path names a resource by id (what Step references carry) or by name.
+  const refs = new ResourceRefs(core);
+  const resourceIdOf = (request: WebSocketRequest) => refs.idFor(request, request.rest);
   return {
     websocket: [
       {
@@ -59,12 +63,12 @@ export const stepWebSocketProtocol = defineProtocol('step-websocket', (deps) => 
       {
         path: STEP_DOWNLOAD_PATH_PREFIX,
         prefix: true,
-        access: requires('read', (request: WebSocketRequest) => request.rest),
+        access: requires('read', resourceIdOf),
         messages: STEP_DOWNLOAD_MESSAGES.rules,
         refuse,
         async accept(conn, request, principal, logger) {
           const messages = new MessageDispatcher(STEP_DOWNLOAD_MESSAGES, core.access, principal);
-          const handler = new StepDownloadHandler(conn, core, request.rest, messages, logger);
+          const handler = new StepDownloadHandler(conn, core, await resourceIdOf(request), messages, logger);
           conn.resume();
           await handler.start();
         },

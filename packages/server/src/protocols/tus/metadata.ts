@@ -1,5 +1,6 @@
 import type { ResourceMetadata } from '@spool/common';
-import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from '../../transport/http/mime-type.js';
+import { DEFAULT_MIME_TYPE, guessMimeType, isTextLike } from '@spool/common';
+import { mimeTypeFromContentType } from '../../transport/http/mime-type.js';
 
 /** The filename of an upload whose metadata names none. */
 export const DEFAULT_FILENAME = 'upload';
@@ -24,5 +25,5 @@ export function spoolMetadata(pairs: ReadonlyMap<string, Buffer>, partial: boole
   const named = text(pairs, 'filename', 'name');
   const filename = named?.split(/[/\\]/).pop()?.trim() || (partial ? DEFAULT_PARTIAL_FILENAME : DEFAULT_FILENAME);
   const mimeType = mimeTypeFromContentType(text(pairs, 'filetype', 'type')) ?? guessMimeType(filename) ?? DEFAULT_MIME_TYPE;
-  return { filename, mimeType, supportsLineAccess: isText(mimeType) };
+  return { filename, mimeType, supportsLineAccess: isTextLike(mimeType) };
 }

@@ -1,48 +1,12 @@
-import { MIME_TYPE_PATTERN } from '@spool/common';
-
-/** A few common extensions, so `curl -T build.log URL` (which sends no Content-Type) gets text/plain. */
-const TYPE_BY_EXTENSION: Record<string, string> = {
-  txt: 'text/plain',
-  log: 'text/plain',
-  out: 'text/plain',
-  md: 'text/markdown',
-  csv: 'text/csv',
-  tsv: 'text/tab-separated-values',
-  html: 'text/html',
-  htm: 'text/html',
-  css: 'text/css',
-  xml: 'text/xml',
-  yaml: 'text/yaml',
-  yml: 'text/yaml',
-  json: 'application/json',
-  ndjson: 'application/x-ndjson',
-  js: 'text/javascript',
-  pdf: 'application/pdf',
-  zip: 'application/zip',
-  gz: 'application/gzip',
-  tar: 'application/x-tar',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  svg: 'image/svg+xml',
-  webp: 'image/webp',
-  mp4: 'video/mp4',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  mp3: 'audio/mpeg',
-  ogg: 'audio/ogg',
-  wav: 'audio/wav',
-  flac: 'audio/flac',
-};
-
-export const DEFAULT_MIME_TYPE = 'application/octet-stream';
+import { isTextLike, MIME_TYPE_PATTERN } from '@spool/common';
 
 /**
- * Request Content-Types that say nothing about the file: curl's default for `--data`
- * and the tus PATCH type.
+ * Request Content-Types that say nothing about the file: curl's default for `--data`,
+ * the tus PATCH type, and `application/octet-stream` — what curl and browsers send for a
+ * form file they know nothing about (`curl -F f=@build.log`). The file name and the
+ * first bytes decide then; `?mimeType=` states a type outright.
  */
-const UNINFORMATIVE = new Set(['application/x-www-form-urlencoded', 'application/offset+octet-stream']);
+const UNINFORMATIVE = new Set(['application/x-www-form-urlencoded', 'application/offset+octet-stream', 'application/octet-stream']);
 
 /** `type/subtype` of a Content-Type header value, lowercased, without parameters; undefined if absent or meaningless. */
 export function mimeTypeFromContentType(header: string | undefined): string | undefined {
@@ -52,18 +16,12 @@ export function mimeTypeFromContentType(header: string | undefined): string | un
   return type;
 }
 
-export function guessMimeType(filename: string): string | undefined {
-  const dot = filename.lastIndexOf('.');
-  if (dot <= 0 || dot === filename.length - 1) return undefined;
-  return TYPE_BY_EXTENSION[filename.slice(dot + 1).toLowerCase()];
-}
-
-/** Line access by default for text: logs are what lines are for. */
-export function isText(mimeType: string): boolean {
-  return mimeType.toLowerCase().startsWith('text/');
-}
-
 /** The response Content-Type for stored bytes: text is declared UTF-8 so browsers do not guess. */
 export function responseContentType(mimeType: string): string {
-  return isText(mimeType) ? `${mimeType}; charset=utf-8` : mimeType;
+  return mimeType.toLowerCase().startsWith('text/') ? `${mimeType}; charset=utf-8` : mimeType;
+}
+
+/** Worth compressing: text-like types (logs, JSON, CSV …); media and archives are compressed already. */
+export function isCompressible(mimeType: string): boolean {
+  return isTextLike(mimeType);
 }

@@ -40,3 +40,19 @@ export function parseNonNegativeInteger(value: string | undefined, name: string)
   }
   return number;
 }
+
+/**
+ * Refuses a request with a query parameter outside `known` (400 INVALID_MESSAGE naming
+ * it and what `what` takes): a misspelt `?folow=1` or `?order=desc` on a route that has
+ * no order must not be silently ignored.
+ */
+export function refuseUnknownQueryParams(req: Request, known: ReadonlySet<string>, what: string): void {
+  for (const name of Object.keys(req.query as Record<string, unknown>)) {
+    if (known.has(name)) continue;
+    const takes = [...known].filter((param) => param !== 'token');
+    throw new InvalidMessageError(
+      `Unknown query parameter ${JSON.stringify(name)}: ${what} takes ${takes.length > 0 ? takes.join(', ') : 'none'} (and token)`,
+      { parameter: name },
+    );
+  }
+}

@@ -1,13 +1,13 @@
-import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { TimeoutError } from '@spool/common';
 
 /**
- * Resolves on 'drain', or when the response closes (a client gone never drains). With
- * `idleTimeoutMs`, a client that takes nothing for that long is cut (the response
- * destroyed with a TIMEOUT): a stalled reader must not hold a connection for ever.
+ * Resolves on 'drain', or when the response (or the compressor in front of it) closes: a
+ * client gone never drains. With `idleTimeoutMs`, a client that takes nothing for that
+ * long is cut (the response destroyed with a TIMEOUT): a stalled reader must not hold a
+ * connection for ever.
  */
-export function drainedOrClosed(res: ServerResponse, idleTimeoutMs = 0): Promise<void> {
+export function drainedOrClosed(res: Writable, idleTimeoutMs = 0): Promise<void> {
   if (res.destroyed || res.writableEnded) return Promise.resolve();
   return new Promise((resolve) => {
     const timer =
@@ -33,7 +33,7 @@ export function drainedOrClosed(res: ServerResponse, idleTimeoutMs = 0): Promise
  * Returns the bytes handed to the response; stops early (fewer bytes) if the client goes
  * away. A storage error rejects. `source` is always destroyed.
  */
-export async function copyToResponse(source: Readable, res: ServerResponse, idleTimeoutMs = 0): Promise<number> {
+export async function copyToResponse(source: Readable, res: Writable, idleTimeoutMs = 0): Promise<number> {
   let copied = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {

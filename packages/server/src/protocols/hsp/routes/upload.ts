@@ -5,13 +5,13 @@ import {
   type HspDataFormat,
   HspStatus,
   InvalidMessageError,
+  isTextLike,
   parseStreamRequest,
   QuotaExceededError,
   type ResourceMetadata,
   SpoolError,
 } from '@spool/common';
 import type { UploadSession } from '../../../core/upload-session.js';
-import { isText } from '../../../transport/http/mime-type.js';
 import { parseFlag } from '../../../transport/http/request-params.js';
 import { requiresDecided } from '../../access-rule.js';
 import { validContextId } from '../../shared/upload-context.js';
@@ -51,7 +51,7 @@ function describeUpload(ctx: HspContext, request: HspRequest): UploadDescription
     metadata: {
       filename: headers.get('x-filename') ?? `hsp-upload.${EXTENSION_OF[dataFormat]}`,
       mimeType,
-      supportsLineAccess: parseFlag(headers.get('x-line-access'), 'x-line-access') ?? (isText(mimeType) || dataFormat === 'text:utf-8'),
+      supportsLineAccess: parseFlag(headers.get('x-line-access'), 'x-line-access') ?? (isTextLike(mimeType) || dataFormat === 'text:utf-8'),
     },
     contextId,
     checksum: checksum === 'md5',

@@ -6,7 +6,7 @@ import { receiveBody } from '../../shared/http/receive-body.js';
 import { reopenUpload } from '../../shared/http/sessions.js';
 import { refuseDeclaredOverBudget, uploadBudget } from '../../shared/http/upload-budget.js';
 import { resourceMd5 } from '../checksum.js';
-import { type HttpContext, respondWithResource } from '../context.js';
+import { type HttpContext, resourceIdOf, respondWithResource } from '../context.js';
 import { uploadCompleteFlag } from '../upload-metadata.js';
 
 /**
@@ -19,8 +19,8 @@ import { uploadCompleteFlag } from '../upload-metadata.js';
  * IN_PROGRESS; so does an interrupted append, keeping every byte received.
  */
 export function appendContent(ctx: HttpContext) {
-  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const id = req.params.id;
+  return async (req: Request, res: Response): Promise<void> => {
+    const id = await resourceIdOf(ctx, req);
     const offset = parseNonNegativeInteger(headerValue(req, 'upload-offset'), 'Upload-Offset');
     if (offset === undefined) {
       throw new InvalidMessageError('Upload-Offset header is required: the offset this body starts at (HEAD the resource to learn it)');
@@ -43,6 +43,6 @@ export function appendContent(ctx: HttpContext) {
     });
     await receiveBody(ctx, req, res, session, budget, 'release');
     const status = final ? await session.finish(md5) : await session.release();
-    await respondWithResource(ctx, res, 200, id, status);
+    await respondWithResource(ctx, req, res, 200, id, status);
   };
 }

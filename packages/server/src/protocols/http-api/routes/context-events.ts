@@ -1,8 +1,7 @@
 import type { ResourceStatus } from '@spool/common';
 import type { Request, Response } from 'express';
-import { drainedOrClosed } from '../../../transport/http/stream-copy.js';
 import type { HttpContext } from '../context.js';
-import { keepEventStreamAlive, sseEvent, startEventStream } from './events.js';
+import { keepEventStreamAlive, sseEvent, startEventStream, writeEvents } from './events.js';
 
 /**
  * `GET /api/v1/contexts/:contextId/events` — the status of every resource of an upload
@@ -28,12 +27,12 @@ export function contextEvents(ctx: HttpContext) {
       wake?.();
     });
     // Flushed: a context without resources yet has nothing to send until the keepalive.
-    startEventStream(res);
+    const body = startEventStream(ctx, req, res);
     if (req.method === 'HEAD') {
-      res.end();
+      body.end();
       return;
     }
-    const keepalive = keepEventStreamAlive(res, ctx.config.httpSseKeepaliveMs);
+    const keepalive = keepEventStreamAlive(body, ctx.config.httpSseKeepaliveMs);
     try {
       while (!closed) {
         if (pending.size === 0) {
@@ -45,9 +44,7 @@ export function contextEvents(ctx: HttpContext) {
         }
         const batch = [...pending.values()];
         pending.clear();
-        let more = true;
-        for (const status of batch) more = res.write(sseEvent(status));
-        if (!more) await drainedOrClosed(res);
+        await writeEvents(body, batch.map(sseEvent).join(''));
       }
     } finally {
       clearInterval(keepalive);

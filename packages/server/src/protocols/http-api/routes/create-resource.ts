@@ -5,7 +5,7 @@ import { requestHasBody } from '../../../transport/http/request-body.js';
 import { readJsonBody } from '../../shared/http/json-body.js';
 import { openUpload } from '../../shared/http/sessions.js';
 import { type HttpContext, respondWithResource } from '../context.js';
-import { describeUpload } from '../upload-metadata.js';
+import { describeUpload, metadataOf } from '../upload-metadata.js';
 import { uploadMultipart } from './upload-multipart.js';
 
 const CreateBodySchema = z
@@ -14,6 +14,7 @@ const CreateBodySchema = z
     mimeType: z.string().optional(),
     supportsLineAccess: z.boolean().optional(),
     contextId: z.string().nullable().optional(),
+    name: z.string().nullable().optional(),
   })
   .strict();
 
@@ -35,16 +36,20 @@ export function createResource(ctx: HttpContext) {
       );
     }
     const explicit = await readJsonBody(ctx, req, res, CreateBodySchema);
-    const { metadata, contextId } = describeUpload(req, { explicit, useContentType: false });
+    const description = describeUpload(req, { explicit, useContentType: false });
+    // No body to sniff: a type nothing told is binary.
+    const metadata = metadataOf(description);
+    const { contextId, name } = description;
     // Resumable: the core keeps it open (across restarts too) while appends may still come.
-    const { session, tokens } = await openUpload(ctx, metadata, { contextId, resumable: true });
+    const { session, tokens } = await openUpload(ctx, metadata, { contextId, name, resumable: true });
     const status = await session.release();
     ctx.logger.info('http resource created for appends', {
       resourceId: session.id,
       filename: metadata.filename,
+      name,
       contextId,
       principal: res.locals.principal,
     });
-    await respondWithResource(ctx, res, 201, session.id, status, tokens);
+    await respondWithResource(ctx, req, res, 201, session.id, status, tokens);
   };
 }

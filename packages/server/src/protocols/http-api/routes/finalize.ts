@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { readJsonBody } from '../../shared/http/json-body.js';
 import { reopenUpload } from '../../shared/http/sessions.js';
 import { resourceMd5 } from '../checksum.js';
-import { type HttpContext, respondWithResource } from '../context.js';
+import { type HttpContext, resourceIdOf, respondWithResource } from '../context.js';
 
 const CompleteBodySchema = z
   .object({
@@ -22,21 +22,23 @@ const FailBodySchema = z.object({ reason: z.string().max(1024).optional() }).str
  * it (WRITER_CONFLICT) or it is already terminal (RESOURCE_TERMINAL).
  */
 export function completeResource(ctx: HttpContext) {
-  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+  return async (req: Request, res: Response): Promise<void> => {
     const body = await readJsonBody(ctx, req, res, CompleteBodySchema);
     const md5 = body?.md5?.toLowerCase() ?? resourceMd5(req);
-    const session = await reopenUpload(ctx, req.params.id);
+    const id = await resourceIdOf(ctx, req);
+    const session = await reopenUpload(ctx, id);
     const status = await session.finish(md5);
-    await respondWithResource(ctx, res, 200, req.params.id, status);
+    await respondWithResource(ctx, req, res, 200, id, status);
   };
 }
 
 /** `POST /api/v1/resources/:id/fail` — ends an open resource as FAILED (`{"reason": "..."}`), bytes kept. */
 export function failResource(ctx: HttpContext) {
-  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+  return async (req: Request, res: Response): Promise<void> => {
     const body = await readJsonBody(ctx, req, res, FailBodySchema);
-    const session = await reopenUpload(ctx, req.params.id);
+    const id = await resourceIdOf(ctx, req);
+    const session = await reopenUpload(ctx, id);
     const status = await session.fail(body?.reason ?? 'Failed by a client over HTTP');
-    await respondWithResource(ctx, res, 200, req.params.id, status);
+    await respondWithResource(ctx, req, res, 200, id, status);
   };
 }

@@ -1,17 +1,17 @@
-import { pipeline } from 'node:stream/promises';
 import { InvalidRangeError, isTerminal } from '@spool/common';
 import type { Request, Response } from 'express';
+import { copyToResponse } from '../../../transport/http/stream-copy.js';
 import { setContentHeaders } from '../content-headers.js';
-import { type HttpContext, loadResource } from '../context.js';
+import { type HttpContext, loadResource, openBody } from '../context.js';
 
 /**
- * `GET /api/v1/resources/:id/content?start=N` — Jenkins' `progressiveText` convention for
- * CI log viewers: the bytes from N to the current visible end, `X-Text-Size: <that end>`
- * (the poller's next `start`), and `X-More-Data: true` while the resource may still grow.
- * A start past the visible end is 416 (`Content-Range: bytes *\/size`).
+ * `GET …/content?start=N` (or `?tail=N`: from the last N lines) — Jenkins' `progressiveText`
+ * convention for CI log viewers: the bytes from N to the current visible end,
+ * `X-Text-Size: <that end>` (the poller's next `start`), and `X-More-Data: true` while the
+ * resource may still grow. A start past the visible end is 416 (`Content-Range: bytes *\/size`).
+ * Text is gzip-compressed for clients that accept it (then without Content-Length).
  */
-export async function progressiveText(ctx: HttpContext, req: Request<{ id: string }>, res: Response, start: number): Promise<void> {
-  const id = req.params.id;
+export async function progressiveText(ctx: HttpContext, req: Request, res: Response, id: string, start: number): Promise<void> {
   const { record, status } = await loadResource(ctx.core, id);
   const size = status.size;
   if (start > size) throw new InvalidRangeError(`start ${start} is past the ${size} bytes of resource ${id}`, { size });
@@ -21,13 +21,16 @@ export async function progressiveText(ctx: HttpContext, req: Request<{ id: strin
   if (!isTerminal(status.state)) res.setHeader('X-More-Data', 'true');
   res.setHeader('Content-Length', String(size - start));
   res.status(200);
+  const body = openBody(ctx, req, res, record);
   if (req.method === 'HEAD' || size === start) {
-    res.end();
+    body.end();
     return;
   }
-  const source = await ctx.core.openRange(id, start, size);
-  await pipeline(source, res).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
-    ctx.logger.error('reading progressive text failed', { resourceId: id, error: err.message });
-  });
+  try {
+    await copyToResponse(await ctx.core.openRange(id, start, size), body.target);
+    body.end();
+  } catch (err) {
+    ctx.logger.error('reading progressive text failed', { resourceId: id, error: (err as Error).message });
+    body.abort();
+  }
 }

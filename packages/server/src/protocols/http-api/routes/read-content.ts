@@ -5,27 +5,32 @@ import { ifRangeAllows, isNotModified, lastModifiedHeader, validatorsFor } from 
 import { parseRange, type RangeRequest, startRangeAnswer } from '../../../transport/http/range.js';
 import { parseFlag, parseNonNegativeInteger, queryParam } from '../../../transport/http/request-params.js';
 import { setContentHeaders } from '../content-headers.js';
-import { type HttpContext, loadResource } from '../context.js';
+import { type HttpContext, loadResource, resourceIdOf } from '../context.js';
 import { followContent } from './follow.js';
+import { parseTail, tailOffset } from './lines.js';
 import { progressiveText } from './progressive-text.js';
 
 /**
- * `GET|HEAD /api/v1/resources/:id/content`: the visible bytes, with RFC 9110 single
- * byte ranges and validators. `?follow=1` → follow mode (follow.ts); `?start=N` →
- * Jenkins-style progressive text (progressive-text.ts).
+ * `GET|HEAD /api/v1/resources/{ref}/content` and `/api/v1/names/{name}`: the visible
+ * bytes, with RFC 9110 single byte ranges and validators. `?follow=1` → follow mode
+ * (follow.ts); `?start=N` → Jenkins-style progressive text (progressive-text.ts);
+ * `?tail=N` (instead of `start`) starts either at the last N lines.
  *
  * While the resource grows, the content is its visible (checkpointed) size at the moment
  * of the request; a 206's `Content-Range` total is that size, and a range starting at or
- * past it is 416 (`bytes *\/size`) — not yet there.
+ * past it is 416 (`bytes *\/size`) — not yet there. The whole content and ranges are
+ * never compressed: ranges count stored bytes, and a download keeps its length.
  */
 export function readContent(ctx: HttpContext) {
-  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+  return async (req: Request, res: Response): Promise<void> => {
     const follow = parseFlag(queryParam(req, 'follow'), 'follow') ?? false;
-    const start = parseNonNegativeInteger(queryParam(req, 'start'), 'start');
-    if (follow) return followContent(ctx, req, res, start ?? 0);
-    if (start !== undefined) return progressiveText(ctx, req, res, start);
+    const tail = parseTail(req, 'start');
+    let start = parseNonNegativeInteger(queryParam(req, 'start'), 'start');
+    const id = await resourceIdOf(ctx, req);
+    if (tail !== undefined) start = await tailOffset(ctx.core, id, await ctx.core.getStatus(id), tail);
+    if (follow) return followContent(ctx, req, res, id, start ?? 0);
+    if (start !== undefined) return progressiveText(ctx, req, res, id, start);
 
-    const id = req.params.id;
     const { record, status } = await loadResource(ctx.core, id);
     const size = status.size;
     const completed = status.state === TransferState.COMPLETED;

@@ -2,8 +2,8 @@ import type { Readable } from 'node:stream';
 import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import {
   ErrorCode,
+  guessMimeType,
   InvalidMessageError,
-  type ResourceMetadata,
   type ResourceStatus,
   SpoolError,
   toSpoolError,
@@ -13,14 +13,16 @@ import type { Request, Response } from 'express';
 import type { UploadSession } from '../../../core/upload-session.js';
 import { pumpRequestBody, pumpStream, type StreamPump } from '../../../transport/http/body-pump.js';
 import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
-import { DEFAULT_MIME_TYPE, guessMimeType, isText, mimeTypeFromContentType } from '../../../transport/http/mime-type.js';
+import { mimeTypeFromContentType } from '../../../transport/http/mime-type.js';
+import { peekFirstChunk } from '../../../transport/http/peek-stream.js';
 import { acceptBody } from '../../../transport/http/request-body.js';
 import { headerValue, parseFlag, queryParam } from '../../../transport/http/request-params.js';
 import { type IssuedTokens, openUpload } from '../../shared/http/sessions.js';
 import { bodyTimeouts, refuseDeclaredOverBudget, requestBudget, resourceBudget } from '../../shared/http/upload-budget.js';
 import { validContextId } from '../../shared/upload-context.js';
 import { uploadChecksum } from '../checksum.js';
-import { type HttpContext, jsonOf, loadResource } from '../context.js';
+import { type HttpContext, jsonOf, loadResource, sendJson } from '../context.js';
+import { metadataOf, type UploadDescription } from '../upload-metadata.js';
 
 export const MAX_FORM_FILES = 100;
 export const MAX_FORM_FIELDS = 100;
@@ -48,7 +50,9 @@ interface FormFile {
  * One `multipart/form-data` request, parsed incrementally by @fastify/busboy: every file
  * part (any number, any size; quoted boundaries and boundaries split across reads are the
  * parser's business) becomes its own resource as it arrives and is COMPLETED at the
- * part's end. Text fields `context` and `lineAccess` apply to the file parts after them.
+ * part's end. Text fields `context` and `lineAccess` apply to the file parts after them,
+ * `name` to the next file part only (a name is held by one resource). A part whose type
+ * neither its Content-Type nor its file name tells is sniffed from its first bytes.
  * Back-pressure: session 'drain' → part stream → parser → request socket.
  *
  * The request body goes to the parser through the same pump as raw uploads: it counts
@@ -62,6 +66,8 @@ class MultipartUpload {
   private readonly tasks: Promise<void>[] = [];
   private contextId: string | null;
   private lineAccess: boolean | undefined;
+  /** The `name` field, for the next file part. */
+  private nextName: string | null = null;
   /** Whether each file is hashed (forms carry no MD5 to verify). */
   private readonly checksum: boolean;
   /** Why the request body stopped before its end, if it did. */
@@ -147,6 +153,7 @@ class MultipartUpload {
     try {
       if (name === 'context') this.contextId = validContextId(value);
       else if (name === 'lineAccess') this.lineAccess = parseFlag(value, 'lineAccess');
+      else if (name === 'name') this.nextName = value === '' ? null : value;
     } catch (err) {
       this.abort(err);
     }
@@ -162,21 +169,31 @@ class MultipartUpload {
       part.resume();
       return;
     }
-    const mimeType = mimeTypeFromContentType(partType) ?? guessMimeType(filename) ?? DEFAULT_MIME_TYPE;
-    const metadata: ResourceMetadata = { filename, mimeType, supportsLineAccess: this.lineAccess ?? isText(mimeType) };
+    const description: UploadDescription = {
+      filename,
+      mimeType: mimeTypeFromContentType(partType) ?? guessMimeType(filename),
+      supportsLineAccess: this.lineAccess,
+      contextId: this.contextId,
+      name: this.nextName,
+    };
+    this.nextName = null;
     this.files.push(file);
-    const task = this.receiveFile(file, part, metadata, this.contextId);
+    const task = this.receiveFile(file, part, description);
     this.tasks.push(task);
     task.catch((err: unknown) => this.abort(err));
   }
 
-  private async receiveFile(file: FormFile, part: Readable, metadata: ResourceMetadata, contextId: string | null): Promise<void> {
-    const { session, tokens } = await openUpload(this.ctx, metadata, { contextId, checksum: this.checksum });
+  private async receiveFile(file: FormFile, part: Readable, description: UploadDescription): Promise<void> {
+    // The request's idle timeout covers the wait: its watchdog ends the parser, and so the part.
+    const head = description.mimeType === undefined ? await peekFirstChunk(part, 0) : undefined;
+    const metadata = metadataOf(description, head);
+    const { contextId, name } = description;
+    const { session, tokens } = await openUpload(this.ctx, metadata, { contextId, name, checksum: this.checksum });
     file.session = session;
     file.tokens = tokens;
     // Even after a failure elsewhere the part is read: a part already whole completes, one
     // cut short by the end of the input fails with every byte it had.
-    this.ctx.logger.info('http form upload started', { resourceId: session.id, filename: metadata.filename, contextId });
+    this.ctx.logger.info('http form upload started', { resourceId: session.id, filename: metadata.filename, name, contextId });
     file.pump = pumpStream(part, session, {
       ...resourceBudget(this.ctx.config, 0),
       interrupted: (bytes, cause) =>
@@ -246,6 +263,6 @@ export function uploadMultipart(ctx: HttpContext) {
       created.map(async ({ status, tokens }) => ({ ...jsonOf(ctx, { ...(await loadResource(ctx.core, status.id)), status }), ...tokens })),
     );
     res.setHeader('Cache-Control', 'no-store');
-    res.status(201).json({ resources });
+    await sendJson(ctx, req, res, 201, { resources });
   };
 }

@@ -53,11 +53,15 @@ class PostgresByteWriter implements ByteWriter {
     const rows = toRows(chunks, this.written);
     if (rows.length === 0) return;
     await this.fenced(async (client) => {
-      await client.query(
-        `INSERT INTO resource_chunks (resource_id, start_offset, end_offset, data)
-         SELECT $1, s, e, d FROM unnest($2::bigint[], $3::bigint[], $4::bytea[]) AS r(s, e, d)`,
-        [this.id, rows.map((r) => r.start), rows.map((r) => r.start + r.data.length), rows.map((r) => r.data)],
-      );
+      // One statement per row: a lone Buffer parameter goes over as binary, an array of them as hex text.
+      for (const row of rows) {
+        await client.query('INSERT INTO resource_chunks (resource_id, start_offset, end_offset, data) VALUES ($1, $2, $3, $4)', [
+          this.id,
+          row.start,
+          row.start + row.data.length,
+          row.data,
+        ]);
+      }
     });
     const last = rows[rows.length - 1] as { start: number; data: Buffer };
     this.written = last.start + last.data.length;

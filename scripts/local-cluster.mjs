@@ -84,7 +84,9 @@ const balancer = net.createServer((client) => {
   attempt(0);
 });
 balancer.listen(balancerPort, '127.0.0.1', () => {
-  console.error(`cluster: ${nodes} nodes on 127.0.0.1:${balancerPort + 1}-${balancerPort + nodes}, balancer on http://127.0.0.1:${balancerPort}`);
+  console.error(
+    `cluster: ${nodes} nodes on 127.0.0.1:${balancerPort + 1}-${balancerPort + nodes}, balancer on http://127.0.0.1:${balancerPort}`,
+  );
 });
 
 let stopping = false;

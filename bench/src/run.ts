@@ -13,6 +13,7 @@ import { Pattern } from './pattern.js';
 import { ServerProcess } from './process.js';
 import { formatReport } from './report.js';
 import type { BenchContext, Scenario, ScenarioReport } from './scenario.js';
+import { clusterFollowScenario } from './scenarios/cluster-follow.js';
 import { followLatencyScenario } from './scenarios/follow-latency.js';
 import { httpDownloadScenario } from './scenarios/http-download.js';
 import { httpLinesScenario } from './scenarios/http-lines.js';
@@ -29,6 +30,7 @@ const SCENARIOS: Scenario[] = [
   httpDownloadScenario,
   httpLinesScenario,
   followLatencyScenario,
+  clusterFollowScenario,
 ];
 const DEFAULT_SIZE_MIB = 1024;
 const DEFAULT_REPEAT = 3;

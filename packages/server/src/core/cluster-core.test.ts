@@ -12,24 +12,15 @@ import { PostgresCatalog } from './catalog/postgres-catalog.js';
 import { RedisEventBus } from './events/redis-event-bus.js';
 import { PostgresWriterLeases } from './leases/postgres-writer-leases.js';
 import type { PostgresDatabase } from './postgres/database.js';
-import { SpoolCore, type SpoolCoreOptions } from './spool-core.js';
+import { SpoolCore } from './spool-core.js';
 import type { ByteStore } from './storage/byte-store.js';
 import { PostgresByteStore } from './storage/postgres-byte-store.js';
 import { SharedDirByteStore } from './storage/shared-dir-byte-store.js';
+import { TEST_CORE_OPTIONS } from './testing/core-options.js';
 import { freshRedisPrefix, quietLogger, TEST_REDIS_URL, usePostgresDatabase } from './testing/engines.js';
 import { freshTempDir } from './testing/temp-dirs.js';
 
-const OPTIONS: SpoolCoreOptions = {
-  checkpointIntervalMs: 10,
-  maxActiveUploads: 0,
-  maxResourceBytes: 0,
-  highWaterMarkBytes: 1024 * 1024,
-  syncOnCheckpoint: false,
-  maxLinesReplyBytes: 1024 * 1024,
-  resumeGraceMs: 60_000,
-  retentionMs: 0,
-  sweepIntervalMs: 60_000,
-};
+const OPTIONS = TEST_CORE_OPTIONS;
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const until = async (check: () => boolean, what: string) => {

@@ -1,72 +1,18 @@
-import {
-  ErrorCode,
-  isTerminal,
-  NameTakenError,
-  ResourceNotFoundError,
-  ResourceTerminalError,
-  SpoolError,
-  type TransferState,
-} from '@spool/common';
+import { ErrorCode, isTerminal, NameTakenError, ResourceNotFoundError, ResourceTerminalError, SpoolError } from '@spool/common';
 import { assertFence } from '../leases/postgres-writer-leases.js';
 import { isUniqueViolation, type PostgresDatabase } from '../postgres/database.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
+import { type ResourceRowOf, recordOf } from './resource-row.js';
 
-interface ResourceRow {
-  id: string;
-  name: string | null;
-  attributes: Record<string, string>;
-  filename: string;
-  mime_type: string;
-  supports_line_access: boolean;
-  context_id: string | null;
-  resumable: boolean;
-  write_token_hash: string | null;
-  read_token_hash: string | null;
-  state: TransferState;
-  size: number;
-  newlines: number;
-  lines: number;
-  checksum: string | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-  completed_at: number | null;
-}
-
-/**
- * Row → record: the one place a column meets a field (with the INSERT and the
- * checkpoint UPDATE below). A new field, such as several checksums per resource, is a
- * migration, a line here and one in each of those two statements.
- */
-function toRecord(row: ResourceRow): ResourceRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    attributes: row.attributes,
-    filename: row.filename,
-    mimeType: row.mime_type,
-    supportsLineAccess: row.supports_line_access,
-    contextId: row.context_id,
-    resumable: row.resumable,
-    writeTokenHash: row.write_token_hash,
-    readTokenHash: row.read_token_hash,
-    state: row.state,
-    size: row.size,
-    newlines: row.newlines,
-    lines: row.lines,
-    checksum: row.checksum,
-    error: row.error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    completedAt: row.completed_at,
-  };
-}
+/** PostgreSQL has booleans and JSONB: they arrive as they are. */
+type ResourceRow = ResourceRowOf<boolean, Record<string, string>>;
+const toRecord = (row: ResourceRow): ResourceRecord => recordOf(row, { flag: (value) => value, attributes: (value) => value });
 
 const LIVE = "state IN ('INITIATED', 'IN_PROGRESS')";
 /** Names starting with $n: a range of the C-collated name index, made exact by starts_with. */
 const nameRange = (n: number) => `name >= $${n} AND name < $${n} || chr(1114111) AND starts_with(name, $${n})`;
-/** Advisory lock namespace of name checks ('spoolnm'): creators of one name go one at a time. */
+/** Advisory lock namespace of name checks ('spoo'): creators of one name go one at a time. */
 const NAME_LOCK_SPACE = 0x73706f6f;
 
 /**

@@ -1,5 +1,6 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import type { Logger } from 'winston';
+import { redactUrl } from '../redact-url.js';
 import type { BusListener, EventBus } from './event-bus.js';
 
 /** Channels whose newest message waits for Redis to come back; beyond, the oldest waiting ones are dropped (logged). */
@@ -14,17 +15,6 @@ interface Channel {
   readonly gapHandlers: Set<() => void>;
   /** The SUBSCRIBE of this channel, shared by listeners that arrive while it is on its way. */
   subscribing: Promise<unknown>;
-}
-
-/** The URL with its password hidden, for messages. */
-function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
 }
 
 /**
@@ -104,7 +94,7 @@ export class RedisEventBus implements EventBus {
     } catch (err) {
       pub.disconnect();
       sub.disconnect();
-      throw new Error(`Cannot use Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`Cannot use Redis at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
     }
     started = true;
     pub.off('error', ignore);

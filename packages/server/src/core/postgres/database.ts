@@ -1,5 +1,6 @@
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import type { Logger } from 'winston';
+import { redactUrl } from '../redact-url.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 /** Advisory lock key serialising migrations of nodes that start at once ('spool-mg'). */
@@ -8,17 +9,6 @@ const MIGRATION_LOCK = 0x73706f6f6c2d6d67n;
 const DEFAULT_POOL_SIZE = 16;
 /** How long a query may wait for a connection of the pool before it fails (PostgreSQL down or saturated). */
 const CONNECT_TIMEOUT_MS = 5_000;
-
-/** The URL with its password hidden: what error messages and logs show. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
 
 /**
  * One PostgreSQL database shared by the catalog, the writer leases and the chunk store of

@@ -4,6 +4,7 @@ import type { PoolClient } from 'pg';
 import { assertFence } from '../leases/postgres-writer-leases.js';
 import type { PostgresDatabase } from '../postgres/database.js';
 import type { ByteStore, ByteWriter, WriterOptions } from './byte-store.js';
+import { joinChunks } from './join-chunks.js';
 
 /** Largest row of bytes: an append batch (up to the upload's high-water mark) is cut into rows of this size. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -188,10 +189,8 @@ export class PostgresByteStore implements ByteStore {
     if (position < end) throw new StorageFailureError(`Resource ${id} holds fewer bytes than ${end}`);
   }
 
-  async read(id: string, start: number, end: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const chunk of this.readChunks(id, start, end)) parts.push(chunk);
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  read(id: string, start: number, end: number): Promise<Buffer> {
+    return joinChunks(this.readChunks(id, start, end));
   }
 
   async truncate(id: string, size: number): Promise<void> {

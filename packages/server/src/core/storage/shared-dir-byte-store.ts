@@ -6,6 +6,7 @@ import type { ByteStore, ByteWriter, WriterOptions } from './byte-store.js';
 import { FileByteWriter, safeFileName } from './file-byte-store.js';
 import { DEFAULT_DATA_DIR_MODE, DEFAULT_DATA_FILE_MODE } from './file-modes.js';
 import { FileRangeStream } from './file-range-stream.js';
+import { joinChunks } from './join-chunks.js';
 
 /** Read size of range streams, as in the file store. */
 const RANGE_READ_BYTES = 1024 * 1024;
@@ -172,10 +173,8 @@ export class SharedDirByteStore implements ByteStore {
     if (position < end) throw new StorageFailureError(`Resource ${id} holds fewer bytes than ${end}`);
   }
 
-  async read(id: string, start: number, end: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const chunk of this.readPieces(id, start, end)) parts.push(chunk);
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  read(id: string, start: number, end: number): Promise<Buffer> {
+    return joinChunks(this.readPieces(id, start, end));
   }
 
   async truncate(id: string, size: number): Promise<void> {

@@ -24,6 +24,8 @@ const DEPLOYMENTS = [
   { key: '(a)', label: '1 embedded node (SQLite, files, in-process events)', cluster: undefined },
   { key: '(b)', label: `${NODES} nodes: PostgreSQL catalog, Redis events, shared-dir bytes`, cluster: 'shared-dir' },
   { key: '(c)', label: `${NODES} nodes: PostgreSQL catalog, Redis events, PostgreSQL bytes`, cluster: 'postgres' },
+  // The shared directory is local here: coherent without a sync (as CephFS is); NFS needs (b).
+  { key: '(d)', label: `${NODES} nodes: as (b), shared-dir without a sync per checkpoint`, cluster: 'shared-dir', sync: false },
 ] as const;
 
 type Deployment = (typeof DEPLOYMENTS)[number];
@@ -43,6 +45,7 @@ async function startDeployment(context: BenchContext, deployment: Deployment, na
     SPOOL_REDIS_URL: TEST_REDIS_URL,
     SPOOL_REDIS_KEY_PREFIX: freshRedisPrefix(),
     SPOOL_SHARED_DIR: `${context.tempDir}/${name}-shared`,
+    SPOOL_SHARED_DIR_SYNC: String(!('sync' in deployment && deployment.sync === false)),
   };
   const nodes: SpoolServerProcess[] = [];
   try {
@@ -163,7 +166,7 @@ export const clusterFollowScenario: Scenario = {
       notes: [
         `Every node (and the benchmark) runs on this machine with its PostgreSQL and Redis; nodes use the default checkpoint interval (100 ms).`,
         'Latency = time a follower received a write − time the producer sent it; the producer is always on node 1.',
-        'Upload rows: one Step upload (1 MiB frames, MD5 on the server) to node 1, other nodes idle; shared-dir syncs each checkpoint (NFS visibility).',
+        'Upload rows: one Step upload (1 MiB frames, MD5 on the server) to node 1, other nodes idle; shared-dir (b) syncs each checkpoint (what NFS needs), (d) does not.',
       ],
     };
   },

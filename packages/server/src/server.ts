@@ -51,8 +51,8 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
     maxActiveUploads: config.maxActiveUploads,
     maxResourceBytes: config.maxResourceBytes,
     highWaterMarkBytes: config.uploadHighWaterMarkBytes,
-    // On a shared directory (NFS) other nodes see only what was flushed.
-    syncOnCheckpoint: config.syncOnCheckpoint || config.bytes === 'shared-dir',
+    // On NFS other nodes see only what was flushed (close-to-open consistency).
+    syncOnCheckpoint: config.syncOnCheckpoint || (config.bytes === 'shared-dir' && config.sharedDirSync),
     maxLinesReplyBytes: config.maxLinesReplyBytes,
     resumeGraceMs: config.resumeGraceMs,
     retentionMs: config.retentionMs,

@@ -181,6 +181,11 @@ export const ConfigSchema = z
       .describe('Redis URL for events redis, e.g. redis://cache:6379'),
     redisKeyPrefix: z.string().default('spool:').describe('Prefix of every Redis channel: several deployments may share one Redis'),
     sharedDir: z.string().min(1).optional().describe('Directory every node mounts, for bytes shared-dir'),
+    sharedDirSync: bool
+      .default(true)
+      .describe(
+        'bytes shared-dir: fdatasync each checkpoint so other nodes see the bytes (NFS/EFS need it); false where the file system is coherent (CephFS, a local directory)',
+      ),
     writerLeaseTtlMs: z.coerce
       .number()
       .int()

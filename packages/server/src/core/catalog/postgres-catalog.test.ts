@@ -1,3 +1,4 @@
+import { ErrorCode, type SpoolError } from '@spool/common';
 import { expect } from 'chai';
 import { usePostgresDatabase } from '../testing/engines.js';
 import { catalogContract } from './catalog.contract.js';
@@ -22,6 +23,21 @@ describe('PostgresCatalog', () => {
     await first.create({ id: 'kept', filename: 'k.log', mimeType: 'text/plain', supportsLineAccess: true, contextId: null });
     expect(await new PostgresCatalog(b).get('kept')).to.include({ id: 'kept', state: 'INITIATED' });
     for (const db of [a, b, c]) await db.release();
+  });
+
+  it('refuses, atomically with the update, the checkpoint of a writer whose lease moved', async () => {
+    const db = await database.connect();
+    const catalog = new PostgresCatalog(db);
+    await catalog.create({ id: 'fenced', filename: 'f.log', mimeType: 'text/plain', supportsLineAccess: true, contextId: null });
+    await db.pool.query("INSERT INTO writer_leases VALUES ('fenced', 7, 1, TRUE, now())");
+    const cp = { size: 3, newlines: 0, lines: 0, state: 'IN_PROGRESS' as const, indexEntries: [{ block: 1, offset: 2 }] };
+    expect(await catalog.checkpoint('fenced', { ...cp, fence: 7 })).to.include({ size: 3 });
+    const stale = (await catalog.checkpoint('fenced', { ...cp, size: 9, fence: 6 }).catch((e: unknown) => e)) as SpoolError;
+    expect(stale.code).to.equal(ErrorCode.WRITER_CONFLICT);
+    expect(stale.details).to.include({ fenced: true });
+    expect(await catalog.get('fenced')).to.include({ size: 3 });
+    await catalog.close();
+    await db.release();
   });
 
   it('gives a name to one of several nodes creating it at once', async () => {

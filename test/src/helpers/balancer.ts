@@ -15,11 +15,11 @@ export class Balancer {
   /** Backends taken out of rotation (a node about to be killed or paused). */
   readonly down = new Set<number>();
 
-  private constructor(readonly ports: number[]) {
+  private constructor(readonly ports: readonly number[]) {
     this.server = net.createServer((client) => this.route(client));
   }
 
-  static async start(ports: number[]): Promise<Balancer> {
+  static async start(ports: readonly number[]): Promise<Balancer> {
     const balancer = new Balancer(ports);
     await new Promise<void>((resolve) => balancer.server.listen(0, '127.0.0.1', resolve));
     return balancer;
@@ -31,6 +31,11 @@ export class Balancer {
 
   get wsUrl(): string {
     return this.url.replace(/^http/, 'ws');
+  }
+
+  /** Cuts every connection now (what an engine that goes away does to its clients). */
+  cutAll(): void {
+    for (const socket of this.sockets) socket.destroy();
   }
 
   async close(): Promise<void> {

@@ -90,7 +90,7 @@ export class PostgresCatalog implements Catalog {
   }
 
   async usage(nameStartsWith: string): Promise<Usage> {
-    const { rows } = await this.db.pool.query<Usage>(
+    const { rows } = await this.db.query<Usage>(
       `SELECT count(*)::bigint AS count, coalesce(sum(size), 0)::bigint AS bytes FROM resources WHERE ${nameRange(1)}`,
       [nameStartsWith],
     );
@@ -120,7 +120,7 @@ export class PostgresCatalog implements Catalog {
       where.push(`seq ${desc ? '<' : '>'} coalesce((SELECT seq FROM resources WHERE id = $${param(filter.after)}), 0)`);
     }
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
-    const { rows } = await this.db.pool.query<ResourceRow>(
+    const { rows } = await this.db.query<ResourceRow>(
       `SELECT * FROM resources ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`,
       params,
     );
@@ -167,7 +167,7 @@ export class PostgresCatalog implements Catalog {
 
   async lineBlockOffset(id: string, block: number): Promise<number | undefined> {
     if (block === 0) return 0;
-    const { rows } = await this.db.pool.query<{ offset: number }>('SELECT "offset" FROM line_index WHERE resource_id = $1 AND block = $2', [
+    const { rows } = await this.db.query<{ offset: number }>('SELECT "offset" FROM line_index WHERE resource_id = $1 AND block = $2', [
       id,
       block,
     ]);
@@ -201,7 +201,7 @@ export class PostgresCatalog implements Catalog {
   }
 
   private async one(sql: string, params: unknown[]): Promise<ResourceRecord | undefined> {
-    const { rows } = await this.db.pool.query<ResourceRow>(sql, params);
+    const { rows } = await this.db.query<ResourceRow>(sql, params);
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 }

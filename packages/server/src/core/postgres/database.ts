@@ -1,4 +1,5 @@
-import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { SpoolError, StorageFailureError } from '@spool/common';
+import type { Pool, PoolClient, PoolConfig, QueryResult, QueryResultRow } from 'pg';
 import type { Logger } from 'winston';
 import { redactUrl } from '../redact-url.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
@@ -70,9 +71,23 @@ export class PostgresDatabase {
     await this.closing;
   }
 
-  /** Runs `work` in one transaction (rolled back if it throws). */
+  /** One statement; a lost or refused connection becomes STORAGE_FAILURE (`unavailable`). */
+  async query<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /** Runs `work` in one transaction (rolled back if it throws); connection errors as in `query`. */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw unavailable(err);
+    }
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -80,7 +95,7 @@ export class PostgresDatabase {
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      throw unavailable(err);
     } finally {
       client.release();
     }
@@ -102,6 +117,19 @@ export class PostgresDatabase {
       await client.query('UPDATE spool_schema SET version = $1', [version]);
     });
   }
+}
+
+/**
+ * A connection that failed (refused, lost, timed out, the server shutting down: no SQLSTATE,
+ * class 08 or 57P) as STORAGE_FAILURE with a message saying so; anything else as it is
+ * (a SpoolError thrown on purpose, a constraint violation).
+ */
+export function unavailable(err: unknown): unknown {
+  if (err instanceof SpoolError) return err;
+  const code = (err as { code?: unknown }).code;
+  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  if (sqlState && !sqlState.startsWith('08') && !sqlState.startsWith('57P')) return err;
+  return new StorageFailureError(`PostgreSQL unavailable: ${(err as Error).message}`, err);
 }
 
 /** Whether a PostgreSQL error is a unique violation of `constraint`. */

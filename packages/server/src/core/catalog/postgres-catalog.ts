@@ -1,6 +1,13 @@
-import { ErrorCode, isTerminal, NameTakenError, ResourceNotFoundError, ResourceTerminalError, SpoolError } from '@spool/common';
-import { assertFence } from '../leases/postgres-writer-leases.js';
-import { isUniqueViolation, type PostgresDatabase } from '../postgres/database.js';
+import {
+  ErrorCode,
+  isTerminal,
+  NameTakenError,
+  ResourceNotFoundError,
+  ResourceTerminalError,
+  SpoolError,
+  WriterFencedError,
+} from '@spool/common';
+import { isUniqueViolation, type PostgresDatabase, type Queryable } from '../postgres/database.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
 import { type ResourceRowOf, recordOf } from './resource-row.js';
@@ -30,43 +37,45 @@ export class PostgresCatalog implements Catalog {
 
   async create(resource: NewResource, options: { uniqueName?: NameUniqueness } = {}): Promise<ResourceRecord> {
     const name = resource.name ?? null;
+    const insert = async (run: Queryable) => {
+      const { rows } = await run.query<ResourceRow>(
+        `INSERT INTO resources (id, name, attributes, filename, mime_type, supports_line_access, context_id, resumable,
+           write_token_hash, read_token_hash, state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'INITIATED', $11, $11) RETURNING *`,
+        [
+          resource.id,
+          name,
+          JSON.stringify(resource.attributes ?? {}),
+          resource.filename,
+          resource.mimeType,
+          resource.supportsLineAccess,
+          resource.contextId,
+          resource.resumable ?? false,
+          resource.writeTokenHash ?? null,
+          resource.readTokenHash ?? null,
+          Date.now(),
+        ],
+      );
+      return toRecord(rows[0] as ResourceRow);
+    };
+    // Without a name, one statement.
+    if (name === null) return insert(this.db);
     try {
       return await this.db.transaction(async (client) => {
-        if (name !== null) {
-          // Check and insert as one step across nodes: every creator of this name waits here.
-          await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [NAME_LOCK_SPACE, name]);
-          const holder = await client.query<{ id: string }>(
-            options.uniqueName === 'always'
-              ? 'SELECT id FROM resources WHERE name = $1 ORDER BY seq DESC LIMIT 1'
-              : `SELECT id FROM resources WHERE name = $1 AND ${LIVE} LIMIT 1`,
-            [name],
-          );
-          const taken = holder.rows[0];
-          if (taken) throw new NameTakenError(name, taken.id);
-        }
-        const now = Date.now();
-        const { rows } = await client.query<ResourceRow>(
-          `INSERT INTO resources (id, name, attributes, filename, mime_type, supports_line_access, context_id, resumable,
-             write_token_hash, read_token_hash, state, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'INITIATED', $11, $11) RETURNING *`,
-          [
-            resource.id,
-            name,
-            JSON.stringify(resource.attributes ?? {}),
-            resource.filename,
-            resource.mimeType,
-            resource.supportsLineAccess,
-            resource.contextId,
-            resource.resumable ?? false,
-            resource.writeTokenHash ?? null,
-            resource.readTokenHash ?? null,
-            now,
-          ],
+        // Check and insert as one step across nodes: every creator of this name waits here.
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [NAME_LOCK_SPACE, name]);
+        const holder = await client.query<{ id: string }>(
+          options.uniqueName === 'always'
+            ? 'SELECT id FROM resources WHERE name = $1 ORDER BY seq DESC LIMIT 1'
+            : `SELECT id FROM resources WHERE name = $1 AND ${LIVE} LIMIT 1`,
+          [name],
         );
-        return toRecord(rows[0] as ResourceRow);
+        const taken = holder.rows[0];
+        if (taken) throw new NameTakenError(name, taken.id);
+        return insert(client);
       });
     } catch (err) {
-      if (name !== null && isUniqueViolation(err, 'resources_live_name')) throw new NameTakenError(name, 'another');
+      if (isUniqueViolation(err, 'resources_live_name')) throw new NameTakenError(name, 'another');
       throw err;
     }
   }
@@ -127,42 +136,58 @@ export class PostgresCatalog implements Catalog {
     return rows.map(toRecord);
   }
 
+  /**
+   * One statement, so one round trip per checkpoint: the update happens only if the
+   * resource is live, does not move backwards and (with a fence) the lease still has that
+   * token — read under a share lock, so a takeover waits for it; the index entries go in
+   * with it. When nothing was updated, a second look says why.
+   */
   async checkpoint(id: string, cp: CatalogCheckpoint): Promise<ResourceRecord> {
-    return this.db.transaction(async (client) => {
-      const { rows } = await client.query<ResourceRow>('SELECT * FROM resources WHERE id = $1 FOR UPDATE', [id]);
-      const current = rows[0];
-      if (!current) throw new ResourceNotFoundError(id);
-      if (cp.fence !== undefined) await assertFence(client, id, cp.fence);
-      if (isTerminal(current.state)) throw new ResourceTerminalError(id, current.state);
-      if (cp.size < current.size || cp.newlines < current.newlines) {
-        throw new SpoolError(ErrorCode.INTERNAL, `Checkpoint of ${id} would move backwards`, { from: current.size, to: cp.size });
-      }
-      const now = Date.now();
-      const updated = await client.query<ResourceRow>(
-        `UPDATE resources SET size = $2, newlines = $3, lines = $4, state = $5, checksum = $6, error = $7, updated_at = $8,
-           completed_at = $9 WHERE id = $1 RETURNING *`,
-        [
-          id,
-          cp.size,
-          cp.newlines,
-          cp.lines,
-          cp.state,
-          cp.checksum ?? current.checksum,
-          cp.error ?? current.error,
-          now,
-          isTerminal(cp.state) ? now : null,
-        ],
-      );
-      if (cp.indexEntries.length > 0) {
-        await client.query(
-          `INSERT INTO line_index (resource_id, block, "offset")
-           SELECT $1, block, "offset" FROM unnest($2::bigint[], $3::bigint[]) AS e(block, "offset")
-           ON CONFLICT (resource_id, block) DO UPDATE SET "offset" = excluded."offset"`,
-          [id, cp.indexEntries.map((e) => e.block), cp.indexEntries.map((e) => e.offset)],
-        );
-      }
-      return toRecord(updated.rows[0] as ResourceRow);
-    });
+    const now = Date.now();
+    const { rows } = await this.db.query<ResourceRow>(
+      `WITH lease AS (SELECT token FROM writer_leases WHERE resource_id = $1 FOR SHARE),
+       updated AS (
+         UPDATE resources SET size = $2, newlines = $3, lines = $4, state = $5, checksum = coalesce($6, checksum),
+           error = coalesce($7, error), updated_at = $8, completed_at = $9
+         WHERE id = $1 AND ${LIVE} AND size <= $2 AND newlines <= $3
+           AND ($10::bigint IS NULL OR EXISTS (SELECT 1 FROM lease WHERE token = $10))
+         RETURNING *),
+       indexed AS (
+         INSERT INTO line_index (resource_id, block, "offset")
+         SELECT $1, block, "offset" FROM unnest($11::bigint[], $12::bigint[]) AS e(block, "offset") WHERE EXISTS (SELECT 1 FROM updated)
+         ON CONFLICT (resource_id, block) DO UPDATE SET "offset" = excluded."offset")
+       SELECT * FROM updated`,
+      [
+        id,
+        cp.size,
+        cp.newlines,
+        cp.lines,
+        cp.state,
+        cp.checksum ?? null,
+        cp.error ?? null,
+        now,
+        isTerminal(cp.state) ? now : null,
+        cp.fence ?? null,
+        cp.indexEntries.map((e) => e.block),
+        cp.indexEntries.map((e) => e.offset),
+      ],
+    );
+    const updated = rows[0];
+    if (updated) return toRecord(updated);
+    throw await this.refusal(id, cp);
+  }
+
+  /** Why a checkpoint changed nothing, checked in the order the rules apply. */
+  private async refusal(id: string, cp: CatalogCheckpoint): Promise<SpoolError> {
+    const { rows } = await this.db.query<{ state: string; size: number; newlines: number; token: number | null }>(
+      'SELECT r.state, r.size, r.newlines, l.token FROM resources r LEFT JOIN writer_leases l ON l.resource_id = r.id WHERE r.id = $1',
+      [id],
+    );
+    const current = rows[0];
+    if (!current) return new ResourceNotFoundError(id);
+    if (cp.fence !== undefined && current.token !== cp.fence) return new WriterFencedError(id);
+    if (isTerminal(current.state as CatalogCheckpoint['state'])) return new ResourceTerminalError(id, current.state);
+    return new SpoolError(ErrorCode.INTERNAL, `Checkpoint of ${id} would move backwards`, { from: current.size, to: cp.size });
   }
 
   async lineBlockOffset(id: string, block: number): Promise<number | undefined> {

@@ -11,6 +11,11 @@ const DEFAULT_POOL_SIZE = 16;
 /** How long a query may wait for a connection of the pool before it fails (PostgreSQL down or saturated). */
 const CONNECT_TIMEOUT_MS = 5_000;
 
+/** What runs a statement: the database (alone) or a transaction's client. */
+export interface Queryable {
+  query<R extends QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
+
 /**
  * One PostgreSQL database shared by the catalog, the writer leases and the chunk store of
  * a node: one pool, the schema migrated once at start, closed when its last user closes.

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { StorageFailureError } from '@spool/common';
+import { StorageFailureError, WriterFencedError } from '@spool/common';
 import type { PoolClient } from 'pg';
 import { assertFence } from '../leases/postgres-writer-leases.js';
 import type { PostgresDatabase } from '../postgres/database.js';
@@ -53,17 +53,23 @@ class PostgresByteWriter implements ByteWriter {
     if (this.closed) throw new StorageFailureError('Writer is closed');
     const rows = toRows(chunks, this.written);
     if (rows.length === 0) return;
-    await this.fenced(async (client) => {
-      // One statement per row: a lone Buffer parameter goes over as binary, an array of them as hex text.
-      for (const row of rows) {
-        await client.query('INSERT INTO resource_chunks (resource_id, start_offset, end_offset, data) VALUES ($1, $2, $3, $4)', [
-          this.id,
-          row.start,
-          row.start + row.data.length,
-          row.data,
-        ]);
+    // One statement per row, each checking the fence under a share lock of the lease (a
+    // takeover waits for it, then cuts whatever landed past the visible size). A lone
+    // Buffer parameter goes over as binary; an array of them would go as hex text.
+    for (const row of rows) {
+      let inserted: number | null;
+      try {
+        ({ rowCount: inserted } = await this.db.query(
+          `WITH lease AS (SELECT token FROM writer_leases WHERE resource_id = $1 FOR SHARE)
+           INSERT INTO resource_chunks (resource_id, start_offset, end_offset, data)
+           SELECT $1, $2, $3, $4 WHERE $5::bigint IS NULL OR EXISTS (SELECT 1 FROM lease WHERE token = $5)`,
+          [this.id, row.start, row.start + row.data.length, row.data, this.fence ?? null],
+        ));
+      } catch (err) {
+        throw storageError(err, `Writing resource ${this.id}`);
       }
-    });
+      if (!inserted) throw new WriterFencedError(this.id);
+    }
     const last = rows[rows.length - 1] as { start: number; data: Buffer };
     this.written = last.start + last.data.length;
   }

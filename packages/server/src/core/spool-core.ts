@@ -159,8 +159,14 @@ export class SpoolCore {
     await catalog.recordDeferred();
     // Uploads of a node that died or hangs (their leases ran out): recovered as at a start.
     for (const id of await this.leases.orphans()) {
+      if (this.active.has(id) || this.resuming.has(id)) continue;
       const record = await catalog.get(id);
-      if (record && !isTerminal(record.state) && !this.active.has(id) && !this.resuming.has(id)) await this.recoverOne(record);
+      if (record && !isTerminal(record.state)) {
+        await this.recoverOne(record);
+      } else {
+        // Ended or gone, its writer died before giving the lease back: give it back for it.
+        await (await this.leases.tryAcquire(id))?.release();
+      }
     }
     for (const state of [TransferState.INITIATED, TransferState.IN_PROGRESS]) {
       let after: string | undefined;
@@ -174,7 +180,10 @@ export class SpoolCore {
           const lease = await this.leases.tryAcquire(record.id);
           if (!lease) continue;
           try {
-            await this.failDetached(record, `Not resumed within ${this.options.resumeGraceMs} ms`);
+            // Another node may have resumed or failed it since the listing.
+            const current = await catalog.get(record.id);
+            if (!current || isTerminal(current.state) || current.updatedAt >= now - this.options.resumeGraceMs) continue;
+            await this.failDetached(current, `Not resumed within ${this.options.resumeGraceMs} ms`);
           } finally {
             await lease.release();
           }
@@ -187,7 +196,13 @@ export class SpoolCore {
         const expired = await catalog.list({ completedBefore: now - this.options.retentionMs, limit: 500 });
         if (expired.length === 0) break;
         for (const record of expired) {
-          await this.delete(record.id);
+          try {
+            await this.delete(record.id);
+          } catch (err) {
+            // Every node sweeps: another one may have deleted it first.
+            if (err instanceof ResourceNotFoundError) continue;
+            throw err;
+          }
           logger.info('resource expired', { resourceId: record.id, completedAt: record.completedAt });
         }
       }

@@ -390,7 +390,8 @@ export class UploadSession extends EventEmitter {
       this.phase = 'open';
       // Forced: the catalog's updatedAt then says when the writer left (the resume grace starts).
       await this.recordCheckpoint(true);
-      this.phase = 'ended';
+      // Skipped because an earlier checkpoint failed: that failure's ending must still run.
+      if (!this.failure) this.phase = 'ended';
     });
     this.checkpointChain = run.catch(() => undefined);
     try {
@@ -404,6 +405,11 @@ export class UploadSession extends EventEmitter {
       }
       await this.detach();
       throw err;
+    }
+    if (this.failure) {
+      // A checkpoint queued before this one failed (a full disk, a fence): that ending wins.
+      await this.ending?.catch(() => undefined);
+      throw this.failure;
     }
     await this.detach();
     return this.visible;

@@ -130,11 +130,17 @@ export class RedisEventBus implements EventBus {
     const wrapped = listener as BusListener<unknown>;
     own.listeners.add(wrapped);
     if (onGap) own.gapHandlers.add(onGap);
-    try {
-      await own.subscribing;
-    } catch (err) {
-      this.remove(full, own, wrapped, onGap);
-      throw err;
+    if (this.sub.status === 'ready') {
+      try {
+        await own.subscribing;
+      } catch (err) {
+        this.remove(full, own, wrapped, onGap);
+        throw err;
+      }
+    } else {
+      // Redis is away: the SUBSCRIBE waits for it, and its return is a gap (onGap re-reads).
+      // The subscriber reads the catalog meanwhile instead of hanging on the bus.
+      own.subscribing.catch(() => this.remove(full, own, wrapped, onGap));
     }
     return () => this.remove(full, own, wrapped, onGap);
   }

@@ -14,6 +14,7 @@ import { ServerProcess } from './process.js';
 import { formatReport } from './report.js';
 import type { BenchContext, Scenario, ScenarioReport } from './scenario.js';
 import { blobSyncScenario } from './scenarios/blob-sync.js';
+import { clusterFollowScenario } from './scenarios/cluster-follow.js';
 import { followLatencyScenario } from './scenarios/follow-latency.js';
 import { hspUploadScenario } from './scenarios/hsp-upload.js';
 import { httpCompressionScenario } from './scenarios/http-compression.js';
@@ -37,6 +38,7 @@ const SCENARIOS: Scenario[] = [
   hspUploadScenario,
   blobSyncScenario,
   httpCompressionScenario,
+  clusterFollowScenario,
 ];
 const DEFAULT_SIZE_MIB = 1024;
 const DEFAULT_REPEAT = 3;

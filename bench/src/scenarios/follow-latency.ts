@@ -4,8 +4,8 @@ import { RawSpoolFollower } from '../raw-spool-follower.js';
 import { type BenchContext, type LatencyResult, type Scenario, type ScenarioReport, verify } from '../scenario.js';
 import { SpoolServerProcess } from '../spool-server.js';
 
-const WRITES_PER_SECOND = 1000;
-const WRITES = 5000;
+export const WRITES_PER_SECOND = 1000;
+export const WRITES = 5000;
 const RSS_LIMIT_BYTES = 150e6;
 /** Rows: followers on one server, and the server's checkpoint interval (its default is 100 ms). */
 const ROWS = [
@@ -16,7 +16,7 @@ const ROWS = [
 ] as const;
 
 /** Latencies in 0.05 ms buckets up to 10 s: millions of samples in fixed memory. */
-class LatencyHistogram {
+export class LatencyHistogram {
   private static readonly STEP_MS = 0.05;
   private readonly buckets = new Uint32Array(200_000);
   count = 0;
@@ -44,10 +44,10 @@ class LatencyHistogram {
 const nowMs = () => performance.timeOrigin + performance.now();
 
 /** Every write is one fixed-size text line, so a follower finds write `n` at offset `n * RECORD_BYTES`. */
-const RECORD_BYTES = 32;
+export const RECORD_BYTES = 32;
 const record = (seq: number, sentAt: number) => Buffer.from(`${String(seq).padStart(10, '0')} ${sentAt.toFixed(3).padStart(20)}\n`);
 
-interface FollowerResult {
+export interface FollowerResult {
   sha256: string;
   bytes: number;
   records: number;
@@ -58,7 +58,7 @@ interface FollowerResult {
  * measure the server: follow from 0, record each line's latency at the moment its push
  * arrives, hash everything, end on the terminal status.
  */
-function follow(
+export function follow(
   wsUrl: string,
   id: string,
   sentAt: Float64Array,
@@ -85,8 +85,32 @@ function follow(
   return { connected, done };
 }
 
+/**
+ * Connects `count` followers (`open(i)` makes follower i), at most 100 handshakes at a
+ * time; resolves once all are connected, with the promises of their results.
+ */
+export async function connectFollowers(
+  count: number,
+  open: (index: number) => { connected: Promise<void>; done: Promise<FollowerResult> },
+): Promise<Promise<FollowerResult>[]> {
+  const results: Promise<FollowerResult>[] = [];
+  for (let opened = 0; opened < count; ) {
+    const batch = Math.min(100, count - opened);
+    const connecting: Promise<void>[] = [];
+    for (let i = 0; i < batch; i++) {
+      const follower = open(opened + i);
+      follower.done.catch(() => undefined); // awaited by the caller, with the others
+      results.push(follower.done);
+      connecting.push(follower.connected);
+    }
+    await Promise.all(connecting);
+    opened += batch;
+  }
+  return results;
+}
+
 /** The producer: creates a resource, then one small binary message per write at a steady rate. */
-async function produce(
+export async function produce(
   wsUrl: string,
   sentAt: Float64Array,
   onReady: (id: string) => Promise<void>,
@@ -152,19 +176,7 @@ export const followLatencyScenario: Scenario = {
       let followers: Promise<FollowerResult>[] = [];
       try {
         const produced = await produce(server.wsUrl, sentAt, async (id) => {
-          // Connect every follower before the first write, at most 100 handshakes at a time.
-          for (let opened = 0; opened < row.followers; ) {
-            const batch = Math.min(100, row.followers - opened);
-            const connecting: Promise<void>[] = [];
-            for (let i = 0; i < batch; i++) {
-              const follower = follow(server.wsUrl, id, sentAt, histogram);
-              follower.done.catch(() => undefined); // awaited with the others below
-              followers.push(follower.done);
-              connecting.push(follower.connected);
-            }
-            await Promise.all(connecting);
-            opened += batch;
-          }
+          followers = await connectFollowers(row.followers, () => follow(server.wsUrl, id, sentAt, histogram));
         });
         const results = await Promise.all(followers);
         followers = [];

@@ -116,6 +116,15 @@ export class WriterConflictError extends SpoolError {
     super(ErrorCode.WRITER_CONFLICT, `Resource ${id} already has a writer`, { id });
   }
 }
+/**
+ * This writer's lease moved to another writer (another node took the resource over, e.g.
+ * after this one paused): nothing it writes or checkpoints counts any more.
+ */
+export class WriterFencedError extends SpoolError {
+  constructor(id: string) {
+    super(ErrorCode.WRITER_CONFLICT, `Resource ${id} has a newer writer: this one lost its lease`, { id, fenced: true });
+  }
+}
 export class OffsetMismatchError extends SpoolError {
   constructor(id: string, expected: number, got: number) {
     super(ErrorCode.OFFSET_MISMATCH, `Resource ${id} is at offset ${expected}, write was at ${got}`, { id, expected, got });

@@ -30,5 +30,7 @@ try {
     process.stderr.write(`spool-server: ${err.message}\n`);
     process.exit(2);
   }
-  throw err;
+  // An engine that cannot be reached (PostgreSQL, Redis) or a port in use: one line, no stack.
+  process.stderr.write(`spool-server: cannot start: ${(err as Error).message}\n`);
+  process.exit(1);
 }

@@ -1,14 +1,10 @@
 import path from 'node:path';
 import type { Logger } from 'winston';
+import { openBackends } from './backends.js';
 import { type ConfigSources, loadConfig } from './config/load.js';
-import { parseOctalMode, type SpoolConfig, type SpoolConfigInput } from './config/schema.js';
+import type { SpoolConfig, SpoolConfigInput } from './config/schema.js';
 import { AccessControl } from './core/access/access-control.js';
-import { CachingCatalog } from './core/catalog/caching-catalog.js';
-import { SqliteCatalog } from './core/catalog/sqlite-catalog.js';
-import { MemoryEventBus } from './core/events/memory-event-bus.js';
 import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
-import { FileByteStore } from './core/storage/file-byte-store.js';
-import { createDirSync } from './core/storage/file-modes.js';
 import { type Host, HostUrls, startHost } from './host/host.js';
 import { createLogger } from './logging.js';
 import { blobSyncProtocol } from './protocols/blob-sync/index.js';
@@ -48,44 +44,40 @@ export interface SpoolServer {
 }
 
 export interface StartOptions extends Omit<ConfigSources, 'overrides'> {
-  /** Replace the embedded catalog/store/bus (multi-node deployments, tests). */
+  /** Replace the catalog/store/bus the config chooses (tests); all three given: the config's are not opened. */
   deps?: Partial<SpoolCoreDeps>;
   /** The protocols to mount (default: DEFAULT_PROTOCOLS). */
   protocols?: readonly ProtocolDefinition[];
 }
 
-/** The embedded default: SQLite catalog and files in the data directory, in-process events. */
-export function embeddedDeps(config: SpoolConfig, logger: Logger): SpoolCoreDeps {
-  const [fileMode, dirMode] = [parseOctalMode(config.dataFileMode), parseOctalMode(config.dataDirMode)];
-  createDirSync(config.dataDir, dirMode);
-  return {
-    catalog: new CachingCatalog(new SqliteCatalog(path.join(config.dataDir, 'catalog.sqlite'), { fileMode })),
-    store: new FileByteStore(config.dataDir, { fileMode, dirMode }),
-    bus: new MemoryEventBus(),
-    logger,
-  };
-}
-
 export async function startServer(overrides: Partial<SpoolConfigInput> = {}, options: StartOptions = {}): Promise<SpoolServer> {
   const config = loadConfig({ ...options, overrides });
   const logger = createLogger(config);
-  const embedded = { ...embeddedDeps(config, logger), ...options.deps };
   const definitions = options.protocols ?? DEFAULT_PROTOCOLS;
   const ownerOfName = ownerOfNameIn(definitions);
-  const deps = { ...embedded, access: new AccessControl(config.authEnabled, config.apiTokens, embedded.catalog, ownerOfName) };
+  const backends = options.deps?.catalog && options.deps.store && options.deps.bus ? undefined : await openBackends(config, logger);
+  const chosen = { logger, ...backends?.deps, ...options.deps } as SpoolCoreDeps;
+  const deps = { ...chosen, access: new AccessControl(config.authEnabled, config.apiTokens, chosen.catalog, ownerOfName) };
   const core = new SpoolCore(deps, {
     checkpointIntervalMs: config.checkpointIntervalMs,
     maxActiveUploads: config.maxActiveUploads,
     maxResourceBytes: config.maxResourceBytes,
     highWaterMarkBytes: config.uploadHighWaterMarkBytes,
-    syncOnCheckpoint: config.syncOnCheckpoint,
+    // On NFS other nodes see only what was flushed (close-to-open consistency).
+    syncOnCheckpoint: config.syncOnCheckpoint || (config.bytes === 'shared-dir' && config.sharedDirSync),
     maxLinesReplyBytes: config.maxLinesReplyBytes,
     resumeGraceMs: config.resumeGraceMs,
     retentionMs: config.retentionMs,
     sweepIntervalMs: config.sweepIntervalMs,
     idleTimeoutMs: config.uploadIdleTimeoutMs,
   });
-  await core.start();
+  try {
+    await core.start();
+  } catch (err) {
+    await core.close().catch(() => undefined);
+    await backends?.close();
+    throw err;
+  }
 
   const urls = new HostUrls(config.publicUrl);
   const protocols = definitions.map((protocol) => protocol.create({ core, config, logger, urls }));
@@ -94,12 +86,14 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
     host = await startHost(protocols, { core, config, logger, urls });
   } catch (err) {
     await core.close();
+    await backends?.close();
     throw err;
   }
   logger.info('spool server listening', {
     url: host.url,
     tcp: host.tcpPorts,
     dataDir: path.resolve(config.dataDir),
+    backends: { catalog: config.catalog, events: config.events, bytes: config.bytes },
     publicUrl: config.publicUrl,
     accessControl: config.authEnabled ? `on (${config.apiTokens.length} API tokens)` : 'off',
   });
@@ -110,9 +104,12 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
       logger.info('shutting down');
       await host.close();
       await core.close();
+      await backends?.close();
       logger.info('stopped');
     })();
     return closing;
   };
   return { config, core, logger, url: host.url, wsUrl: host.url.replace(/^http/, 'ws'), port: host.port, host, close };
 }
+
+export { embeddedDeps } from './backends.js';

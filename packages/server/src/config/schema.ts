@@ -217,10 +217,63 @@ export const ConfigSchema = z
       .min(1024)
       .default(8 * 1024 * 1024)
       .describe('Largest blob id list of one blob-sync stream request: a download body, or the first line of an upload'),
+    catalog: z
+      .enum(['sqlite', 'postgres'])
+      .default('sqlite')
+      .describe(
+        'Where resources are registered: sqlite (embedded, in dataDir) or postgres (shared by the nodes of a cluster; databaseUrl)',
+      ),
+    events: z
+      .enum(['memory', 'redis'])
+      .default('memory')
+      .describe('How status reaches followers: memory (this process) or redis (every node of a cluster; redisUrl)'),
+    bytes: z
+      .enum(['files', 'shared-dir', 'postgres'])
+      .default('files')
+      .describe(
+        'Where resource bytes live: files (dataDir, this node), shared-dir (sharedDir, mounted by every node: NFS/EFS/CephFS) or postgres (chunks in the catalog database)',
+      ),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(?:ql)?:\/\//, 'must be a postgres:// URL')
+      .optional()
+      .describe('PostgreSQL URL for catalog/bytes postgres, e.g. postgres://spool@db:5432/spool'),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .optional()
+      .describe('Redis URL for events redis, e.g. redis://cache:6379'),
+    redisKeyPrefix: z.string().default('spool:').describe('Prefix of every Redis channel: several deployments may share one Redis'),
+    sharedDir: z.string().min(1).optional().describe('Directory every node mounts, for bytes shared-dir'),
+    sharedDirSync: bool
+      .default(true)
+      .describe(
+        'bytes shared-dir: fdatasync each checkpoint so other nodes see the bytes (NFS/EFS need it); false where the file system is coherent (CephFS, a local directory)',
+      ),
+    writerLeaseTtlMs: z.coerce
+      .number()
+      .int()
+      .min(300)
+      .default(10_000)
+      .describe(
+        'Cluster: how long a node that stops renewing (hangs) keeps its uploads before another node may take them over; a killed node loses them at once',
+      ),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Least severe log level written'),
     logFormat: z.enum(['json', 'pretty']).default('json').describe('Log line format on stderr'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    const need = (when: boolean, key: 'databaseUrl' | 'redisUrl' | 'sharedDir', why: string) => {
+      if (when && !config[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required with ${why}` });
+    };
+    need(config.catalog === 'postgres' || config.bytes === 'postgres', 'databaseUrl', 'catalog or bytes postgres (SPOOL_DATABASE_URL)');
+    need(config.events === 'redis', 'redisUrl', 'events redis (SPOOL_REDIS_URL)');
+    need(config.bytes === 'shared-dir', 'sharedDir', 'bytes shared-dir (SPOOL_SHARED_DIR)');
+    if (config.bytes === 'postgres' && config.catalog !== 'postgres') {
+      // Its appends are fenced by the writer leases, which live in the catalog's database.
+      ctx.addIssue({ code: 'custom', path: ['bytes'], message: 'bytes postgres needs catalog postgres' });
+    }
+  });
 
 export type SpoolConfig = z.infer<typeof ConfigSchema>;
 export type SpoolConfigInput = z.input<typeof ConfigSchema>;

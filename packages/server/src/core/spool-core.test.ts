@@ -11,23 +11,14 @@ import { MemoryEventBus } from './events/memory-event-bus.js';
 import { SpoolCore, type SpoolCoreOptions } from './spool-core.js';
 import type { ByteStore, ByteWriter } from './storage/byte-store.js';
 import { FileByteStore } from './storage/file-byte-store.js';
+import { TEST_CORE_OPTIONS } from './testing/core-options.js';
 import { FullDisk } from './testing/full-disk.js';
 import { freshTempDir } from './testing/temp-dirs.js';
 import { LINE_INDEX_STRIDE } from './types.js';
 import type { UploadSession } from './upload-session.js';
 
 const logger = winston.createLogger({ silent: true });
-const OPTIONS: SpoolCoreOptions = {
-  checkpointIntervalMs: 10,
-  maxActiveUploads: 0,
-  maxResourceBytes: 0,
-  highWaterMarkBytes: 1024 * 1024,
-  syncOnCheckpoint: false,
-  maxLinesReplyBytes: 1024 * 1024,
-  resumeGraceMs: 60_000,
-  retentionMs: 0,
-  sweepIntervalMs: 60_000,
-};
+const OPTIONS = TEST_CORE_OPTIONS;
 
 /** The catalog and store of a data directory. */
 interface Storage {

@@ -25,9 +25,11 @@ import type { Catalog, NameUniqueness, Usage } from './catalog/catalog.js';
 import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
 import { OffThreadHash } from './hashing/off-thread-hash.js';
+import { LocalWriterLeases, type WriterLease, type WriterLeases } from './leases/writer-leases.js';
 import { reportedLines } from './lines/line-indexer.js';
 import { LinePage } from './lines/line-page.js';
 import { looksLikeId, validateResourceName } from './names.js';
+import { RemoteTails } from './remote-tails.js';
 import type { ByteStore } from './storage/byte-store.js';
 import { LINE_INDEX_STRIDE, type ListFilter, type ResourceRecord } from './types.js';
 import { DELETED_REASON, type UploadLimits, UploadSession, type UploadSessionDeps } from './upload-session.js';
@@ -52,6 +54,8 @@ export interface SpoolCoreDeps {
   access?: AccessControl;
   store: ByteStore;
   bus: EventBus;
+  /** Who may write a resource, across nodes; absent = this process only (LocalWriterLeases). */
+  leases?: WriterLeases;
   logger: Logger;
 }
 
@@ -134,6 +138,9 @@ export class SpoolCore {
   readonly access: AccessControl;
   /** The catalog as the core uses it: an end or delete a full disk cannot record yet waits in memory, shown as done. */
   private readonly catalog: DeferredWritesCatalog;
+  private readonly leases: WriterLeases;
+  /** Newest bytes of uploads written by other nodes, read once per node for every follower here. */
+  private readonly remoteTails: RemoteTails;
 
   constructor(
     readonly deps: SpoolCoreDeps,
@@ -141,6 +148,8 @@ export class SpoolCore {
   ) {
     this.access = deps.access ?? new AccessControl(false, [], deps.catalog);
     this.catalog = new DeferredWritesCatalog(deps.catalog, deps.logger);
+    this.leases = deps.leases ?? new LocalWriterLeases();
+    this.remoteTails = new RemoteTails(deps.store, (id) => this.active.has(id) || this.ending.has(id));
   }
 
   /** Recovers after a crash or stop, then starts the checkpointer. */
@@ -168,6 +177,17 @@ export class SpoolCore {
     const { catalog } = this;
     const { logger } = this.deps;
     await catalog.recordDeferred();
+    // Uploads of a node that died or hangs (their leases ran out): recovered as at a start.
+    for (const id of await this.leases.orphans()) {
+      if (this.active.has(id) || this.resuming.has(id)) continue;
+      const record = await catalog.get(id);
+      if (record && !isTerminal(record.state)) {
+        await this.recoverOne(record);
+      } else {
+        // Ended or gone, its writer died before giving the lease back: give it back for it.
+        await (await this.leases.tryAcquire(id))?.release();
+      }
+    }
     for (const state of [TransferState.INITIATED, TransferState.IN_PROGRESS]) {
       let after: string | undefined;
       for (;;) {
@@ -176,7 +196,17 @@ export class SpoolCore {
         after = batch[batch.length - 1]?.id;
         for (const record of batch) {
           if (this.active.has(record.id) || this.resuming.has(record.id)) continue;
-          await this.failDetached(record, `Not resumed within ${this.options.resumeGraceMs} ms`);
+          // A writer on another node (an idle upload) holds it: not abandoned.
+          const lease = await this.leases.tryAcquire(record.id);
+          if (!lease) continue;
+          try {
+            // Another node may have resumed or failed it since the listing.
+            const current = await catalog.get(record.id);
+            if (!current || isTerminal(current.state) || current.updatedAt >= now - this.options.resumeGraceMs) continue;
+            await this.failDetached(current, `Not resumed within ${this.options.resumeGraceMs} ms`);
+          } finally {
+            await lease.release();
+          }
           logger.warn('abandoned upload marked FAILED', { resourceId: record.id, size: record.size });
         }
       }
@@ -186,7 +216,13 @@ export class SpoolCore {
         const expired = await catalog.list({ completedBefore: now - this.options.retentionMs, limit: 500 });
         if (expired.length === 0) break;
         for (const record of expired) {
-          await this.delete(record.id);
+          try {
+            await this.delete(record.id);
+          } catch (err) {
+            // Every node sweeps: another one may have deleted it first.
+            if (err instanceof ResourceNotFoundError) continue;
+            throw err;
+          }
           logger.info('resource expired', { resourceId: record.id, completedAt: record.completedAt });
         }
       }
@@ -253,50 +289,76 @@ export class SpoolCore {
       last.set(status.id, status);
       listener(status);
     };
-    const unsubscribe = await this.deps.bus.subscribe<ResourceStatus>(contextChannel(contextId), deliver);
-    let after: string | undefined;
-    for (;;) {
-      const batch = await this.catalog.list({ contextId, after, limit: 500 });
-      if (batch.length === 0) break;
-      after = batch[batch.length - 1]?.id;
-      for (const record of batch) deliver(this.activeUpload(record.id)?.status ?? statusOf(record));
+    const readAll = async () => {
+      let after: string | undefined;
+      for (;;) {
+        const batch = await this.catalog.list({ contextId, after, limit: 500 });
+        if (batch.length === 0) break;
+        after = batch[batch.length - 1]?.id;
+        for (const record of batch) deliver(this.activeUpload(record.id)?.status ?? statusOf(record));
+      }
+    };
+    const unsubscribe = await this.deps.bus.subscribe<ResourceStatus>(contextChannel(contextId), deliver, () => {
+      readAll().catch((err: Error) => this.deps.logger.warn('context status not re-read', { contextId, error: err.message }));
+    });
+    try {
+      await readAll();
+    } catch (err) {
+      unsubscribe();
+      throw err;
     }
     return unsubscribe;
   }
 
   /**
-   * Uploads that were open when the process stopped are marked FAILED with the bytes of
-   * their last checkpoint. Bytes past it were never visible: they are cut, so catalog and
-   * files agree. If the files hold less than the catalog claims (machine crash before
-   * the OS wrote them), the catalog is clamped down to the bytes that exist.
+   * Uploads that were open when the process stopped are recovered (`recoverOne`). In a
+   * cluster, those a live node is writing are left alone (their lease is held).
    */
   private async recover(): Promise<void> {
-    const { catalog } = this;
-    const { store, logger } = this.deps;
     for (const state of [TransferState.INITIATED, TransferState.IN_PROGRESS]) {
       let cursor: string | undefined;
       for (;;) {
-        const batch = await catalog.list({ state, after: cursor, limit: 500 });
+        const batch = await this.catalog.list({ state, after: cursor, limit: 500 });
         if (batch.length === 0) break;
         cursor = batch[batch.length - 1]?.id;
-        for (const record of batch) {
-          let { size, newlines } = record;
-          const stored = await store.size(record.id);
-          if (stored < size) {
-            size = stored;
-            newlines = record.supportsLineAccess ? await this.countNewlines(record.id, size) : 0;
-            await catalog.truncate(record.id, size, newlines, newlines);
-          }
-          if (stored > size) await store.truncate(record.id, size);
-          if (record.resumable) {
-            // Stays IN_PROGRESS: its writer may resume within the grace period (the sweeper fails it after).
-            logger.info('interrupted upload may be resumed', { resourceId: record.id, size });
-            continue;
-          }
-          await this.failDetached({ ...record, size, newlines }, 'Server stopped during upload');
-          logger.warn('marked interrupted upload FAILED', { resourceId: record.id, size });
-        }
+        for (const record of batch) await this.recoverOne(record);
       }
+    }
+  }
+
+  /**
+   * An upload whose writer is gone (this process stopped, or its node died) keeps the
+   * bytes of its last checkpoint. Bytes past it were never visible: they are cut, so
+   * catalog and store agree. If the store holds less than the catalog claims (machine
+   * crash before the OS wrote them), the catalog is clamped down to the bytes that exist.
+   * Resumable uploads stay IN_PROGRESS for their writer to resume; the others are FAILED.
+   */
+  private async recoverOne(record: ResourceRecord): Promise<void> {
+    const { catalog } = this;
+    const { store, logger } = this.deps;
+    const lease = await this.leases.tryAcquire(record.id);
+    if (!lease) return;
+    try {
+      const current = await catalog.get(record.id);
+      if (!current || isTerminal(current.state)) return;
+      let { size, newlines } = current;
+      const stored = await store.size(current.id);
+      if (stored < size) {
+        size = stored;
+        newlines = current.supportsLineAccess ? await this.countNewlines(current.id, size) : 0;
+        await catalog.truncate(current.id, size, newlines, newlines);
+      }
+      // Opening a fenced writer at the size cuts what lies past it (and ends a dead writer's segment there).
+      if (stored > size || lease.token !== undefined) await (await store.openWriter(current.id, { at: size, fence: lease.token })).close();
+      if (current.resumable) {
+        // Stays IN_PROGRESS: its writer may resume within the grace period (the sweeper fails it after).
+        logger.info('interrupted upload may be resumed', { resourceId: current.id, size });
+        return;
+      }
+      await this.failDetached({ ...current, size, newlines }, 'Server stopped during upload');
+      logger.warn('marked interrupted upload FAILED', { resourceId: current.id, size });
+    } finally {
+      await lease.release();
     }
   }
 
@@ -328,20 +390,28 @@ export class SpoolCore {
     const { catalog } = this;
     const { logger } = this.deps;
     const name = options.name ? validateResourceName(options.name) : null;
-    const record = await catalog.create(
-      {
-        ...parsed.data,
-        id: uuidv7(),
-        name,
-        attributes: options.attributes ?? {},
-        contextId: options.contextId ?? null,
-        resumable: options.resumable ?? false,
-        writeTokenHash: options.writeTokenHash ?? null,
-        readTokenHash: options.readTokenHash ?? null,
-      },
-      { uniqueName: options.uniqueName ?? 'live' },
-    );
-    const session = await this.attachWriter(record, undefined, options.checksum ?? true);
+    const id = uuidv7();
+    // Held before the resource exists: a node recovering at that moment must not take it for an orphan.
+    const lease = await this.leases.acquire(id);
+    const record = await catalog
+      .create(
+        {
+          ...parsed.data,
+          id,
+          name,
+          attributes: options.attributes ?? {},
+          contextId: options.contextId ?? null,
+          resumable: options.resumable ?? false,
+          writeTokenHash: options.writeTokenHash ?? null,
+          readTokenHash: options.readTokenHash ?? null,
+        },
+        { uniqueName: options.uniqueName ?? 'live' },
+      )
+      .catch(async (err: unknown) => {
+        await lease.release();
+        throw err;
+      });
+    const session = await this.attachWriter(record, lease, { checksum: options.checksum ?? true });
     logger.info('upload created', { resourceId: record.id, filename: record.filename, contextId: record.contextId });
     await this.publish(record, session.status);
     return session;
@@ -366,23 +436,22 @@ export class SpoolCore {
   }
 
   private async reopenWriter(id: string, offset: number | undefined, options: ResumeUploadOptions): Promise<UploadSession> {
-    const record = await this.getRecord(id);
-    if (isTerminal(record.state)) throw new ResourceTerminalError(id, record.state);
-    if (offset !== undefined && offset !== record.size) throw new OffsetMismatchError(id, record.size, offset);
-    const { store } = this.deps;
-    // Bytes past the visible size were never acknowledged to anyone: drop them.
-    if ((await store.size(id)) > record.size) await store.truncate(id, record.size);
-    const checksum = options.checksum ?? true;
-    // Nothing stored yet: hash as the bytes arrive rather than re-reading them at finish.
-    const session =
-      record.size === 0
-        ? await this.attachWriter(record, undefined, checksum)
-        : await this.attachWriter(record, {
-            lastByte: (await store.read(id, record.size - 1, record.size))[0],
-            hashStored: checksum ? () => this.hashStored(id) : undefined,
-          });
-    this.deps.logger.info('upload resumed', { resourceId: id, offset: record.size });
-    return session;
+    await this.getRecord(id); // unknown: RESOURCE_NOT_FOUND before any lease
+    const lease = await this.leases.acquire(id);
+    try {
+      // Read again under the lease: the previous writer may have checkpointed until it lost it.
+      const record = await this.getRecord(id);
+      if (isTerminal(record.state)) throw new ResourceTerminalError(id, record.state);
+      if (offset !== undefined && offset !== record.size) throw new OffsetMismatchError(id, record.size, offset);
+      const checksum = options.checksum ?? true;
+      // Nothing stored yet: hash as the bytes arrive rather than re-reading them at finish.
+      const session = await this.attachWriter(record, lease, record.size === 0 ? { checksum } : { resumed: true, checksum });
+      this.deps.logger.info('upload resumed', { resourceId: id, offset: record.size, lease: lease.token });
+      return session;
+    } catch (err) {
+      await lease.release();
+      throw err;
+    }
   }
 
   /** MD5 of everything stored for `id`, read back from storage (finish of a resumed upload). */
@@ -395,25 +464,47 @@ export class SpoolCore {
     return hash.digest();
   }
 
+  /**
+   * Hands out the writer of `record` under `lease`: the store opens it at the visible size
+   * (bytes past it were never acknowledged to anyone: cut), and every append and
+   * checkpoint carries the lease's fencing token. The lease goes back when the writer
+   * detaches; if it is lost meanwhile (another node took the resource over), the session
+   * stops without recording or publishing anything.
+   */
   private async attachWriter(
     record: ResourceRecord,
-    resumeFrom?: UploadSessionDeps['resumeFrom'],
-    checksum = true,
+    lease: WriterLease,
+    how: { resumed?: boolean; checksum?: boolean },
   ): Promise<UploadSession> {
     const { catalog } = this;
     const { store, logger } = this.deps;
-    const writer = await store.openWriter(record.id);
+    const writer = await store.openWriter(record.id, { at: record.size, fence: lease.token });
+    let resumeFrom: UploadSessionDeps['resumeFrom'];
+    try {
+      if (how.resumed) {
+        const lastByte = record.size > 0 ? (await store.read(record.id, record.size - 1, record.size))[0] : undefined;
+        resumeFrom = { lastByte, hashStored: how.checksum === false ? undefined : () => this.hashStored(record.id) };
+      }
+    } catch (err) {
+      await writer.close().catch(() => undefined);
+      throw err;
+    }
     const session: UploadSession = new UploadSession({
       record,
       writer,
       catalog,
+      fence: lease.token,
       publish: (status) => (isTerminal(status.state) ? this.publishEnd(session, record, status) : this.publish(record, status)),
       limits: this.options,
       logger,
-      onClosed: (s) => this.active.delete(s.id),
-      checksum,
+      onClosed: (s) => {
+        if (this.active.get(s.id) === s) this.active.delete(s.id);
+        void lease.release();
+      },
+      checksum: how.checksum ?? true,
       ...(resumeFrom ? { resumeFrom } : {}),
     });
+    lease.onLost(() => session.leaseLost());
     this.active.set(record.id, session);
     return session;
   }
@@ -431,10 +522,19 @@ export class SpoolCore {
     }
   }
 
+  /**
+   * Tells every subscriber, on every node. The catalog already has it: a bus that fails
+   * (a shared one whose engine is away) is logged, not the upload's failure; subscribers
+   * re-read the status when their bus comes back (`onGap`).
+   */
   private async publish(record: ResourceRecord, status: ResourceStatus): Promise<void> {
-    const { bus } = this.deps;
-    await bus.publish(resourceChannel(record.id), status);
-    if (record.contextId) await bus.publish(contextChannel(record.contextId), status);
+    const { bus, logger } = this.deps;
+    try {
+      await bus.publish(resourceChannel(record.id), status);
+      if (record.contextId) await bus.publish(contextChannel(record.contextId), status);
+    } catch (err) {
+      logger.warn('status not published', { resourceId: record.id, error: (err as Error).message });
+    }
   }
 
   /**
@@ -483,20 +583,50 @@ export class SpoolCore {
    */
   async subscribe(id: string, listener: StatusListener): Promise<() => void> {
     let last: ResourceStatus | undefined;
-    const deliver = (status: ResourceStatus) => {
+    const forward = (status: ResourceStatus) => {
       if (!isStatusProgress(last, status)) return;
       last = status;
       listener(status);
     };
-    // Subscribe before reading the current status so nothing falls between the two.
-    const unsubscribe = await this.deps.bus.subscribe<ResourceStatus>(resourceChannel(id), deliver);
+    // An upload written on another node: its new bytes are read into this node's window
+    // once, before any follower here hears of them (they then read them from memory).
+    const deliver = (status: ResourceStatus) => {
+      const ready = this.remoteTails.prepare(status);
+      if (ready) void ready.then(() => forward(status));
+      else forward(status);
+    };
+    // After a gap of the bus: the status now, or the end of a resource deleted meanwhile.
+    const reread = () => {
+      this.getStatus(id).then(deliver, (err: unknown) => {
+        if (last && err instanceof ResourceNotFoundError) deliver({ ...last, state: TransferState.FAILED, error: DELETED_REASON });
+        else this.deps.logger.warn('status not re-read', { resourceId: id, error: (err as Error).message });
+      });
+    };
+    this.remoteTails.retain(id);
+    let unsubscribe: () => void;
+    try {
+      // Subscribe before reading the current status so nothing falls between the two.
+      unsubscribe = await this.deps.bus.subscribe<ResourceStatus>(resourceChannel(id), deliver, reread);
+    } catch (err) {
+      this.remoteTails.release(id);
+      throw err;
+    }
+    const stop = () => {
+      unsubscribe();
+      this.remoteTails.release(id);
+    };
     try {
       deliver(await this.getStatus(id));
     } catch (err) {
-      unsubscribe();
+      stop();
       throw err;
     }
-    return unsubscribe;
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      stop();
+    };
   }
 
   /** Streams bytes `[start, end)`; `end` must be within the visible size. */
@@ -532,13 +662,15 @@ export class SpoolCore {
   }
 
   /**
-   * Bytes `[start, end)` of an upload in progress here, if they are visible and still in
-   * its window of newest bytes; else undefined (use `openRange`). Synchronous, and every
+   * Bytes `[start, end)` of an upload in progress here — or followed here and written on
+   * another node (`RemoteTails`) — if they are visible and still in its window of newest
+   * bytes; else undefined (use `openRange`). Synchronous, and every
    * caller asking for the same range gets the same buffers: never modify them.
    */
   recentBytes(id: string, start: number, end: number): readonly Buffer[] | undefined {
     const upload = this.activeUpload(id) ?? this.ending.get(id);
-    if (!upload || start < 0 || end > upload.status.size) return undefined;
+    if (!upload) return this.remoteTails.read(id, start, end);
+    if (start < 0 || end > upload.status.size) return undefined;
     return upload.recentBytes(start, end);
   }
 
@@ -605,6 +737,7 @@ export class SpoolCore {
     await Promise.allSettled([...this.active.values()].map((s) => s.checkpoint()));
     // Last chance for ends a full disk deferred; what still fails, recovery redoes at the next start.
     await this.catalog.recordDeferred().catch(() => undefined);
+    await this.leases.close();
     await this.deps.bus.close();
     await this.catalog.close();
     await this.deps.store.close();

@@ -4,6 +4,7 @@ import {
   InvalidMessageError,
   QuotaExceededError,
   ResourceDeletedError,
+  ResourceNotFoundError,
   type ResourceStatus,
   ResourceTerminalError,
   type SpoolError,
@@ -12,6 +13,7 @@ import {
   TransferState,
   toSpoolError,
   UploadFailedError,
+  WriterFencedError,
 } from '@spool/common';
 import type { Logger } from 'winston';
 import type { Catalog } from './catalog/catalog.js';
@@ -42,6 +44,8 @@ export interface UploadSessionDeps {
   record: ResourceRecord;
   writer: ByteWriter;
   catalog: Catalog;
+  /** The fencing token of this writer's lease, carried by every checkpoint (core/leases). */
+  fence?: number | undefined;
   publish: (status: ResourceStatus) => Promise<void>;
   limits: UploadLimits;
   logger: Logger;
@@ -89,6 +93,8 @@ export class UploadSession extends EventEmitter {
   private readonly lines: LineIndexer | undefined;
   private phase: Phase = 'open';
   private failure: SpoolError | undefined;
+  /** Set when another writer took the resource over: this one records and publishes nothing more. */
+  private fenced: SpoolError | undefined;
   private ending: Promise<ResourceStatus> | undefined;
 
   private received: number;
@@ -246,10 +252,39 @@ export class UploadSession extends EventEmitter {
 
   /** The disk (or the catalog) failed: the upload cannot go on. `action` says what failed. */
   private storageFailed(err: unknown, action = 'Writing'): void {
+    if (isFencedOut(err)) {
+      this.leaseLost(err);
+      return;
+    }
+    if (err instanceof ResourceNotFoundError && !this.failure) {
+      // Deleted on another node (its catalog row is gone): the same end as a local delete.
+      void this.endWith(new ResourceDeletedError(this.id), DELETED_REASON);
+      return;
+    }
     if (this.failure) return;
     const message = (err as Error).message;
     this.deps.logger.error('storage write failed', { resourceId: this.id, error: message });
     void this.endWith(new StorageFailureError(`${action} resource ${this.id} failed: ${message}`, err));
+  }
+
+  /**
+   * Another node took the resource over (this writer's lease moved: its renewal found it
+   * gone, or the store or catalog refused its fence). The new writer owns the resource's
+   * status now, so this one ends without recording or publishing anything: it drops what
+   * is queued, detaches, and its writer hears WriterFencedError ('error', then every call).
+   */
+  leaseLost(err: SpoolError = new WriterFencedError(this.id)): void {
+    if (this.fenced || this.phase === 'ended') return;
+    this.fenced = err;
+    this.failure ??= err;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.deps.logger.warn('upload stopped: another writer took the resource over', { resourceId: this.id });
+    void (async () => {
+      await this.drainQueue();
+      if (this.phase !== 'ended') await this.detach();
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    })();
   }
 
   /**
@@ -305,6 +340,7 @@ export class UploadSession extends EventEmitter {
         lines: newlines,
         state,
         indexEntries: this.lines?.takeEntriesUpTo(size) ?? [],
+        fence: this.deps.fence,
       });
     } catch (err) {
       // Nothing more can be made visible (a full disk, ...): the upload cannot go on.
@@ -355,7 +391,8 @@ export class UploadSession extends EventEmitter {
       this.phase = 'open';
       // Forced: the catalog's updatedAt then says when the writer left (the resume grace starts).
       await this.recordCheckpoint(true);
-      this.phase = 'ended';
+      // Skipped because an earlier checkpoint failed: that failure's ending must still run.
+      if (!this.failure) this.phase = 'ended';
     });
     this.checkpointChain = run.catch(() => undefined);
     try {
@@ -369,6 +406,11 @@ export class UploadSession extends EventEmitter {
       }
       await this.detach();
       throw err;
+    }
+    if (this.failure) {
+      // A checkpoint queued before this one failed (a full disk, a fence): that ending wins.
+      await this.ending?.catch(() => undefined);
+      throw this.failure;
     }
     await this.detach();
     return this.visible;
@@ -400,7 +442,7 @@ export class UploadSession extends EventEmitter {
   private async endOnce(state: TransferState, error?: string, checksum?: string): Promise<ResourceStatus> {
     // Wait for any checkpoint in flight so the final record is the last word.
     await this.checkpointChain;
-    if (this.phase === 'ended') return this.visible;
+    if (this.phase === 'ended' || this.fenced) return this.visible;
     this.phase = 'ended';
     // A batch still being written (the session failed meanwhile) lands or fails first.
     await this.drainQueue();
@@ -412,6 +454,8 @@ export class UploadSession extends EventEmitter {
     } finally {
       await this.detach();
     }
+    // Taken over meanwhile: the end is the new writer's to tell.
+    if (this.fenced) return this.visible;
     this.visible = { id: this.id, state: end.state, size, lines: this.lines ? lines : null, checksum: end.checksum, error: end.error };
     await this.deps.publish(this.visible);
     this.deps.logger.info('upload ended', { resourceId: this.id, state: end.state, size, error: end.error });
@@ -437,6 +481,7 @@ export class UploadSession extends EventEmitter {
         checksum: e.checksum ?? null,
         error: e.error ?? null,
         indexEntries,
+        fence: this.deps.fence,
       });
     if (end.state === TransferState.COMPLETED) {
       try {
@@ -444,6 +489,11 @@ export class UploadSession extends EventEmitter {
         await record(end);
         return end;
       } catch (err) {
+        if (isFencedOut(err)) {
+          this.fenced = err;
+          this.failure ??= err;
+          return { state: TransferState.FAILED, error: err.message };
+        }
         const message = toSpoolError(err).message;
         this.deps.logger.error('final checkpoint failed', { resourceId: this.id, error: message });
         this.failure ??= new StorageFailureError(`Recording the end of resource ${this.id} failed: ${message}`, err);
@@ -458,8 +508,17 @@ export class UploadSession extends EventEmitter {
     try {
       await record(end);
     } catch (err) {
+      if (isFencedOut(err)) {
+        this.fenced = err;
+        return end;
+      }
       this.deps.logger.warn('final status not recorded', { resourceId: this.id, state: end.state, error: toSpoolError(err).message });
     }
     return end;
   }
+}
+
+/** A refusal of this writer's fence (its lease moved), from the catalog or the store. */
+function isFencedOut(err: unknown): err is SpoolError {
+  return (err as SpoolError | undefined)?.details?.fenced === true;
 }

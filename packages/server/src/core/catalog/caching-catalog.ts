@@ -1,4 +1,5 @@
 import { isTerminal } from '@spool/common';
+import type { EventBus } from '../events/event-bus.js';
 import { LruMap } from '../lru-map.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
@@ -6,24 +7,49 @@ import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalo
 /** Default number of terminal records kept: a few hundred bytes each. */
 export const DEFAULT_CACHED_RECORDS = 1024;
 
+/** Channel of the records each node must forget (deleted, attributes changed) on a shared catalog. */
+export const CATALOG_INVALIDATIONS = 'catalog:invalidate';
+
 /**
  * A catalog that remembers the records of terminal (COMPLETED, FAILED) resources in a
  * bounded LRU in front of another catalog. A terminal record never changes again (but for
  * its attributes, which are changed through this catalog), and
  * every read of a finished log (a line page, a range) looks its record up, often twice.
- * Only deletion ends such a record: deletes through this catalog drop it. Deletes made
- * by another process on a shared catalog are not seen, so wrap a shared catalog only
- * where this process is the one that deletes.
+ * Only deletion ends such a record: deletes through this catalog drop it. On a catalog
+ * shared by nodes, `shareInvalidations(bus)` tells every node's cache of each delete and
+ * attribute change made through any of them (and a gap of the bus empties the cache).
  */
 export class CachingCatalog implements Catalog {
   private readonly terminal = new LruMap<string, ResourceRecord>();
   /** Bumped by every delete and truncate: a lookup that overlapped one must not cache what it read. */
   private generation = 0;
 
+  private bus: EventBus | undefined;
+
   constructor(
     private readonly inner: Catalog,
     private readonly capacity = DEFAULT_CACHED_RECORDS,
   ) {}
+
+  /** From now on, changes made through this catalog reach the caches of other nodes on `bus`, and theirs this one. */
+  async shareInvalidations(bus: EventBus): Promise<void> {
+    await bus.subscribe<string>(
+      CATALOG_INVALIDATIONS,
+      (id) => this.forget(id),
+      () => this.forgetAll(),
+    );
+    this.bus = bus;
+  }
+
+  private forgetAll(): void {
+    this.generation++;
+    this.terminal.clear();
+  }
+
+  /** Tells the other nodes' caches (ours forgot already). A bus that fails is logged by nobody: its gap empties their caches. */
+  private async tellOthers(id: string): Promise<void> {
+    await this.bus?.publish(CATALOG_INVALIDATIONS, id).catch(() => undefined);
+  }
 
   create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord> {
     return this.inner.create(resource, options);
@@ -40,6 +66,7 @@ export class CachingCatalog implements Catalog {
       return await this.inner.setAttributes(id, attributes);
     } finally {
       this.forget(id);
+      await this.tellOthers(id);
     }
   }
 
@@ -88,6 +115,7 @@ export class CachingCatalog implements Catalog {
     } finally {
       // A lookup that started before the delete may still be in flight.
       this.forget(id);
+      await this.tellOthers(id);
     }
   }
 

@@ -11,6 +11,12 @@ export interface CatalogCheckpoint {
   indexEntries: readonly LineIndexEntry[];
   checksum?: string | null;
   error?: string | null;
+  /**
+   * The fencing token of the writer's lease (core/leases). A catalog that keeps leases
+   * (PostgreSQL) refuses the checkpoint with WriterFencedError once the lease moved to a
+   * newer writer, atomically with the update; a single-process catalog has nothing to check.
+   */
+  fence?: number | undefined;
 }
 
 /**

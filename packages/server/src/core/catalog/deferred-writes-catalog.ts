@@ -1,4 +1,4 @@
-import { ResourceNotFoundError, ResourceTerminalError, SpoolError, TransferState } from '@spool/common';
+import { ErrorCode, ResourceNotFoundError, ResourceTerminalError, SpoolError, TransferState } from '@spool/common';
 import type { Logger } from 'winston';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
@@ -10,9 +10,16 @@ type DeferredChange = { kind: 'fail'; checkpoint: CatalogCheckpoint; at: number 
 const DEFAULT_LIST_LIMIT = 100;
 
 /**
- * A catalog that never loses the end of a resource to a full disk. When the catalog
- * underneath cannot record a FAILED ending or a delete (an I/O error such as SQLite's
- * "database or disk is full"; not a refusal — those are SpoolErrors and pass through),
+ * Whether a catalog error is the catalog failing (SQLite's "database or disk is full", a
+ * database that cannot be reached: STORAGE_FAILURE) rather than refusing (other SpoolErrors).
+ */
+const isFailure = (err: unknown): boolean => !(err instanceof SpoolError) || err.code === ErrorCode.STORAGE_FAILURE;
+
+/**
+ * A catalog that never loses the end of a resource to a full disk — or to a database that
+ * is away. When the catalog underneath cannot record a FAILED ending or a delete (an I/O
+ * error such as SQLite's "database or disk is full", PostgreSQL unreachable; not a
+ * refusal — those are SpoolErrors and pass through),
  * the change is kept here, in memory, and every read shows it as recorded: followers and
  * later readers see FAILED, a deleted resource is gone. `recordDeferred` writes them once
  * the catalog can (the sweeper calls it). If the process stops first, recovery at the next
@@ -89,9 +96,17 @@ export class DeferredWritesCatalog implements Catalog {
     try {
       return await this.inner.checkpoint(id, checkpoint);
     } catch (err) {
-      const current = checkpoint.state === TransferState.FAILED && !(err instanceof SpoolError) ? await this.inner.get(id) : undefined;
-      if (!current) throw err;
+      if (checkpoint.state !== TransferState.FAILED || !isFailure(err)) throw err;
       const change: DeferredChange = { kind: 'fail', checkpoint, at: Date.now() };
+      let current: ResourceRecord | undefined;
+      try {
+        current = await this.inner.get(id);
+      } catch {
+        // The catalog cannot even be read (a database away): kept all the same, recorded once it is back.
+        this.defer(id, change, err);
+        throw err;
+      }
+      if (!current) throw err;
       this.defer(id, change, err);
       return applied(current, change);
     }
@@ -112,7 +127,7 @@ export class DeferredWritesCatalog implements Catalog {
       this.deferred.delete(id);
       return existed;
     } catch (err) {
-      if (err instanceof SpoolError) throw err;
+      if (!isFailure(err)) throw err;
       this.defer(id, { kind: 'delete' }, err);
       return true;
     }
@@ -130,7 +145,7 @@ export class DeferredWritesCatalog implements Catalog {
         else await this.inner.checkpoint(id, change.checkpoint);
         this.logger.info('deferred catalog change recorded', { resourceId: id, change: change.kind });
       } catch (err) {
-        if (!(err instanceof SpoolError)) break;
+        if (isFailure(err)) break;
       }
       if (this.deferred.get(id) === change) this.deferred.delete(id);
     }

@@ -1,39 +1,12 @@
-import {
-  ErrorCode,
-  isTerminal,
-  NameTakenError,
-  ResourceNotFoundError,
-  ResourceTerminalError,
-  SpoolError,
-  type TransferState,
-} from '@spool/common';
+import { ErrorCode, isTerminal, NameTakenError, ResourceNotFoundError, ResourceTerminalError, SpoolError } from '@spool/common';
 import Database from 'better-sqlite3';
 import { DEFAULT_DATA_FILE_MODE, setFileModesSync } from '../storage/file-modes.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
+import { type ResourceRowOf, recordOf } from './resource-row.js';
 
-interface ResourceRow {
-  id: string;
-  name: string | null;
-  attributes: string;
-  seq: number;
-  filename: string;
-  mime_type: string;
-  supports_line_access: number;
-  context_id: string | null;
-  resumable: number;
-  write_token_hash: string | null;
-  read_token_hash: string | null;
-  state: TransferState;
-  size: number;
-  newlines: number;
-  lines: number;
-  checksum: string | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-  completed_at: number | null;
-}
+/** SQLite keeps flags as 0/1 and attributes as JSON text. */
+type ResourceRow = ResourceRowOf<number, string> & { seq: number };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS resources (
@@ -85,29 +58,8 @@ function nameRange(prefix: string): [string, string, number, string] {
 }
 const NAME_RANGE = 'name >= ? AND name < ? AND substr(name, 1, ?) = ?';
 
-function toRecord(row: ResourceRow): ResourceRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    attributes: JSON.parse(row.attributes) as Record<string, string>,
-    filename: row.filename,
-    mimeType: row.mime_type,
-    supportsLineAccess: row.supports_line_access === 1,
-    contextId: row.context_id,
-    resumable: row.resumable === 1,
-    writeTokenHash: row.write_token_hash,
-    readTokenHash: row.read_token_hash,
-    state: row.state,
-    size: row.size,
-    newlines: row.newlines,
-    lines: row.lines,
-    checksum: row.checksum,
-    error: row.error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    completedAt: row.completed_at,
-  };
-}
+const toRecord = (row: ResourceRow): ResourceRecord =>
+  recordOf(row, { flag: (value) => value === 1, attributes: (text) => JSON.parse(text) as Record<string, string> });
 
 export interface SqliteCatalogOptions {
   /** Mode of the database file and of SQLite's -wal/-shm files beside it (default 0600). */

@@ -9,8 +9,13 @@ export type BusListener<T> = (message: T) => void;
  */
 export interface EventBus {
   publish<T>(channel: string, message: T): Promise<void>;
-  /** Returns a function that removes the listener. */
-  subscribe<T>(channel: string, listener: BusListener<T>): Promise<() => void>;
+  /**
+   * Returns a function that removes the listener. `onGap` is called when messages of the
+   * channel may have been missed (a bus across processes lost its connection and has it
+   * back): the subscriber re-reads the current state from the catalog. An in-process bus
+   * never misses one.
+   */
+  subscribe<T>(channel: string, listener: BusListener<T>, onGap?: () => void): Promise<() => void>;
   close(): Promise<void>;
 }
 

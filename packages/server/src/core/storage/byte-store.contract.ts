@@ -123,3 +123,60 @@ export function byteStoreContract(name: string, open: () => Promise<ByteStore>):
     });
   });
 }
+
+/**
+ * What a store shared by nodes adds (`WriterOptions.fence`): a writer that took a
+ * resource over with a newer lease starts at the visible size, and nothing the older
+ * writer appends afterwards is ever read; the older one cannot open a writer again.
+ */
+export function fencedByteStoreContract(name: string, open: () => Promise<ByteStore>): void {
+  describe(`ByteStore fencing contract: ${name}`, () => {
+    let store: ByteStore;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('keeps a stale writer’s later appends out of what readers see', async () => {
+      const stale = await store.openWriter('f1', { fence: 1 });
+      await stale.append([Buffer.from('visible|unacked')]);
+      // The lease moved at visible size 8: the new writer starts there.
+      const current = await store.openWriter('f1', { fence: 2, at: 8 });
+      expect(current.size).to.equal(8);
+      await current.append([Buffer.from('NEW')]);
+      const late = await stale.append([Buffer.from('stale bytes')]).then(
+        () => 'appended',
+        (err: SpoolError) => err.code,
+      );
+      expect(['appended', ErrorCode.WRITER_CONFLICT]).to.include(late);
+      await current.append([Buffer.from('+more')]);
+      expect(await store.size('f1')).to.equal(16);
+      expect((await store.read('f1', 0, 16)).toString()).to.equal('visible|NEW+more');
+      expect((await collect(store.createReadStream('f1', 5, 16))).toString()).to.equal('le|NEW+more');
+      await Promise.all([stale.close(), current.close()]);
+    });
+
+    it('refuses a writer whose lease is older than one already seen', async () => {
+      await (await store.openWriter('f2', { fence: 5 })).close();
+      const err = (await store.openWriter('f2', { fence: 4 }).catch((e: unknown) => e)) as SpoolError;
+      expect(err.code).to.equal(ErrorCode.WRITER_CONFLICT);
+    });
+
+    it('lets a writer resumed on the same lease go on where it stopped, cutting what was never visible', async () => {
+      const first = await store.openWriter('f3', { fence: 3 });
+      await first.append([Buffer.from('0123456789')]);
+      await first.close();
+      const again = await store.openWriter('f3', { fence: 3, at: 6 });
+      await again.append([Buffer.from('ab')]);
+      await again.close();
+      expect(await store.size('f3')).to.equal(8);
+      expect((await store.read('f3', 0, 8)).toString()).to.equal('012345ab');
+      const taken = await store.openWriter('f3', { fence: 4, at: 8 });
+      await taken.append([Buffer.from('!')]);
+      await taken.close();
+      expect((await store.read('f3', 0, 9)).toString()).to.equal('012345ab!');
+    });
+  });
+}

@@ -16,13 +16,28 @@ export interface ByteWriter {
   close(): Promise<void>;
 }
 
+export interface WriterOptions {
+  /**
+   * Where the writer starts (the resource's visible size): bytes stored past it, never
+   * made visible, are cut. Default: the end of what is stored.
+   */
+  at?: number | undefined;
+  /**
+   * The fencing token of the writer's lease (core/leases). A store shared by nodes never
+   * lets a writer with an older token change the bytes a writer with a newer one sees:
+   * its appends fail (WriterFencedError) or land where no reader looks. A single-process
+   * store ignores it.
+   */
+  fence?: number | undefined;
+}
+
 /**
  * Where resource bytes live. Embedded: one file per resource in the data directory;
- * later: shared storage. Every implementation must pass `byte-store.contract.ts`.
+ * a cluster: a shared directory (NFS, EFS, CephFS) or chunks in PostgreSQL. Every implementation must pass `byte-store.contract.ts`.
  */
 export interface ByteStore {
-  /** Opens the resource for appending at its current end, creating it if missing. */
-  openWriter(id: string): Promise<ByteWriter>;
+  /** Opens the resource for appending at its current end (or `at`), creating it if missing. */
+  openWriter(id: string, options?: WriterOptions): Promise<ByteWriter>;
   /** Bytes stored for the resource (0 if it has none). */
   size(id: string): Promise<number>;
   /** Streams `[start, end)`; the caller guarantees `end` ≤ what was appended. */

@@ -2,21 +2,32 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageFailureError } from '@spool/common';
-import type { ByteStore, ByteWriter } from './byte-store.js';
+import type { ByteStore, ByteWriter, WriterOptions } from './byte-store.js';
 import { DEFAULT_DATA_DIR_MODE, DEFAULT_DATA_FILE_MODE } from './file-modes.js';
 import { FileRangeStream } from './file-range-stream.js';
 import { ReadHandleCache } from './read-handle-cache.js';
 
 /** Resource ids become file names: keep them to a safe alphabet. */
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** `id` as a file name, or STORAGE_FAILURE for an id that is not a safe one. */
+export function safeFileName(id: string): string {
+  if (!SAFE_ID.test(id)) throw new StorageFailureError(`Invalid resource id for file storage: ${JSON.stringify(id)}`);
+  return id;
+}
 /** Read size of range streams: 1 MiB, what a push piece is (fewer reads and wakeups per byte). */
 const RANGE_READ_BYTES = 1024 * 1024;
 
-class FileByteWriter implements ByteWriter {
+/**
+ * Appends to one file. The file may hold the resource from offset `base` on (a segment of
+ * the shared-directory store); offsets given and reported are the resource's.
+ */
+export class FileByteWriter implements ByteWriter {
   private closed = false;
   constructor(
     private readonly handle: fs.FileHandle,
     private written: number,
+    private readonly base = 0,
   ) {}
 
   get size(): number {
@@ -32,7 +43,7 @@ class FileByteWriter implements ByteWriter {
     let pending = chunks.slice();
     let remaining = expected;
     while (remaining > 0) {
-      const { bytesWritten } = await this.handle.writev(pending, this.written);
+      const { bytesWritten } = await this.handle.writev(pending, this.written - this.base);
       this.written += bytesWritten;
       remaining -= bytesWritten;
       if (remaining > 0) pending = dropBytes(pending, bytesWritten);
@@ -45,7 +56,7 @@ class FileByteWriter implements ByteWriter {
 
   async truncate(size: number): Promise<void> {
     if (this.closed) throw new StorageFailureError('Writer is closed');
-    await this.handle.truncate(size);
+    await this.handle.truncate(size - this.base);
     this.written = size;
   }
 
@@ -56,7 +67,7 @@ class FileByteWriter implements ByteWriter {
   }
 }
 
-function dropBytes(chunks: readonly Buffer[], count: number): Buffer[] {
+export function dropBytes(chunks: readonly Buffer[], count: number): Buffer[] {
   const out: Buffer[] = [];
   let skip = count;
   for (const c of chunks) {
@@ -98,8 +109,7 @@ export class FileByteStore implements ByteStore {
   }
 
   private pathOf(id: string): string {
-    if (!SAFE_ID.test(id)) throw new StorageFailureError(`Invalid resource id for file storage: ${JSON.stringify(id)}`);
-    return path.join(this.dir, id);
+    return path.join(this.dir, safeFileName(id));
   }
 
   private ensureDir(): Promise<void> {
@@ -108,14 +118,18 @@ export class FileByteStore implements ByteStore {
     return this.ready;
   }
 
-  async openWriter(id: string): Promise<ByteWriter> {
+  async openWriter(id: string, options: WriterOptions = {}): Promise<ByteWriter> {
     await this.ensureDir();
     const file = this.pathOf(id);
     try {
       const handle = await fs.open(file, 'a+', this.fileMode);
-      const { size, mode } = await handle.stat();
+      let { size, mode } = await handle.stat();
       // The umask may have narrowed a new file, and an older version made files world-readable.
       if ((mode & 0o777) !== this.fileMode) await handle.chmod(this.fileMode);
+      if (options.at !== undefined && size > options.at) {
+        await handle.truncate(options.at);
+        size = options.at;
+      }
       return new FileByteWriter(handle, size);
     } catch (err) {
       throw new StorageFailureError(`Cannot open ${file} for writing: ${(err as Error).message}`, err);

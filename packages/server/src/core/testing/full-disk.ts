@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from '../catalog/catalog.js';
-import type { ByteStore, ByteWriter } from '../storage/byte-store.js';
+import type { ByteStore, ByteWriter, WriterOptions } from '../storage/byte-store.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 
 /** What a file system answers a write that does not fit. */
@@ -92,8 +92,8 @@ class FullDiskStore implements ByteStore {
     private readonly disk: FullDisk,
   ) {}
 
-  async openWriter(id: string): Promise<ByteWriter> {
-    return new FullDiskWriter(await this.inner.openWriter(id), this.disk);
+  async openWriter(id: string, options?: WriterOptions): Promise<ByteWriter> {
+    return new FullDiskWriter(await this.inner.openWriter(id, options), this.disk);
   }
 
   size(id: string): Promise<number> {

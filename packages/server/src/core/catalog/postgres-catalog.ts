@@ -1,0 +1,232 @@
+import {
+  ErrorCode,
+  isTerminal,
+  NameTakenError,
+  ResourceNotFoundError,
+  ResourceTerminalError,
+  SpoolError,
+  WriterFencedError,
+} from '@spool/common';
+import { isUniqueViolation, type PostgresDatabase, type Queryable } from '../postgres/database.js';
+import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
+import { type ResourceRowOf, recordOf } from './resource-row.js';
+
+/** PostgreSQL has booleans and JSONB: they arrive as they are. */
+type ResourceRow = ResourceRowOf<boolean, Record<string, string>>;
+const toRecord = (row: ResourceRow): ResourceRecord => recordOf(row, { flag: (value) => value, attributes: (value) => value });
+
+const LIVE = "state IN ('INITIATED', 'IN_PROGRESS')";
+/** Names starting with $n: a range of the C-collated name index, made exact by starts_with. */
+const nameRange = (n: number) => `name >= $${n} AND name < $${n} || chr(1114111) AND starts_with(name, $${n})`;
+/** Advisory lock namespace of name checks ('spoo'): creators of one name go one at a time. */
+const NAME_LOCK_SPACE = 0x73706f6f;
+
+/**
+ * The catalog of a cluster: every node shares one PostgreSQL database. Same rules as the
+ * SQLite catalog (and the same contract suite); a checkpoint is one transaction with its
+ * line index entries, and one carrying a writer's fence is refused once that writer's
+ * lease moved (WriterFencedError), in the same transaction as the update.
+ */
+export class PostgresCatalog implements Catalog {
+  private readonly db: PostgresDatabase;
+
+  constructor(db: PostgresDatabase) {
+    this.db = db.retain();
+  }
+
+  async create(resource: NewResource, options: { uniqueName?: NameUniqueness } = {}): Promise<ResourceRecord> {
+    const name = resource.name ?? null;
+    const insert = async (run: Queryable) => {
+      const { rows } = await run.query<ResourceRow>(
+        `INSERT INTO resources (id, name, attributes, filename, mime_type, supports_line_access, context_id, resumable,
+           write_token_hash, read_token_hash, state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'INITIATED', $11, $11) RETURNING *`,
+        [
+          resource.id,
+          name,
+          JSON.stringify(resource.attributes ?? {}),
+          resource.filename,
+          resource.mimeType,
+          resource.supportsLineAccess,
+          resource.contextId,
+          resource.resumable ?? false,
+          resource.writeTokenHash ?? null,
+          resource.readTokenHash ?? null,
+          Date.now(),
+        ],
+      );
+      return toRecord(rows[0] as ResourceRow);
+    };
+    // Without a name, one statement.
+    if (name === null) return insert(this.db);
+    try {
+      return await this.db.transaction(async (client) => {
+        // Check and insert as one step across nodes: every creator of this name waits here.
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [NAME_LOCK_SPACE, name]);
+        const holder = await client.query<{ id: string }>(
+          options.uniqueName === 'always'
+            ? 'SELECT id FROM resources WHERE name = $1 ORDER BY seq DESC LIMIT 1'
+            : `SELECT id FROM resources WHERE name = $1 AND ${LIVE} LIMIT 1`,
+          [name],
+        );
+        const taken = holder.rows[0];
+        if (taken) throw new NameTakenError(name, taken.id);
+        return insert(client);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'resources_live_name')) throw new NameTakenError(name, 'another');
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<ResourceRecord | undefined> {
+    return this.one('SELECT * FROM resources WHERE id = $1', [id]);
+  }
+
+  async findByName(name: string): Promise<ResourceRecord | undefined> {
+    return this.one(`SELECT * FROM resources WHERE name = $1 ORDER BY (${LIVE}) DESC, seq DESC LIMIT 1`, [name]);
+  }
+
+  async setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {
+    const record = await this.one('UPDATE resources SET attributes = $2, updated_at = $3 WHERE id = $1 RETURNING *', [
+      id,
+      JSON.stringify(attributes),
+      Date.now(),
+    ]);
+    if (!record) throw new ResourceNotFoundError(id);
+    return record;
+  }
+
+  async usage(nameStartsWith: string): Promise<Usage> {
+    const { rows } = await this.db.query<Usage>(
+      `SELECT count(*)::bigint AS count, coalesce(sum(size), 0)::bigint AS bytes FROM resources WHERE ${nameRange(1)}`,
+      [nameStartsWith],
+    );
+    return { count: rows[0]?.count ?? 0, bytes: rows[0]?.bytes ?? 0 };
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<ResourceRecord | undefined> {
+    return this.one('SELECT * FROM resources WHERE write_token_hash = $1 OR read_token_hash = $1 LIMIT 1', [tokenHash]);
+  }
+
+  async list(filter: ListFilter = {}): Promise<ResourceRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return params.length;
+    };
+    if (filter.state) where.push(`state = $${param(filter.state)}`);
+    if (filter.contextId !== undefined) where.push(`context_id = $${param(filter.contextId)}`);
+    if (filter.nameStartsWith !== undefined) where.push(nameRange(param(filter.nameStartsWith)));
+    // starts_with, not LIKE: a prefix may contain % or _.
+    if (filter.filenamePrefix) where.push(`starts_with(filename, $${param(filter.filenamePrefix)})`);
+    if (filter.updatedBefore !== undefined) where.push(`updated_at < $${param(filter.updatedBefore)}`);
+    if (filter.completedBefore !== undefined) where.push(`completed_at < $${param(filter.completedBefore)}`);
+    const desc = filter.order === 'desc';
+    if (filter.after) {
+      where.push(`seq ${desc ? '<' : '>'} coalesce((SELECT seq FROM resources WHERE id = $${param(filter.after)}), 0)`);
+    }
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+    const { rows } = await this.db.query<ResourceRow>(
+      `SELECT * FROM resources ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`,
+      params,
+    );
+    return rows.map(toRecord);
+  }
+
+  /**
+   * One statement, so one round trip per checkpoint: the update happens only if the
+   * resource is live, does not move backwards and (with a fence) the lease still has that
+   * token — read under a share lock, so a takeover waits for it; the index entries go in
+   * with it. When nothing was updated, a second look says why.
+   */
+  async checkpoint(id: string, cp: CatalogCheckpoint): Promise<ResourceRecord> {
+    const now = Date.now();
+    const { rows } = await this.db.query<ResourceRow>(
+      `WITH lease AS (SELECT token FROM writer_leases WHERE resource_id = $1 FOR SHARE),
+       updated AS (
+         UPDATE resources SET size = $2, newlines = $3, lines = $4, state = $5, checksum = coalesce($6, checksum),
+           error = coalesce($7, error), updated_at = $8, completed_at = $9
+         WHERE id = $1 AND ${LIVE} AND size <= $2 AND newlines <= $3
+           AND ($10::bigint IS NULL OR EXISTS (SELECT 1 FROM lease WHERE token = $10))
+         RETURNING *),
+       indexed AS (
+         INSERT INTO line_index (resource_id, block, "offset")
+         SELECT $1, block, "offset" FROM unnest($11::bigint[], $12::bigint[]) AS e(block, "offset") WHERE EXISTS (SELECT 1 FROM updated)
+         ON CONFLICT (resource_id, block) DO UPDATE SET "offset" = excluded."offset")
+       SELECT * FROM updated`,
+      [
+        id,
+        cp.size,
+        cp.newlines,
+        cp.lines,
+        cp.state,
+        cp.checksum ?? null,
+        cp.error ?? null,
+        now,
+        isTerminal(cp.state) ? now : null,
+        cp.fence ?? null,
+        cp.indexEntries.map((e) => e.block),
+        cp.indexEntries.map((e) => e.offset),
+      ],
+    );
+    const updated = rows[0];
+    if (updated) return toRecord(updated);
+    throw await this.refusal(id, cp);
+  }
+
+  /** Why a checkpoint changed nothing, checked in the order the rules apply. */
+  private async refusal(id: string, cp: CatalogCheckpoint): Promise<SpoolError> {
+    const { rows } = await this.db.query<{ state: string; size: number; newlines: number; token: number | null }>(
+      'SELECT r.state, r.size, r.newlines, l.token FROM resources r LEFT JOIN writer_leases l ON l.resource_id = r.id WHERE r.id = $1',
+      [id],
+    );
+    const current = rows[0];
+    if (!current) return new ResourceNotFoundError(id);
+    if (cp.fence !== undefined && current.token !== cp.fence) return new WriterFencedError(id);
+    if (isTerminal(current.state as CatalogCheckpoint['state'])) return new ResourceTerminalError(id, current.state);
+    return new SpoolError(ErrorCode.INTERNAL, `Checkpoint of ${id} would move backwards`, { from: current.size, to: cp.size });
+  }
+
+  async lineBlockOffset(id: string, block: number): Promise<number | undefined> {
+    if (block === 0) return 0;
+    const { rows } = await this.db.query<{ offset: number }>('SELECT "offset" FROM line_index WHERE resource_id = $1 AND block = $2', [
+      id,
+      block,
+    ]);
+    return rows[0]?.offset;
+  }
+
+  async truncate(id: string, size: number, newlines: number, lines: number): Promise<void> {
+    await this.db.transaction(async (client) => {
+      await client.query('DELETE FROM line_index WHERE resource_id = $1 AND "offset" > $2', [id, size]);
+      await client.query('UPDATE resources SET size = $2, newlines = $3, lines = $4, updated_at = $5 WHERE id = $1', [
+        id,
+        size,
+        newlines,
+        lines,
+        Date.now(),
+      ]);
+    });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction(async (client) => {
+      await client.query('DELETE FROM line_index WHERE resource_id = $1', [id]);
+      await client.query('DELETE FROM writer_leases WHERE resource_id = $1', [id]);
+      const { rowCount } = await client.query('DELETE FROM resources WHERE id = $1', [id]);
+      return (rowCount ?? 0) > 0;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.db.release();
+  }
+
+  private async one(sql: string, params: unknown[]): Promise<ResourceRecord | undefined> {
+    const { rows } = await this.db.query<ResourceRow>(sql, params);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+}

@@ -24,9 +24,10 @@ import { AccessControl } from './access/access-control.js';
 import type { Catalog, NameUniqueness, Usage } from './catalog/catalog.js';
 import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
+import { MemoryEventBus } from './events/memory-event-bus.js';
 import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { LocalWriterLeases, type WriterLease, type WriterLeases } from './leases/writer-leases.js';
-import { reportedLines } from './lines/line-indexer.js';
+import { LineIndexer, reportedLines } from './lines/line-indexer.js';
 import { LinePage } from './lines/line-page.js';
 import { looksLikeId, validateResourceName } from './names.js';
 import { RemoteTails } from './remote-tails.js';
@@ -142,10 +143,15 @@ export class SpoolCore {
   /** Newest bytes of uploads written by other nodes, read once per node for every follower here. */
   private readonly remoteTails: RemoteTails;
 
+  readonly options: SpoolCoreOptions;
+
   constructor(
     readonly deps: SpoolCoreDeps,
-    readonly options: SpoolCoreOptions,
+    options: SpoolCoreOptions,
   ) {
+    // Visible on write where every reader hears of bytes through this process; a shared bus
+    // reaches nodes whose range checks read the catalog, so there a checkpoint shows them.
+    this.options = { ...options, visibleOnWrite: options.visibleOnWrite ?? deps.bus instanceof MemoryEventBus };
     this.access = deps.access ?? new AccessControl(false, [], deps.catalog);
     this.catalog = new DeferredWritesCatalog(deps.catalog, deps.logger);
     this.leases = deps.leases ?? new LocalWriterLeases();
@@ -327,11 +333,14 @@ export class SpoolCore {
   }
 
   /**
-   * An upload whose writer is gone (this process stopped, or its node died) keeps the
-   * bytes of its last checkpoint. Bytes past it were never visible: they are cut, so
-   * catalog and store agree. If the store holds less than the catalog claims (machine
-   * crash before the OS wrote them), the catalog is clamped down to the bytes that exist.
-   * Resumable uploads stay IN_PROGRESS for their writer to resume; the others are FAILED.
+   * An upload whose writer is gone (this process stopped, or its node died) keeps its
+   * bytes. Visible on write, every byte the file holds may have been seen: the catalog
+   * grows to them (lines past the checkpoint recounted, index entries added) so no reader
+   * ever sees a size go backwards. Visible at checkpoints (a shared bus), bytes past the
+   * last one were never visible: they are cut, so catalog and store agree. If the store
+   * holds less than the catalog claims (machine crash before the OS wrote them), the
+   * catalog is clamped down to the bytes that exist. Resumable uploads stay IN_PROGRESS
+   * for their writer to resume; the others are FAILED.
    */
   private async recoverOne(record: ResourceRecord): Promise<void> {
     const { catalog } = this;
@@ -347,6 +356,9 @@ export class SpoolCore {
         size = stored;
         newlines = current.supportsLineAccess ? await this.countNewlines(current.id, size) : 0;
         await catalog.truncate(current.id, size, newlines, newlines);
+      } else if (stored > size && this.options.visibleOnWrite) {
+        newlines = await this.recordTail(current, stored, lease.token);
+        size = stored;
       }
       // Opening a fenced writer at the size cuts what lies past it (and ends a dead writer's segment there).
       if (stored > size || lease.token !== undefined) await (await store.openWriter(current.id, { at: size, fence: lease.token })).close();
@@ -360,6 +372,29 @@ export class SpoolCore {
     } finally {
       await lease.release();
     }
+  }
+
+  /** Records the bytes past the last checkpoint (`record.size`) up to `stored`; returns the newline count. */
+  private async recordTail(record: ResourceRecord, stored: number, fence: number | undefined): Promise<number> {
+    const indexer = record.supportsLineAccess ? new LineIndexer(record.newlines) : undefined;
+    if (indexer) {
+      let offset = record.size;
+      for await (const chunk of this.deps.store.createReadStream(record.id, record.size, stored) as AsyncIterable<Buffer>) {
+        indexer.scan(chunk, offset);
+        offset += chunk.length;
+      }
+    }
+    const newlines = indexer?.newlines ?? 0;
+    await this.catalog.checkpoint(record.id, {
+      size: stored,
+      newlines,
+      lines: newlines,
+      state: TransferState.IN_PROGRESS,
+      indexEntries: indexer?.takeEntriesUpTo(stored) ?? [],
+      fence,
+    });
+    this.deps.logger.info('recovered bytes written after the last checkpoint', { resourceId: record.id, from: record.size, to: stored });
+    return newlines;
   }
 
   private async countNewlines(id: string, size: number): Promise<number> {
@@ -702,11 +737,13 @@ export class SpoolCore {
     }
     const { catalog, store } = this.deps;
     const block = Math.floor(start / LINE_INDEX_STRIDE);
-    const blockOffset = await catalog.lineBlockOffset(id, block);
+    // Lines visible before a checkpoint recorded their index entries: the upload has them.
+    const blockAt = (b: number) => this.activeUpload(id)?.lineBlockOffset(b) ?? catalog.lineBlockOffset(id, b);
+    const blockOffset = await blockAt(block);
     if (blockOffset === undefined) throw new LinesOutOfRangeError(`Line index of ${id} has no block ${block}`);
     // The index entry after the page's last line bounds the bytes to scan; past the last
     // entry, the visible end does.
-    const endOffset = await catalog.lineBlockOffset(id, Math.ceil((start + count) / LINE_INDEX_STRIDE));
+    const endOffset = await blockAt(Math.ceil((start + count) / LINE_INDEX_STRIDE));
     const limit = Math.min(status.size, endOffset ?? status.size);
     // A span of ordinary lines is read at once; huge lines are scanned in steps, bounding memory.
     const step = limit - blockOffset <= LINE_SPAN_READ_MAX_BYTES ? limit - blockOffset : LINE_SCAN_BYTES;

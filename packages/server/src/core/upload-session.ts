@@ -26,6 +26,9 @@ import type { LineIndexEntry, ResourceRecord } from './types.js';
 /** Bytes of the newest data kept in memory per open upload, for followers at the tail. */
 const RECENT_BYTES = 256 * 1024;
 
+/** A visibility fan-out that took longer than this (ms) is followed by a pause as long, batching what arrives. */
+const SHOW_COOLDOWN_FROM_MS = 1;
+
 /** The error of a resource deleted while it was open: what its followers see. */
 export const DELETED_REASON = 'Resource deleted';
 
@@ -280,15 +283,25 @@ export class UploadSession extends EventEmitter {
     if (this.phase === 'ended' || this.failure || this.written <= this.visible.size) return;
     this.visible = { id: this.id, state: TransferState.IN_PROGRESS, size: this.written, lines: this.lines ? this.writtenNewlines : null };
     this.showing = true;
-    void this.deps
-      .publish(this.visible)
-      .catch(() => undefined) // the core logs a bus that fails; the next show or checkpoint tells again
+    const started = performance.now();
+    // The in-process bus fans out synchronously: what this call took is what the fan-out cost.
+    const published = this.deps.publish(this.visible);
+    const spentMs = performance.now() - started;
+    const done = () => {
+      this.showing = false;
+      if (this.showAgain) {
+        this.showAgain = false;
+        this.show();
+      }
+    };
+    // the core logs a bus that fails; the next show or checkpoint tells again
+    void published
+      .catch(() => undefined)
       .finally(() => {
-        this.showing = false;
-        if (this.showAgain) {
-          this.showAgain = false;
-          this.show();
-        }
+        // A costly fan-out (many followers) counts as running as long again: pushes take at
+        // most half the loop, and each carries everything written meanwhile.
+        if (spentMs < SHOW_COOLDOWN_FROM_MS || this.phase === 'ended') done();
+        else setTimeout(done, spentMs).unref();
       });
   }
 

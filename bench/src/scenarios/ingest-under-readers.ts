@@ -55,7 +55,12 @@ async function upload(
     }
   };
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  ws.send(JSON.stringify({ type: 'create', metadata: { filename: 'ingest.bin', mimeType: 'application/octet-stream' } }));
+  ws.send(
+    JSON.stringify({
+      type: 'create',
+      metadata: { filename: 'ingest.bin', mimeType: 'application/octet-stream', supportsLineAccess: false },
+    }),
+  );
   const ready = await next('ready');
   await onReady(String(ready.id));
   const payload = Buffer.alloc(MESSAGE_BYTES, 0x61);

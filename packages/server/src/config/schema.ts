@@ -60,6 +60,10 @@ export const ConfigSchema = z
       .optional()
       .describe('Base URL clients reach the server at (behind a proxy); resource references are built from it'),
     checkpointIntervalMs: millis.default(100).describe('How often uploads are checkpointed and status is published'),
+    catchUpReadBudgetBytes: bytes
+      .min(64 * 1024)
+      .default(256 * 1024 * 1024)
+      .describe('Bytes that followers and readers behind the tail hold in total as pieces read from storage (16 KiB to 1 MiB each)'),
     syncOnCheckpoint: bool.default(false).describe('fdatasync at each checkpoint (survive machine crashes, not only process crashes)'),
     maxResourceBytes: bytes.default(0).describe('Largest resource in bytes; 0 = unlimited'),
     maxActiveUploads: z.coerce.number().int().min(0).default(0).describe('Most uploads in progress at once; 0 = unlimited'),

@@ -23,6 +23,7 @@ import type { Logger } from 'winston';
 import { AccessControl } from './access/access-control.js';
 import type { Catalog, NameUniqueness, Usage } from './catalog/catalog.js';
 import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
+import { CatchUpReads } from './catch-up-reads.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
 import { MemoryEventBus } from './events/memory-event-bus.js';
 import { OffThreadHash } from './hashing/off-thread-hash.js';
@@ -47,6 +48,8 @@ export interface SpoolCoreOptions extends UploadLimits {
   maxActiveUploads: number;
   /** Largest line page in bytes (lines are returned whole, in one message). */
   maxLinesReplyBytes: number;
+  /** Bytes that readers behind the tail hold in total, as read pieces (see CatchUpReads); default 256 MiB. */
+  catchUpReadBudgetBytes?: number | undefined;
 }
 
 export interface SpoolCoreDeps {
@@ -102,6 +105,9 @@ export interface LinePageBytes {
   endOffset: number;
 }
 
+/** Default of `catchUpReadBudgetBytes`: 10,000 lagging followers hold 16 KiB pieces (160 MiB), 256 hold 1 MiB. */
+const DEFAULT_CATCH_UP_READ_BUDGET_BYTES = 256 * 1024 * 1024;
+
 /** Bytes read per step while scanning for lines. */
 const LINE_SCAN_BYTES = 64 * 1024;
 /** Largest span between two line index entries read in one step (ordinary lines: ≈30 KiB per entry). */
@@ -142,6 +148,8 @@ export class SpoolCore {
   private readonly leases: WriterLeases;
   /** Newest bytes of uploads written by other nodes, read once per node for every follower here. */
   private readonly remoteTails: RemoteTails;
+  /** Storage reads of followers behind the tail: after ingest, in turns, within a memory budget. */
+  private readonly catchUp: CatchUpReads;
 
   readonly options: SpoolCoreOptions;
 
@@ -155,6 +163,7 @@ export class SpoolCore {
     this.access = deps.access ?? new AccessControl(false, [], deps.catalog);
     this.catalog = new DeferredWritesCatalog(deps.catalog, deps.logger);
     this.leases = deps.leases ?? new LocalWriterLeases();
+    this.catchUp = new CatchUpReads(options.catchUpReadBudgetBytes ?? DEFAULT_CATCH_UP_READ_BUDGET_BYTES);
     this.remoteTails = new RemoteTails(deps.store, (id) => this.active.has(id) || this.ending.has(id));
   }
 
@@ -671,6 +680,19 @@ export class SpoolCore {
     const recent = this.recentBytes(id, start, end);
     if (recent) return Readable.from(recent);
     return this.deps.store.createReadStream(id, start, end);
+  }
+
+  /**
+   * Bytes `[start, end)` for a follower or request/reply reader that may be far behind
+   * the tail: from memory when the upload still has them, else from storage in pieces
+   * whose reads are scheduled after ingest and whose size shares a memory budget among
+   * every such reader (`CatchUpReads`). Pull the next piece once the previous one is sent.
+   */
+  async openCatchUp(id: string, start: number, end: number): Promise<AsyncIterable<Buffer>> {
+    await this.checkRange(id, start, end);
+    const recent = this.recentBytes(id, start, end);
+    if (recent) return Readable.from(recent);
+    return this.catchUp.pieces(start, end, (from, to) => this.deps.store.read(id, from, to));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CatchUpReads, MAX_PIECE_BYTES, MIN_PIECE_BYTES } from './catch-up-reads.js';
+import { CatchUpReads, MAX_PIECE_BYTES, MIN_PIECE_BYTES, READS_AT_ONCE } from './catch-up-reads.js';
 
 /** A read that completes when the test says so, remembering what was asked. */
 function gatedReads() {
@@ -31,40 +31,47 @@ describe('CatchUpReads', () => {
     expect(new CatchUpReads(1024).pieceBytes()).to.equal(MIN_PIECE_BYTES);
   });
 
-  it('runs at most two reads at once, in turns (first come first served), sizing pieces by the readers holding one', async () => {
+  it('runs one read at a time, in turns (first come first served), sizing pieces by the pieces held', async () => {
+    expect(READS_AT_ONCE).to.equal(1);
     const reads = new CatchUpReads(4 * MIN_PIECE_BYTES);
     const gate = gatedReads();
-    const readers = [0, 1, 2, 3].map(() => reads.pieces(0, 10 * MAX_PIECE_BYTES, gate.read)[Symbol.asyncIterator]());
+    const readers = [0, 1, 2].map(() => reads.pieces(0, 10 * MAX_PIECE_BYTES, gate.read)[Symbol.asyncIterator]());
     const firsts = readers.map((r) => r.next());
     await tick();
-    expect(gate.asked).to.have.length(2);
-    expect(reads.readers).to.equal(4);
-    // Sized as they came: the budget over 1, 2, 3, 4 holders (at least MIN_PIECE_BYTES).
-    expect(gate.asked.map((a) => a.end - a.start)).to.deep.equal([4 * MIN_PIECE_BYTES, 2 * MIN_PIECE_BYTES]);
+    expect(gate.asked).to.have.length(1);
+    expect(reads.held).to.equal(3);
     gate.asked[0]?.done();
     await tick();
-    expect(gate.asked).to.have.length(3, 'the third reader got the freed slot');
-    for (let i = 1; i < 4; i++) {
-      gate.asked[i]?.done();
-      await tick();
-    }
+    expect(gate.asked).to.have.length(2, 'the second reader got the slot');
+    gate.asked[1]?.done();
+    await tick();
+    gate.asked[2]?.done();
+    await tick();
+    // Sized as they came: the budget over 1, 2, 3 pieces held; the first reader's piece read ahead comes after the others.
+    expect(gate.asked.slice(0, 3).map((a) => a.end - a.start)).to.deep.equal([
+      4 * MIN_PIECE_BYTES,
+      2 * MIN_PIECE_BYTES,
+      Math.floor((4 * MIN_PIECE_BYTES) / 3),
+    ]);
+    expect(gate.asked[3]?.start, "reader 0's next piece").to.equal(4 * MIN_PIECE_BYTES);
     const pieces = await Promise.all(firsts);
     expect(pieces.every((p) => !p.done)).to.equal(true);
-    expect(gate.most()).to.equal(2);
-    // A reader that stops (its connection closed) holds nothing any more.
+    expect(gate.most()).to.equal(1);
+    // Readers that stop (their connection closed) hold nothing any more.
+    for (const a of gate.asked.slice(3)) a.done();
     for (const r of readers) await r.return?.(undefined);
-    expect(reads.readers).to.equal(0);
+    expect(reads.held).to.equal(0);
   });
 
-  it('a stalled reader holds one piece and no slot: the others go on', async () => {
+  it('a stalled reader holds two pieces at most and no slot: the others go on', async () => {
     const reads = new CatchUpReads(64 * 1024 * 1024);
     const stalled = reads.pieces(0, 4 * MAX_PIECE_BYTES, async (s, e) => Buffer.alloc(e - s))[Symbol.asyncIterator]();
     await stalled.next(); // and never asks for the next piece
     let bytes = 0;
     for await (const piece of reads.pieces(0, 8 * MAX_PIECE_BYTES, async (s, e) => Buffer.alloc(e - s))) bytes += piece.length;
     expect(bytes).to.equal(8 * MAX_PIECE_BYTES);
-    expect(reads.readers).to.equal(1);
+    expect(reads.held).to.equal(2);
     await stalled.return?.(undefined);
-    expect(reads.readers).to.equal(0);
+    expect(reads.held).to.equal(0);
   });
 });

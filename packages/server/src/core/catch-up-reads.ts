@@ -4,26 +4,28 @@ export const MIN_PIECE_BYTES = 16 * 1024;
 export const MAX_PIECE_BYTES = 1024 * 1024;
 /**
  * Storage reads of readers behind the tail under way at once. The upload's writes share
- * libuv's thread pool (4 threads) with them: two reads leave it room, however many readers
- * wait.
+ * libuv's thread pool (4 threads) and the event loop with them: one read at a time (each
+ * reader reading its next piece while its socket takes the last) keeps a 20 MB/s upload
+ * at full rate under 1,000 catching-up followers (docs/benchmarks.md, ingest-under-readers).
  */
-const READS_AT_ONCE = 2;
+export const READS_AT_ONCE = 1;
 
 /**
  * How readers behind the tail (followers catching up, request/reply reads) read storage,
  * so that ingest comes first and memory stays bounded:
  * - their reads run at most READS_AT_ONCE at a time, in arrival order — each reader has one
  *   read waiting at most, so they take turns (none starves, the slowest holds nobody);
- * - a piece is `budgetBytes` shared by every reader holding one (read, not yet taken by its
- *   socket), between MIN_PIECE_BYTES and MAX_PIECE_BYTES: large reads when few catch up,
- *   small when many. Lagging readers thus hold about `budgetBytes` in total (at least
- *   MIN_PIECE_BYTES each), a stalled one a single piece.
+ * - a reader reads one piece ahead while its socket takes the last (two at most);
+ * - a piece is `budgetBytes` shared by every piece held (read or being read, not yet taken
+ *   by its socket), between MIN_PIECE_BYTES and MAX_PIECE_BYTES: large reads when few
+ *   catch up, small when many. Lagging readers thus hold about `budgetBytes` in total (at
+ *   least MIN_PIECE_BYTES per piece), a stalled one two pieces.
  */
 export class CatchUpReads {
   private running = 0;
   private readonly waiting: ((() => void) | undefined)[] = [];
   private head = 0;
-  /** Readers holding a piece (reading it, or waiting for their socket to take it). */
+  /** Pieces held (being read, or waiting for their socket to take them). */
   private holders = 0;
 
   constructor(private readonly budgetBytes: number) {}
@@ -39,15 +41,30 @@ export class CatchUpReads {
    * counts against the budget until the consumer asks for the next one (or stops).
    */
   async *pieces(start: number, end: number, read: (start: number, end: number) => Promise<Buffer>): AsyncGenerator<Buffer> {
-    for (let at = start; at < end; ) {
-      const pieceEnd = Math.min(end, at + this.pieceBytes());
+    let next = start;
+    let held = 0;
+    const fetch = (): Promise<Buffer> | undefined => {
+      if (next >= end) return undefined;
+      const from = next;
+      const to = Math.min(end, from + this.pieceBytes());
+      next = to;
+      held++;
       this.holders++;
-      try {
-        yield await this.turn(() => read(at, pieceEnd));
-      } finally {
+      const reading = this.turn(() => read(from, to));
+      reading.catch(() => undefined); // a piece read ahead may be abandoned
+      return reading;
+    };
+    try {
+      for (let current = fetch(); current; ) {
+        const data = await current;
+        current = fetch();
+        yield data;
+        held--;
         this.holders--;
       }
-      at = pieceEnd;
+    } finally {
+      // Stopped early (the connection closed) or failed: nothing is held any more.
+      this.holders -= held;
     }
   }
 
@@ -79,8 +96,8 @@ export class CatchUpReads {
     }
   }
 
-  /** Readers holding a piece now (for tests and metrics). */
-  get readers(): number {
+  /** Pieces held now (for tests and metrics). */
+  get held(): number {
     return this.holders;
   }
 }

@@ -113,12 +113,13 @@ export async function connectFollowers(
   return results;
 }
 
-/** The producer: creates a resource, then one small binary message per write at a steady rate. */
-export async function produce(
+/**
+ * A Spool upload connection (raw `ws`), open: `next(type)` resolves with the first server
+ * message of that type (text messages are kept; an `error` message rejects).
+ */
+export async function openSpoolUpload(
   wsUrl: string,
-  sentAt: Float64Array,
-  onReady: (id: string) => Promise<void>,
-): Promise<{ sha256: string; bytes: number }> {
+): Promise<{ ws: WebSocket; next: (type: string) => Promise<{ type: string; id?: string; size?: number }> }> {
   const ws = new WebSocket(`${wsUrl}/ws/spool/v1/upload`, { perMessageDeflate: false });
   const inbox: { type: string; id?: string; size?: number }[] = [];
   let wake: (() => void) | undefined;
@@ -131,13 +132,23 @@ export async function produce(
       const found = inbox.find((m) => m.type === type);
       if (found) return found;
       const error = inbox.find((m) => m.type === 'error');
-      if (error) throw new Error(`producer got an error: ${JSON.stringify(error)}`);
+      if (error) throw new Error(`the uploader got an error: ${JSON.stringify(error)}`);
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
     }
   };
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  return { ws, next };
+}
+
+/** The producer: creates a resource, then one small binary message per write at a steady rate. */
+export async function produce(
+  wsUrl: string,
+  sentAt: Float64Array,
+  onReady: (id: string) => Promise<void>,
+): Promise<{ sha256: string; bytes: number }> {
+  const { ws, next } = await openSpoolUpload(wsUrl);
   ws.send(JSON.stringify({ type: 'create', metadata: { filename: 'latency.log', mimeType: 'text/plain', supportsLineAccess: true } }));
   const ready = await next('ready');
   await onReady(String(ready.id));

@@ -3,7 +3,7 @@ import { RawSpoolFollower } from '../raw-spool-follower.js';
 import type { BenchContext, Scenario, ScenarioReport } from '../scenario.js';
 import { verify } from '../scenario.js';
 import { SpoolServerProcess } from '../spool-server.js';
-import { connectFollowers } from './follow-latency.js';
+import { connectFollowers, openSpoolUpload } from './follow-latency.js';
 
 /** How long the uploader sends, per row. */
 const UPLOAD_SECONDS = 8;
@@ -36,25 +36,7 @@ async function upload(
   rate: number | undefined,
   onReady: (id: string) => Promise<void>,
 ): Promise<{ bytes: number; seconds: number }> {
-  const ws = new WebSocket(`${wsUrl}/ws/spool/v1/upload`, { perMessageDeflate: false });
-  const inbox: { type: string; id?: string; size?: number }[] = [];
-  let wake: (() => void) | undefined;
-  ws.on('message', (data: RawData, isBinary: boolean) => {
-    if (!isBinary) inbox.push(JSON.parse(data.toString()));
-    wake?.();
-  });
-  const next = async (type: string) => {
-    for (;;) {
-      const found = inbox.find((m) => m.type === type);
-      if (found) return found;
-      const error = inbox.find((m) => m.type === 'error');
-      if (error) throw new Error(`uploader got an error: ${JSON.stringify(error)}`);
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    }
-  };
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const { ws, next } = await openSpoolUpload(wsUrl);
   ws.send(
     JSON.stringify({
       type: 'create',

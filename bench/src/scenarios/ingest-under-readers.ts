@@ -1,9 +1,8 @@
-import { type RawData, WebSocket } from 'ws';
-import { RawSpoolFollower } from '../raw-spool-follower.js';
+import { startCatchUpFollowers } from '../catch-up-followers.js';
 import type { BenchContext, Scenario, ScenarioReport } from '../scenario.js';
 import { verify } from '../scenario.js';
 import { SpoolServerProcess } from '../spool-server.js';
-import { connectFollowers, openSpoolUpload } from './follow-latency.js';
+import { openSpoolUpload } from './follow-latency.js';
 
 /** How long the uploader sends, per row. */
 const UPLOAD_SECONDS = 8;
@@ -12,9 +11,6 @@ const MESSAGE_BYTES = 256 * 1024;
 const UPLOADER_WINDOW_BYTES = 4 * 1024 * 1024;
 const FOLLOWERS = 1000;
 const PACED_BYTES_PER_SECOND = 20e6;
-/** Step followers ask for at most this much per RequestChunk. */
-const STEP_CHUNK_BYTES = 1024 * 1024;
-
 type Followers = 'none' | 'spool' | 'step';
 
 const ROWS: { key: string; rate: number | undefined; followers: Followers; alone?: string }[] = [
@@ -67,58 +63,6 @@ async function upload(
   return { bytes, seconds };
 }
 
-interface Reader {
-  bytes(): number;
-  close(): void;
-}
-
-/** A Spool follower from offset 0: pushed; a stalled one stops reading its socket once connected. */
-function spoolReader(wsUrl: string, id: string, stalled: boolean): { reader: Reader; connected: Promise<void> } {
-  const follower = new RawSpoolFollower(`${wsUrl}/ws/spool/v1/resources/${id}`, 0, {
-    onBytes: () => undefined,
-    onEnd: () => undefined,
-    onError: () => undefined,
-  });
-  const connected = follower.connect().then(() => {
-    if (stalled) follower.stall();
-  });
-  return { reader: { bytes: () => follower.bytes, close: () => follower.close() }, connected };
-}
-
-/**
- * A Step follower (request/reply, as Step's Java download stream reads a growing resource):
- * one RequestChunk at a time up to the size the last StatusChanged announced. A stalled
- * one asks once and never reads.
- */
-function stepReader(wsUrl: string, id: string, stalled: boolean): { reader: Reader; connected: Promise<void> } {
-  const ws = new WebSocket(`${wsUrl}/ws/streaming/download/${id}`, { perMessageDeflate: false, maxPayload: 0 });
-  let size = 0;
-  let asked = 0;
-  let received = 0;
-  let waiting = false;
-  const ask = () => {
-    if (waiting || asked >= size || ws.readyState !== WebSocket.OPEN) return;
-    const end = Math.min(size, asked + STEP_CHUNK_BYTES);
-    ws.send(JSON.stringify({ '@': 'RequestChunk', startOffset: asked, endOffset: end }));
-    asked = end;
-    waiting = true;
-    if (stalled) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-  };
-  ws.on('message', (data: RawData, isBinary: boolean) => {
-    if (isBinary) {
-      received += (data as Buffer).length;
-      if (received >= asked) waiting = false;
-    } else {
-      const status = JSON.parse(data.toString()) as { resourceStatus?: { currentSize: number } };
-      size = Math.max(size, status.resourceStatus?.currentSize ?? 0);
-    }
-    ask();
-  });
-  ws.on('error', () => undefined);
-  const connected = new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
-  return { reader: { bytes: () => received, close: () => ws.terminate() }, connected };
-}
-
 export const ingestUnderReadersScenario: Scenario = {
   name: 'ingest-under-readers',
   description: `uploader at full speed and at 20 MB/s, alone and with ${FOLLOWERS} followers from offset 0 (half stalled), Spool push and Step request/reply`,
@@ -135,25 +79,18 @@ export const ingestUnderReadersScenario: Scenario = {
         dataDir: `${context.tempDir}/ingest-${row.key.replace(/[()]/g, '')}`,
         profileDir: context.profileDir,
       });
-      const readers: Reader[] = [];
+      let followers: Awaited<ReturnType<typeof startCatchUpFollowers>> | undefined;
       try {
         const cpuBefore = server.process.cpuSeconds();
         let readStarted = 0;
         const result = await upload(server.wsUrl, row.rate, async (id) => {
           if (row.followers === 'none') return;
-          const open = row.followers === 'spool' ? spoolReader : stepReader;
-          await connectFollowers(FOLLOWERS, (i) => {
-            const { reader, connected } = open(server.wsUrl, id, i % 2 === 1);
-            readers.push(reader);
-            const done = connected.then(() => ({ sha256: '', bytes: 0, records: 0 }));
-            return { connected, done };
-          });
+          followers = await startCatchUpFollowers(server.wsUrl, id, row.followers, FOLLOWERS);
           readStarted = performance.now();
         });
         const readSeconds = readStarted ? (performance.now() - readStarted) / 1000 : 1;
-        const followerBytes = readers.reduce((sum, r) => sum + r.bytes(), 0);
+        const followerBytes = (await followers?.stop()) ?? 0;
         const cpu = server.process.cpuSeconds() - cpuBefore;
-        for (const reader of readers) reader.close();
         const memory = await server.stop();
         const mbps = result.bytes / result.seconds / 1e6;
         rates.set(row.key, mbps);
@@ -175,13 +112,13 @@ export const ingestUnderReadersScenario: Scenario = {
           });
         }
       } finally {
-        for (const reader of readers) reader.close();
+        await followers?.stop();
         await server.stop();
       }
     }
     notes.push(
       `Each row: the uploader (Spool protocol, raw ws, ${MESSAGE_BYTES / 1024} KiB messages, at most ${UPLOADER_WINDOW_BYTES / 1048576} MiB unsent) sends for ${UPLOAD_SECONDS} s, then finishes; its rate counts until completed.`,
-      'Followers connect right after the resource is created and read from offset 0; odd ones stop reading their socket once connected (stalled). Followers MB/s = bytes all followers received / time from their connection to the upload end.',
+      'Followers connect right after the resource is created and read from offset 0; odd ones stop reading their socket once connected (stalled). They run on a worker thread of the benchmark process (its own event loop), so reading them does not hold the uploader back. Followers MB/s = bytes all followers received / time from their connection to the upload end.',
       'Clients and server share this machine (2 cores, shared with other work): the figures are relative.',
     );
     return {

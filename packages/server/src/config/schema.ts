@@ -59,7 +59,9 @@ export const ConfigSchema = z
       .url({ protocol: /^https?$/ })
       .optional()
       .describe('Base URL clients reach the server at (behind a proxy); resource references are built from it'),
-    checkpointIntervalMs: millis.default(100).describe('How often uploads are checkpointed and status is published'),
+    checkpointIntervalMs: millis
+      .default(100)
+      .describe('How often written bytes are recorded (durable); they are visible as soon as written (with events redis: at checkpoints)'),
     catchUpReadBudgetBytes: bytes
       .min(64 * 1024)
       .default(256 * 1024 * 1024)

@@ -93,6 +93,16 @@ export class RawSpoolFollower {
     });
   }
 
+  /** Stops reading the socket for good (a stalled follower): the server's writes to it back up. */
+  stall(): void {
+    this.socket?.pause();
+  }
+
+  /** Bytes received so far. */
+  get bytes(): number {
+    return this.received;
+  }
+
   close(): void {
     this.ended = true;
     const payload = Buffer.alloc(2);

@@ -21,6 +21,7 @@ import { httpCompressionScenario } from './scenarios/http-compression.js';
 import { httpDownloadScenario } from './scenarios/http-download.js';
 import { httpLinesScenario } from './scenarios/http-lines.js';
 import { httpUploadScenario } from './scenarios/http-upload.js';
+import { ingestUnderReadersScenario } from './scenarios/ingest-under-readers.js';
 import { tusUploadScenario } from './scenarios/tus-upload.js';
 import { wsDownloadScenario } from './scenarios/ws-download.js';
 import { wsUploadScenario } from './scenarios/ws-upload.js';
@@ -34,6 +35,7 @@ const SCENARIOS: Scenario[] = [
   httpDownloadScenario,
   httpLinesScenario,
   followLatencyScenario,
+  ingestUnderReadersScenario,
   tusUploadScenario,
   hspUploadScenario,
   blobSyncScenario,

@@ -66,6 +66,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
     // On NFS other nodes see only what was flushed (close-to-open consistency).
     syncOnCheckpoint: config.syncOnCheckpoint || (config.bytes === 'shared-dir' && config.sharedDirSync),
     maxLinesReplyBytes: config.maxLinesReplyBytes,
+    catchUpReadBudgetBytes: config.catchUpReadBudgetBytes,
     resumeGraceMs: config.resumeGraceMs,
     retentionMs: config.retentionMs,
     sweepIntervalMs: config.sweepIntervalMs,

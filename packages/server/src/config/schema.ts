@@ -59,7 +59,13 @@ export const ConfigSchema = z
       .url({ protocol: /^https?$/ })
       .optional()
       .describe('Base URL clients reach the server at (behind a proxy); resource references are built from it'),
-    checkpointIntervalMs: millis.default(100).describe('How often uploads are checkpointed and status is published'),
+    checkpointIntervalMs: millis
+      .default(100)
+      .describe('How often written bytes are recorded (durable); they are visible as soon as written (with events redis: at checkpoints)'),
+    catchUpReadBudgetBytes: bytes
+      .min(64 * 1024)
+      .default(256 * 1024 * 1024)
+      .describe('Bytes that followers and readers behind the tail hold in total as pieces read from storage (16 KiB to 1 MiB each)'),
     syncOnCheckpoint: bool.default(false).describe('fdatasync at each checkpoint (survive machine crashes, not only process crashes)'),
     maxResourceBytes: bytes.default(0).describe('Largest resource in bytes; 0 = unlimited'),
     maxActiveUploads: z.coerce.number().int().min(0).default(0).describe('Most uploads in progress at once; 0 = unlimited'),

@@ -82,9 +82,9 @@ async function readAll(core: SpoolCore, id: string, start: number, end: number):
   return Buffer.concat(parts);
 }
 
-/** Checkpoints until everything written so far is visible (checkpoints take what reached the disk). */
+/** Checkpoints until everything written so far is recorded, so visible too (checkpoints take what reached the disk). */
 async function settle(session: UploadSession): Promise<void> {
-  for (let i = 0; i < 1000 && session.status.size < session.receivedBytes; i++) {
+  for (let i = 0; i < 1000 && session.durableSize < session.receivedBytes; i++) {
     await session.checkpoint();
     await new Promise((r) => setTimeout(r, 1));
   }
@@ -351,7 +351,7 @@ describe('SpoolCore', () => {
     await core.close();
   });
 
-  it('on restart marks interrupted uploads FAILED with the data of their last checkpoint', async () => {
+  it('on restart marks interrupted uploads FAILED keeping every byte the file holds, lines recounted past the checkpoint', async () => {
     const { core, dataDir } = await openCore();
     const done = await core.createUpload(textMeta);
     done.write(Buffer.from('complete\n'));
@@ -359,16 +359,81 @@ describe('SpoolCore', () => {
     const interrupted = await core.createUpload(textMeta);
     interrupted.write(Buffer.from('a\nb\nc'));
     await settle(interrupted);
-    // Bytes the OS got after the last checkpoint: never visible, so cut on recovery.
-    await appendFile(path.join(dataDir, 'blobs', interrupted.id), 'never-visible');
+    // Bytes the OS got after the last checkpoint: visible on write, so kept on recovery.
+    await appendFile(path.join(dataDir, 'blobs', interrupted.id), 'd\ne\nf');
     await core.deps.catalog.close(); // the "crash": no final checkpoint
     const { core: restarted } = await openCore(dataDir);
     expect(await restarted.getStatus(done.id)).to.include({ state: 'COMPLETED', size: 9, lines: 1 });
+    expect(await restarted.getStatus(interrupted.id)).to.include({ state: 'FAILED', size: 10, lines: 5 });
+    expect((await stat(path.join(dataDir, 'blobs', interrupted.id))).size).to.equal(10);
+    expect((await readAll(restarted, interrupted.id, 0, 10)).toString()).to.equal('a\nb\ncd\ne\nf');
+    expect((await restarted.readLines(interrupted.id, 2, 3)).map(String)).to.deep.equal(['cd\n', 'e\n', 'f']);
+    await restarted.close();
+  });
+
+  it('visible at checkpoints (a shared bus), cuts on restart what the last checkpoint did not record', async () => {
+    const { core, dataDir } = await openCore(undefined, { visibleOnWrite: false });
+    const interrupted = await core.createUpload(textMeta);
+    interrupted.write(Buffer.from('a\nb\nc'));
+    await settle(interrupted);
+    await appendFile(path.join(dataDir, 'blobs', interrupted.id), 'never-visible');
+    await core.deps.catalog.close();
+    const { core: restarted } = await openCore(dataDir, { visibleOnWrite: false });
     expect(await restarted.getStatus(interrupted.id)).to.include({ state: 'FAILED', size: 5, lines: 3 });
     expect((await stat(path.join(dataDir, 'blobs', interrupted.id))).size).to.equal(5);
-    expect((await readAll(restarted, interrupted.id, 0, 5)).toString()).to.equal('a\nb\nc');
-    expect((await restarted.readLines(interrupted.id, 2, 1)).map(String)).to.deep.equal(['c']);
     await restarted.close();
+  });
+
+  it('shows bytes once written, before any checkpoint; a restart never shows less than a reader saw', async () => {
+    // No timer checkpoint during the test: only writes make bytes visible.
+    const { core, dataDir } = await openCore(undefined, { checkpointIntervalMs: 3_600_000 });
+    const session = await core.createUpload(textMeta, { resumable: true });
+    const seen: ResourceStatus[] = [];
+    await core.subscribe(session.id, (s) => seen.push(s));
+    const lineCount = LINE_INDEX_STRIDE * 2 + 10;
+    const text = Array.from({ length: lineCount }, (_, i) => `line ${i}\n`).join('');
+    session.write(Buffer.from(text));
+    await waitFor(() => (seen.at(-1)?.size ?? 0) === text.length);
+    expect(session.durableSize, 'nothing recorded yet').to.equal(0);
+    expect(seen.at(-1)).to.include({ state: 'IN_PROGRESS', size: text.length, lines: lineCount });
+    expect((await readAll(core, session.id, 0, text.length)).toString()).to.equal(text);
+    // Lines past index entries the catalog does not have yet: the upload's pending ones.
+    const block2 = LINE_INDEX_STRIDE * 2 + 3;
+    expect((await core.readLines(session.id, block2, 2)).map(String)).to.deep.equal([`line ${block2}\n`, `line ${block2 + 1}\n`]);
+    const durable: number[] = [];
+    session.on('durable', (size: number) => durable.push(size));
+    session.write(Buffer.from('tail\n'));
+    await waitFor(() => (seen.at(-1)?.size ?? 0) === text.length + 5);
+    await session.checkpoint();
+    expect(durable).to.deep.equal([text.length + 5]);
+    session.write(Buffer.from('after the checkpoint\n'));
+    await waitFor(() => (seen.at(-1)?.size ?? 0) === text.length + 26);
+    const last = seen.at(-1) as ResourceStatus;
+    await core.deps.catalog.close(); // kill -9: no final checkpoint
+    const { core: restarted } = await openCore(dataDir);
+    const recovered = await restarted.getStatus(session.id);
+    expect(recovered).to.include({ state: 'IN_PROGRESS', size: last.size, lines: last.lines });
+    expect((await restarted.readLines(session.id, lineCount, 2)).map(String)).to.deep.equal(['tail\n', 'after the checkpoint\n']);
+    expect((await restarted.readLines(session.id, block2, 1)).map(String)).to.deep.equal([`line ${block2}\n`]);
+    const resumed = await restarted.resumeUpload(session.id, last.size);
+    resumed.write(Buffer.from('resumed\n'));
+    expect(await resumed.finish()).to.include({ state: 'COMPLETED', size: last.size + 8, lines: lineCount + 3 });
+    await restarted.close();
+  });
+
+  it('publishes written batches as they land, never backwards, with fewer statuses than writes', async () => {
+    const { core } = await openCore(undefined, { checkpointIntervalMs: 3_600_000 });
+    const session = await core.createUpload(textMeta);
+    const sizes: number[] = [];
+    await core.subscribe(session.id, (s) => sizes.push(s.size));
+    for (let i = 0; i < 50; i++) session.write(Buffer.from(`${i}\n`));
+    const total = session.receivedBytes;
+    await waitFor(() => sizes.at(-1) === total);
+    // Never backwards, and fewer statuses than writes (batches were coalesced).
+    expect(sizes).to.deep.equal([...sizes].sort((a, b) => a - b));
+    expect(sizes.length).to.be.lessThan(50);
+    await session.finish();
+    await core.close();
   });
 
   it('replays the current status to a subscriber and refuses unknown ids', async () => {

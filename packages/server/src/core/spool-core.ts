@@ -23,10 +23,12 @@ import type { Logger } from 'winston';
 import { AccessControl } from './access/access-control.js';
 import type { Catalog, NameUniqueness, Usage } from './catalog/catalog.js';
 import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
+import { CatchUpReads } from './catch-up-reads.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
+import { MemoryEventBus } from './events/memory-event-bus.js';
 import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { LocalWriterLeases, type WriterLease, type WriterLeases } from './leases/writer-leases.js';
-import { reportedLines } from './lines/line-indexer.js';
+import { LineIndexer, reportedLines } from './lines/line-indexer.js';
 import { LinePage } from './lines/line-page.js';
 import { looksLikeId, validateResourceName } from './names.js';
 import { RemoteTails } from './remote-tails.js';
@@ -46,6 +48,8 @@ export interface SpoolCoreOptions extends UploadLimits {
   maxActiveUploads: number;
   /** Largest line page in bytes (lines are returned whole, in one message). */
   maxLinesReplyBytes: number;
+  /** Bytes that readers behind the tail hold in total, as read pieces (see CatchUpReads); default 256 MiB. */
+  catchUpReadBudgetBytes?: number | undefined;
 }
 
 export interface SpoolCoreDeps {
@@ -101,6 +105,9 @@ export interface LinePageBytes {
   endOffset: number;
 }
 
+/** Default of `catchUpReadBudgetBytes`: 10,000 lagging followers hold 16 KiB pieces (160 MiB), 256 hold 1 MiB. */
+const DEFAULT_CATCH_UP_READ_BUDGET_BYTES = 256 * 1024 * 1024;
+
 /** Bytes read per step while scanning for lines. */
 const LINE_SCAN_BYTES = 64 * 1024;
 /** Largest span between two line index entries read in one step (ordinary lines: ≈30 KiB per entry). */
@@ -141,14 +148,22 @@ export class SpoolCore {
   private readonly leases: WriterLeases;
   /** Newest bytes of uploads written by other nodes, read once per node for every follower here. */
   private readonly remoteTails: RemoteTails;
+  /** Storage reads of followers behind the tail: after ingest, in turns, within a memory budget. */
+  private readonly catchUp: CatchUpReads;
+
+  readonly options: SpoolCoreOptions;
 
   constructor(
     readonly deps: SpoolCoreDeps,
-    readonly options: SpoolCoreOptions,
+    options: SpoolCoreOptions,
   ) {
+    // Visible on write where every reader hears of bytes through this process; a shared bus
+    // reaches nodes whose range checks read the catalog, so there a checkpoint shows them.
+    this.options = { ...options, visibleOnWrite: options.visibleOnWrite ?? deps.bus instanceof MemoryEventBus };
     this.access = deps.access ?? new AccessControl(false, [], deps.catalog);
     this.catalog = new DeferredWritesCatalog(deps.catalog, deps.logger);
     this.leases = deps.leases ?? new LocalWriterLeases();
+    this.catchUp = new CatchUpReads(options.catchUpReadBudgetBytes ?? DEFAULT_CATCH_UP_READ_BUDGET_BYTES);
     this.remoteTails = new RemoteTails(deps.store, (id) => this.active.has(id) || this.ending.has(id));
   }
 
@@ -327,11 +342,14 @@ export class SpoolCore {
   }
 
   /**
-   * An upload whose writer is gone (this process stopped, or its node died) keeps the
-   * bytes of its last checkpoint. Bytes past it were never visible: they are cut, so
-   * catalog and store agree. If the store holds less than the catalog claims (machine
-   * crash before the OS wrote them), the catalog is clamped down to the bytes that exist.
-   * Resumable uploads stay IN_PROGRESS for their writer to resume; the others are FAILED.
+   * An upload whose writer is gone (this process stopped, or its node died) keeps its
+   * bytes. Visible on write, every byte the file holds may have been seen: the catalog
+   * grows to them (lines past the checkpoint recounted, index entries added) so no reader
+   * ever sees a size go backwards. Visible at checkpoints (a shared bus), bytes past the
+   * last one were never visible: they are cut, so catalog and store agree. If the store
+   * holds less than the catalog claims (machine crash before the OS wrote them), the
+   * catalog is clamped down to the bytes that exist. Resumable uploads stay IN_PROGRESS
+   * for their writer to resume; the others are FAILED.
    */
   private async recoverOne(record: ResourceRecord): Promise<void> {
     const { catalog } = this;
@@ -347,6 +365,9 @@ export class SpoolCore {
         size = stored;
         newlines = current.supportsLineAccess ? await this.countNewlines(current.id, size) : 0;
         await catalog.truncate(current.id, size, newlines, newlines);
+      } else if (stored > size && this.options.visibleOnWrite) {
+        newlines = await this.recordTail(current, stored, lease.token);
+        size = stored;
       }
       // Opening a fenced writer at the size cuts what lies past it (and ends a dead writer's segment there).
       if (stored > size || lease.token !== undefined) await (await store.openWriter(current.id, { at: size, fence: lease.token })).close();
@@ -360,6 +381,29 @@ export class SpoolCore {
     } finally {
       await lease.release();
     }
+  }
+
+  /** Records the bytes past the last checkpoint (`record.size`) up to `stored`; returns the newline count. */
+  private async recordTail(record: ResourceRecord, stored: number, fence: number | undefined): Promise<number> {
+    const indexer = record.supportsLineAccess ? new LineIndexer(record.newlines) : undefined;
+    if (indexer) {
+      let offset = record.size;
+      for await (const chunk of this.deps.store.createReadStream(record.id, record.size, stored) as AsyncIterable<Buffer>) {
+        indexer.scan(chunk, offset);
+        offset += chunk.length;
+      }
+    }
+    const newlines = indexer?.newlines ?? 0;
+    await this.catalog.checkpoint(record.id, {
+      size: stored,
+      newlines,
+      lines: newlines,
+      state: TransferState.IN_PROGRESS,
+      indexEntries: indexer?.takeEntriesUpTo(stored) ?? [],
+      fence,
+    });
+    this.deps.logger.info('recovered bytes written after the last checkpoint', { resourceId: record.id, from: record.size, to: stored });
+    return newlines;
   }
 
   private async countNewlines(id: string, size: number): Promise<number> {
@@ -639,6 +683,19 @@ export class SpoolCore {
   }
 
   /**
+   * Bytes `[start, end)` for a follower or request/reply reader that may be far behind
+   * the tail: from memory when the upload still has them, else from storage in pieces
+   * whose reads are scheduled after ingest and whose size shares a memory budget among
+   * every such reader (`CatchUpReads`). Pull the next piece once the previous one is sent.
+   */
+  async openCatchUp(id: string, start: number, end: number): Promise<AsyncIterable<Buffer>> {
+    await this.checkRange(id, start, end);
+    const recent = this.recentBytes(id, start, end);
+    if (recent) return Readable.from(recent);
+    return this.catchUp.pieces(start, end, (from, to) => this.deps.store.read(id, from, to));
+  }
+
+  /**
    * Bytes `[start, end)` in one buffer, like `openRange` but without a stream: for small
    * ranges only (a blob's tag, a small blob), whose stream would cost more than the read.
    */
@@ -702,11 +759,13 @@ export class SpoolCore {
     }
     const { catalog, store } = this.deps;
     const block = Math.floor(start / LINE_INDEX_STRIDE);
-    const blockOffset = await catalog.lineBlockOffset(id, block);
+    // Lines visible before a checkpoint recorded their index entries: the upload has them.
+    const blockAt = (b: number) => this.activeUpload(id)?.lineBlockOffset(b) ?? catalog.lineBlockOffset(id, b);
+    const blockOffset = await blockAt(block);
     if (blockOffset === undefined) throw new LinesOutOfRangeError(`Line index of ${id} has no block ${block}`);
     // The index entry after the page's last line bounds the bytes to scan; past the last
     // entry, the visible end does.
-    const endOffset = await catalog.lineBlockOffset(id, Math.ceil((start + count) / LINE_INDEX_STRIDE));
+    const endOffset = await blockAt(Math.ceil((start + count) / LINE_INDEX_STRIDE));
     const limit = Math.min(status.size, endOffset ?? status.size);
     // A span of ordinary lines is read at once; huge lines are scanned in steps, bounding memory.
     const step = limit - blockOffset <= LINE_SPAN_READ_MAX_BYTES ? limit - blockOffset : LINE_SCAN_BYTES;

@@ -21,10 +21,13 @@ import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { LineIndexer, reportedLines } from './lines/line-indexer.js';
 import { RecentBytes } from './recent-bytes.js';
 import type { ByteWriter } from './storage/byte-store.js';
-import type { ResourceRecord } from './types.js';
+import type { LineIndexEntry, ResourceRecord } from './types.js';
 
 /** Bytes of the newest data kept in memory per open upload, for followers at the tail. */
 const RECENT_BYTES = 256 * 1024;
+
+/** A visibility fan-out that took longer than this (ms) is followed by a pause as long, batching what arrives. */
+const SHOW_COOLDOWN_FROM_MS = 1;
 
 /** The error of a resource deleted while it was open: what its followers see. */
 export const DELETED_REASON = 'Resource deleted';
@@ -38,6 +41,12 @@ export interface UploadLimits {
   syncOnCheckpoint: boolean;
   /** An open upload given no byte for this long emits 'idle'; 0 or absent = never. */
   idleTimeoutMs?: number;
+  /**
+   * Bytes become visible (status, pushes, ranges) once handed to the OS, not at the next
+   * checkpoint (which still makes them durable). Off where readers on other nodes check
+   * ranges against the catalog (a shared event bus): there a checkpoint makes them visible.
+   */
+  visibleOnWrite?: boolean | undefined;
 }
 
 export interface UploadSessionDeps {
@@ -73,11 +82,13 @@ interface End {
 /**
  * The single writer of one resource. Protocols call `write` per chunk as it
  * arrives (false → pause the source until 'drain'), then `finish` or `fail`. Offsets:
- * *received* (handed to `write`), *written* (handed to the OS), *visible* (recorded by
- * the last checkpoint and published; what readers may read), which here is also the
- * *durable* offset (with `syncOnCheckpoint`, durable against machine crashes too).
+ * *received* (handed to `write`), *written* (handed to the OS), *visible* (published;
+ * what readers may read) and *recorded* (by the last checkpoint: durable, with
+ * `syncOnCheckpoint` against machine crashes too). With `visibleOnWrite`, visible follows
+ * written — each batch published once the OS has it (a killed process cannot lose it, and
+ * recovery keeps what the file holds); else visible is the recorded offset.
  *
- * Events: 'drain'; 'error' (SpoolError) when the upload ends on the server's side — the
+ * Events: 'drain'; 'durable' (size) after each checkpoint that recorded new bytes; 'error' (SpoolError) when the upload ends on the server's side — the
  * storage failed (STORAGE_FAILURE) or the resource was deleted (RESOURCE_NOT_FOUND) — once
  * it is FAILED and published: the protocol should close its client with that error.
  * 'idle' (TimeoutError) once, when no byte came for `idleTimeoutMs` — the owner decides:
@@ -110,6 +121,13 @@ export class UploadSession extends EventEmitter {
   private writtenNewlines: number;
   private writtenLastByte: number | undefined;
   private visible: ResourceStatus;
+  /** Size and state the catalog has (the last checkpoint). */
+  private recorded: { size: number; state: TransferState };
+  /** A visibility fan-out is under way: bytes written meanwhile are shown together after it. */
+  private showing = false;
+  private showAgain = false;
+  /** Index entries of the checkpoint being recorded: kept findable until the catalog has them. */
+  private recording: LineIndexEntry[] | undefined;
   /** Serialises checkpoints: each catalog update starts after the previous one ended. */
   private checkpointChain: Promise<unknown> = Promise.resolve();
   /** When the uploader last gave us a byte (or we last let it go on after back-pressure). */
@@ -140,6 +158,7 @@ export class UploadSession extends EventEmitter {
       size: deps.record.size,
       lines: deps.record.supportsLineAccess ? deps.record.lines : null,
     };
+    this.recorded = { size: deps.record.size, state: deps.record.state };
     this.armIdleTimer(deps.limits.idleTimeoutMs ?? 0);
   }
 
@@ -241,6 +260,7 @@ export class UploadSession extends EventEmitter {
         if (last) this.writtenLastByte = last[last.length - 1];
         this.queuedBytes -= batchBytes;
         this.maybeDrain();
+        if (this.deps.limits.visibleOnWrite) this.show();
       }
     } catch (err) {
       this.storageFailed(err);
@@ -248,6 +268,49 @@ export class UploadSession extends EventEmitter {
       this.flushing = undefined;
       this.currentBatch = undefined;
     }
+  }
+
+  /**
+   * Publishes the written bytes (visible on write): at once when no fan-out is running,
+   * else once it ends, with whatever was written meanwhile — one status for many batches
+   * under load, one per batch when idle.
+   */
+  private show(): void {
+    if (this.showing) {
+      this.showAgain = true;
+      return;
+    }
+    if (this.phase === 'ended' || this.failure || this.written <= this.visible.size) return;
+    this.visible = { id: this.id, state: TransferState.IN_PROGRESS, size: this.written, lines: this.lines ? this.writtenNewlines : null };
+    this.showing = true;
+    const started = performance.now();
+    // The in-process bus fans out synchronously: what this call took is what the fan-out cost.
+    const published = this.deps.publish(this.visible);
+    const spentMs = performance.now() - started;
+    const done = () => {
+      this.showing = false;
+      if (this.showAgain) {
+        this.showAgain = false;
+        this.show();
+      }
+    };
+    // the core logs a bus that fails; the next show or checkpoint tells again
+    void published
+      .catch(() => undefined)
+      .finally(() => {
+        // A costly fan-out (many followers) counts as running as long again: pushes take at
+        // most half the loop, and each carries everything written meanwhile.
+        if (spentMs < SHOW_COOLDOWN_FROM_MS || this.phase === 'ended') done();
+        else setTimeout(done, spentMs).unref();
+      });
+  }
+
+  /**
+   * Offset of line `block * LINE_INDEX_STRIDE` if this upload knows it and the catalog may
+   * not have it yet (visible lines not checkpointed, or a checkpoint still being recorded).
+   */
+  lineBlockOffset(block: number): number | undefined {
+    return this.lines?.pendingOffset(block) ?? this.recording?.find((e) => e.block === block)?.offset;
   }
 
   /** The disk (or the catalog) failed: the upload cannot go on. `action` says what failed. */
@@ -329,26 +392,34 @@ export class UploadSession extends EventEmitter {
     if ((this.phase as Phase) === 'ended' || this.failure) return;
     const size = this.written;
     const newlines = this.writtenNewlines;
-    const startsProgress = this.visible.state === TransferState.INITIATED && size > 0;
-    if (size === this.visible.size && !startsProgress && !force) return;
-    const state = size > 0 ? TransferState.IN_PROGRESS : this.visible.state;
+    const startsProgress = this.recorded.state === TransferState.INITIATED && size > 0;
+    if (size === this.recorded.size && !startsProgress && !force) return;
+    const state = size > 0 ? TransferState.IN_PROGRESS : this.recorded.state;
+    const indexEntries = this.lines?.takeEntriesUpTo(size) ?? [];
+    this.recording = indexEntries;
     try {
       if (this.deps.limits.syncOnCheckpoint) await this.deps.writer.sync();
-      await this.deps.catalog.checkpoint(this.id, {
-        size,
-        newlines,
-        lines: newlines,
-        state,
-        indexEntries: this.lines?.takeEntriesUpTo(size) ?? [],
-        fence: this.deps.fence,
-      });
+      await this.deps.catalog.checkpoint(this.id, { size, newlines, lines: newlines, state, indexEntries, fence: this.deps.fence });
     } catch (err) {
-      // Nothing more can be made visible (a full disk, ...): the upload cannot go on.
+      // Nothing more can be made durable (a full disk, ...): the upload cannot go on.
       this.storageFailed(err, 'Recording a checkpoint of');
       throw this.failure ?? toSpoolError(err);
+    } finally {
+      this.recording = undefined;
     }
+    const grew = size > this.recorded.size;
+    this.recorded = { size, state };
+    if (grew) this.emit('durable', size);
+    // Visible on write: readers already saw these bytes (never show them smaller).
+    if (this.deps.limits.visibleOnWrite && size <= this.visible.size && state === this.visible.state && !force) return;
+    if (size < this.visible.size) return;
     this.visible = { id: this.id, state, size, lines: this.lines ? newlines : null };
     await this.deps.publish(this.visible);
+  }
+
+  /** The offset the last checkpoint recorded: what survives whatever happens next. */
+  get durableSize(): number {
+    return this.recorded.size;
   }
 
   /**

@@ -30,6 +30,14 @@ export class LineIndexer {
     });
   }
 
+  /** Offset of a pending (not yet recorded) entry for `block`, if there is one. */
+  pendingOffset(block: number): number | undefined {
+    const first = this.pending[0];
+    if (!first || block < first.block) return undefined;
+    // Entries are consecutive blocks.
+    return this.pending[block - first.block]?.offset;
+  }
+
   /** Removes and returns the pending entries that point at or before `size`. */
   takeEntriesUpTo(size: number): LineIndexEntry[] {
     let n = 0;

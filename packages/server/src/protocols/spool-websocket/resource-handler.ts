@@ -151,16 +151,12 @@ export class SpoolResourceHandler extends ResourceReaderConnection<typeof SpoolR
     return this.conn.sendEncoded(frames).then(sentAll);
   }
 
-  /** Pushes bytes [start, end) read from storage, at the pace the socket drains. */
+  /** Pushes bytes [start, end) read from storage in scheduled pieces (ingest first), at the pace the socket drains. */
   private async push(start: number, end: number): Promise<void> {
-    const stream = await this.core.openRange(this.resourceId, start, end);
-    try {
-      const header: SpoolData = { type: 'data', offset: start, length: end - start };
-      await this.conn.sendText(JSON.stringify(header));
-      await this.conn.sendBinary(stream, { length: end - start });
-    } finally {
-      stream.destroy();
-    }
+    const pieces = await this.core.openCatchUp(this.resourceId, start, end);
+    const header: SpoolData = { type: 'data', offset: start, length: end - start };
+    await this.conn.sendText(JSON.stringify(header));
+    await this.conn.sendBinary(pieces, { length: end - start });
     // A follow/unfollow that arrived meanwhile wins.
     if (this.followOffset === start) this.followOffset = end;
   }

@@ -158,10 +158,10 @@ export class SpoolUploadHandler {
       offset,
       connectionId: this.conn.id,
     });
-    // The session's visible size is its durable offset: tell the uploader each time it grows.
-    const unsubscribe = await core.subscribe(session.id, (status) => acks.offer(status.size));
-    if ((this.phase as Phase) === 'closed') unsubscribe();
-    else this.unsubscribe = unsubscribe;
+    // Each checkpoint's recorded size is durable (visible may run ahead): tell the uploader as it grows.
+    const onDurable = (size: number) => acks.offer(size);
+    session.on('durable', onDurable);
+    this.unsubscribe = () => session.off('durable', onDurable);
     await sent;
   }
 

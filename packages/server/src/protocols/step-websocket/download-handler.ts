@@ -73,12 +73,9 @@ export class StepDownloadHandler extends ResourceReaderConnection<typeof StepDow
 
   private async answer(request: Request): Promise<void> {
     if (request['@'] === 'RequestChunk') {
-      const stream = await this.core.openRange(this.resourceId, request.startOffset, request.endOffset);
-      try {
-        await this.conn.sendBinary(stream, { length: request.endOffset - request.startOffset });
-      } finally {
-        stream.destroy();
-      }
+      // Scheduled pieces (ingest first, bounded memory), however large the request.
+      const pieces = await this.core.openCatchUp(this.resourceId, request.startOffset, request.endOffset);
+      await this.conn.sendBinary(pieces, { length: request.endOffset - request.startOffset });
       return;
     }
     const lines = await this.core.readLines(this.resourceId, request.startingLineIndex, request.linesCount);

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { InvalidRangeError, isTerminal, TransferState } from '@spool/common';
 import type { Request, Response } from 'express';
 import { copyToResponse } from '../../../transport/http/stream-copy.js';
@@ -18,7 +19,8 @@ export const FOLLOW_TRAILER = 'Spool-State';
  * the resource's state (`curl -I`: `Spool-State`), see docs/protocols/http.md.
  *
  * Memory per follower is O(1): it holds the newest status only and reads from storage
- * with core.openRange at its own pace (writes wait for 'drain'); status events only
+ * with core.openCatchUp at its own pace (writes wait for 'drain'; reads behind the tail
+ * scheduled after ingest, in pieces within the shared budget); status events only
  * wake it. A client that disconnects is unsubscribed at once. Text is gzip-compressed
  * for clients that accept it, flushed after every push so latency stays.
  */
@@ -47,7 +49,9 @@ export async function followContent(ctx: HttpContext, req: Request, res: Respons
     let position = start;
     for (;;) {
       if (position < status.size) {
-        position += await copyToResponse(await ctx.core.openRange(id, position, status.size), body.target);
+        // One piece buffered at most (the budget counts pieces held).
+        const pieces = Readable.from(await ctx.core.openCatchUp(id, position, status.size), { highWaterMark: 1 });
+        position += await copyToResponse(pieces, body.target);
         if (body.target.destroyed || res.destroyed) return;
         body.flush();
       }

@@ -77,6 +77,9 @@ describe('Checksums: CRC-32 by default, MD5 and SHA-256 on request', () => {
     expect(all.json<ResourceJson>().checksums).to.deep.equal({ crc32: crc32(body), md5: md5(body), sha256: sha256(body) });
     const read = await request(api(`/resources/${all.json<ResourceJson>().id}/content`));
     expect(read.headers['repr-digest']).to.equal(`crc32=:${b64(crc32(body))}:, md5=:${b64(md5(body))}:, sha-256=:${b64(sha256(body))}:`);
+    // Want-Repr-Digest (RFC 9530) adds the algorithms it asks for (weight above 0).
+    const wanted = await request(api('/uploads/wanted.log'), { method: 'PUT', body, headers: { 'Want-Repr-Digest': 'sha-256=5, md5=0' } });
+    expect(wanted.json<ResourceJson>().checksums).to.deep.equal({ crc32: crc32(body), sha256: sha256(body) });
     const none = await request(api('/uploads/none.log?checksum=none'), { method: 'PUT', body });
     expect(none.json<ResourceJson>().checksums).to.deep.equal({});
     expect((await request(api(`/resources/${none.json<ResourceJson>().id}/content`))).headers['repr-digest']).to.equal(undefined);

@@ -153,7 +153,8 @@ describe('tus headers', () => {
     expect(parseUploadChecksum(undefined)).to.equal(undefined);
     expect(parseUploadChecksum(`SHA1 ${Buffer.alloc(20).toString('base64')}`)?.algorithm).to.equal('sha1');
     for (const bad of [
-      'crc32 AAAAAA==',
+      'crc64nvme AAAAAAAAAAA=',
+      `crc32 ${Buffer.alloc(16).toString('base64')}`,
       'sha1',
       `sha1 ${Buffer.alloc(16).toString('base64')}`,
       'sha1 !!!!',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
+import { type ChecksumAlgorithm, type Checksums, Crc32 } from '@spool/common';
 
 /**
  * Length of one period of the pattern: 2^20 − 8. Not a divisor of any power-of-two chunk
@@ -28,6 +29,7 @@ export class Pattern {
   /** Offsets of the newlines within one period. */
   readonly #newlineOffsets: Uint32Array;
   readonly #md5Cache = new Map<number, string>();
+  readonly #checksumCache = new Map<string, string>();
 
   constructor() {
     const period = buildPeriod(PATTERN_PERIOD_BYTES);
@@ -93,6 +95,26 @@ export class Pattern {
       this.#md5Cache.set(total, digest);
     }
     return digest;
+  }
+
+  /** The checksums Spool reports for the first `total` bytes (hex; computed once per size and algorithm). */
+  checksums(total: number, algorithms: readonly ChecksumAlgorithm[]): Checksums {
+    const out: Checksums = {};
+    for (const algorithm of algorithms) {
+      const key = `${algorithm}:${total}`;
+      let digest = this.#checksumCache.get(key);
+      if (digest === undefined) {
+        if (algorithm === 'md5') digest = this.md5(total);
+        else {
+          const hash = algorithm === 'crc32' ? new Crc32() : createHash(algorithm);
+          for (const chunk of this.chunks(total, PATTERN_WINDOW_BYTES)) hash.update(chunk);
+          digest = hash instanceof Crc32 ? hash.hex() : hash.digest('hex');
+        }
+        this.#checksumCache.set(key, digest);
+      }
+      out[algorithm] = digest;
+    }
+    return out;
   }
 
   /** Line count Spool reports for the first `total` bytes of a completed resource (a last unterminated line counts). */

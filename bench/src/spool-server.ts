@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChecksumAlgorithm, Checksums } from '@spool/common';
 import type { Pattern } from './pattern.js';
 import { type MemoryUsage, ServerProcess } from './process.js';
 import { verify } from './scenario.js';
@@ -86,26 +87,27 @@ export interface SpoolResourceJson {
   size: number;
   lines: number | null;
   checksum: string | null;
+  checksums: Checksums;
 }
 
 /**
  * Checks an upload of the first `sizeBytes` of `pattern` to the Spool server on `dataDir`:
- * COMPLETED with every byte, its MD5 (`hashed`) or none, the line count, and the stored
- * bytes themselves. Returns what it checked.
+ * COMPLETED with every byte, exactly the `checksums` expected, the line count, and the
+ * stored bytes themselves. Returns what it checked.
  */
 export async function verifySpoolUpload(
   pattern: Pattern,
   sizeBytes: number,
   dataDir: string,
   resource: SpoolResourceJson,
-  hashed: boolean,
+  checksums: readonly ChecksumAlgorithm[],
 ): Promise<string[]> {
   verify(resource.state === 'COMPLETED' && resource.size === sizeBytes, `Spool has ${resource.state}, ${resource.size} bytes`);
-  const expectedChecksum = hashed ? pattern.md5(sizeBytes) : null;
-  verify(resource.checksum === expectedChecksum, `Spool's MD5 ${resource.checksum}, expected ${expectedChecksum}`);
+  const expected = JSON.stringify(pattern.checksums(sizeBytes, checksums));
+  verify(JSON.stringify(resource.checksums) === expected, `Spool's checksums ${JSON.stringify(resource.checksums)}, expected ${expected}`);
   const expectedLines = pattern.lines(sizeBytes);
   verify(resource.lines === expectedLines, `Spool counted ${resource.lines} lines, the data has ${expectedLines}`);
   const blob = await pattern.verifyFile(SpoolServerProcess.blobPath(dataDir, resource.id), sizeBytes);
   verify(blob.ok, `Spool stored ${blob.size} bytes, ${blob.ok ? '' : 'not '}the ones sent`);
-  return hashed ? ['size', 'MD5', 'lines', 'stored content'] : ['size', 'no checksum', 'lines', 'stored content'];
+  return ['size', checksums.length > 0 ? checksums.join('+') : 'no checksum', 'lines', 'stored content'];
 }

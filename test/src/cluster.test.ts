@@ -21,7 +21,7 @@ const RECONNECT = { initialDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 60, max
 const resourceUri = (baseWsUrl: string, id: string) => `${baseWsUrl}/ws/spool/v1/resources/${id}`;
 
 /** The resource's JSON as a node sees it. */
-async function resourceOn(baseUrl: string, id: string): Promise<{ state: string; size: number; checksum?: string }> {
+async function resourceOn(baseUrl: string, id: string): Promise<{ state: string; size: number; checksums?: Record<string, string> }> {
   return (await request(`${baseUrl}/api/v1/resources/${id}`)).json();
 }
 
@@ -84,8 +84,11 @@ describe('Cluster: Spool server processes on PostgreSQL, Redis and a shared dire
     expect(result.sha256).to.equal(source.sha256);
     for (const digest of await Promise.all(followed)) expect(digest).to.deep.equal({ sha256: source.sha256, size });
     for (const follower of followers) await follower.close();
-    for (const node of [a, b, c])
-      expect(await resourceOn(node.url, id)).to.include({ state: 'COMPLETED', size, checksum: result.checksum });
+    for (const node of [a, b, c]) {
+      const resource = await resourceOn(node.url, id);
+      expect(resource).to.include({ state: 'COMPLETED', size });
+      expect(resource.checksums).to.deep.equal(result.checksums);
+    }
     const stored = await createDownloadClient().open(resourceUri(c.wsUrl, id));
     expect(await digestStream(stored.createReadStream())).to.deep.equal({ sha256: source.sha256, size });
     await stored.close();
@@ -126,7 +129,9 @@ describe('Cluster: Spool server processes on PostgreSQL, Redis and a shared dire
       expect(await following).to.deep.equal({ sha256: source.sha256, size });
       await follower.close();
       const survivor = nodes[1] as (typeof nodes)[number];
-      expect(await resourceOn(survivor.url, upload.reference.id)).to.include({ state: 'COMPLETED', size, checksum: result.checksum });
+      const resource = await resourceOn(survivor.url, upload.reference.id);
+      expect(resource).to.include({ state: 'COMPLETED', size });
+      expect(resource.checksums).to.deep.equal(result.checksums);
     } finally {
       await balancer.close();
     }

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
-import { eventually, getJson, md5, rawExchange, rawJson, rawStatus, request, streamingRequest } from './helpers/http-client.js';
+import { crc32, eventually, getJson, rawExchange, rawJson, rawStatus, request, streamingRequest } from './helpers/http-client.js';
 import { startTestServer } from './helpers/server.js';
 
 interface ResourceJson {
@@ -351,7 +351,8 @@ describe('HTTP API: limits and bad input', () => {
     expect((await bad.response).status).to.equal(413);
     const res = await good.response;
     expect(res.status).to.equal(201);
-    expect(res.json<ResourceJson & { checksum: string }>()).to.include({ state: 'COMPLETED', checksum: md5(goodBody.join('')) });
+    expect(res.json<ResourceJson & { checksums: Record<string, string> }>()).to.include({ state: 'COMPLETED' });
+    expect(res.json<ResourceJson & { checksums: Record<string, string> }>().checksums).to.deep.equal({ crc32: crc32(goodBody.join('')) });
     const health = await getJson<{ status: string }>(`${server.url}/health`);
     expect(health.status).to.equal('ok');
   });

@@ -32,7 +32,8 @@ interface ErrorJson {
 describe('HTTP API: writing', () => {
   let server: SpoolServer;
   before(async () => {
-    server = await startTestServer();
+    // MD5 besides the default CRC-32, so these tests check the bytes with a digest they can name (checksums.test.ts covers the defaults).
+    server = await startTestServer({ uploadChecksums: 'crc32,md5' });
   });
   after(() => server.close());
 
@@ -145,6 +146,7 @@ describe('HTTP API: writing', () => {
       expect(contradicting.status).to.equal(400);
       expect(contradicting.json<ErrorJson>().error.code).to.equal('INVALID_MESSAGE');
       expect((await request(api('/uploads/y.log?checksum=sha1'), { method: 'PUT', body })).status).to.equal(400);
+      expect((await request(api('/uploads/y.log?checksum=none,md5'), { method: 'PUT', body })).status).to.equal(400);
     });
 
     it('works with curl -T file URL/ (filename from the file) and curl -T - (stdin, chunked)', async function () {

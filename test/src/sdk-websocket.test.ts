@@ -60,7 +60,8 @@ describe('SDK (Step WebSocket) against the real server', () => {
     console.log(`      ws masking: ${JSON.stringify(webSocketMaskingInfo())}`);
   });
   beforeEach(async () => {
-    server = await startTestServer();
+    // MD5 besides the default CRC-32: these tests compare the SDK's result with MD5s of their own.
+    server = await startTestServer({ uploadChecksums: 'crc32,md5' });
     dir = await mkdtemp(path.join(tmpdir(), 'spool-sdk-e2e-'));
   });
   afterEach(async () => {

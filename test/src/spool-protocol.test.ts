@@ -6,7 +6,7 @@
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
 import { startTestServer } from './helpers/server.js';
-import { createRawUpload, md5, RawSpoolSocket } from './helpers/spool-raw-client.js';
+import { crc32, createRawUpload, md5, RawSpoolSocket } from './helpers/spool-raw-client.js';
 
 interface Refusal {
   error: Record<string, unknown>;
@@ -83,19 +83,32 @@ describe('Spool WebSocket protocol (wire)', () => {
     await socket.waitFor((m) => m.type === 'durable' && m.offset === all.length);
     const durables = socket.texts.filter((m) => (m as { type: string }).type === 'durable').map((m) => (m as { offset: number }).offset);
     expect(durables).to.deep.equal([...durables].sort((a, b) => a - b)); // never backwards
+    // An MD5 the upload did not compute (the default is CRC-32) is computed from the stored bytes, verified and kept.
     socket.sendJson({ type: 'finish', md5: md5(all) });
-    expect(await socket.message('completed')).to.deep.equal({ type: 'completed', size: all.length, md5: md5(all), lines: 3 });
+    expect(await socket.message('completed')).to.deep.equal({
+      type: 'completed',
+      size: all.length,
+      md5: md5(all),
+      checksums: { crc32: crc32(all), md5: md5(all) },
+      lines: 3,
+    });
     socket.ws.close(1000, 'Upload done');
     expect((await socket.closed).code).to.equal(1000);
   });
 
-  it('finish without an md5 is accepted: the server returns its own', async () => {
+  it('finish without a checksum is accepted: the server returns its own (CRC-32 by default; md5 empty for older clients)', async () => {
     const { socket } = await createRawUpload(server.wsUrl, {
       metadata: { filename: 'a.bin', mimeType: 'application/octet-stream', supportsLineAccess: false },
     });
     await socket.binary(Buffer.from('xyz'));
     socket.sendJson({ type: 'finish' });
-    expect(await socket.message('completed')).to.deep.equal({ type: 'completed', size: 3, md5: md5('xyz'), lines: null });
+    expect(await socket.message('completed')).to.deep.equal({
+      type: 'completed',
+      size: 3,
+      md5: '',
+      checksums: { crc32: crc32('xyz') },
+      lines: null,
+    });
     socket.ws.close();
   });
 
@@ -160,7 +173,8 @@ describe('Spool WebSocket protocol (wire)', () => {
     });
     expect(Buffer.concat(received).equals(content)).to.equal(true);
     expect(completedAt).to.equal(follower.sequence.length - 1); // after every byte
-    expect(follower.sequence[completedAt]).to.include({ size: content.length, lines: 2000, checksum: md5(content) });
+    expect(follower.sequence[completedAt]).to.include({ size: content.length, lines: 2000 });
+    expect(follower.sequence[completedAt]).to.have.deep.property('checksums', { crc32: crc32(content) });
     follower.ws.close();
     socket.ws.close();
   });

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Crc32 } from '@spool/common';
 import {
   createDownloadClient,
   createUploadClient,
@@ -21,6 +22,7 @@ import { digestStream } from './helpers/generated-source.js';
 import { startTestServer } from './helpers/server.js';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
+const crc32 = (data: Buffer) => new Crc32().update(data).hex();
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('SDK protocol selection (Spool by default, Step selectable)', () => {
@@ -52,13 +54,15 @@ describe('SDK protocol selection (Spool by default, Step selectable)', () => {
     expect(upload.reference.spoolUri).to.equal(`${server.wsUrl}/ws/spool/v1/resources/${upload.reference.id}`);
     expect(upload.reference.httpUri).to.equal(`${server.url}/api/v1/resources/${upload.reference.id}/content`);
     const result = await upload.complete();
+    // CRC-32 by default, verified end to end: no MD5 (checksum '' as before checksums).
     expect(result).to.include({
       size: content.length,
-      checksum: md5(content),
+      checksum: '',
       sha256: sha256(content),
       lines: 3000,
       reconnects: 0,
     });
+    expect(result.checksums).to.deep.equal({ crc32: crc32(content) });
 
     const spool = await createDownloadClient().open(upload.reference);
     expect(spool).to.be.instanceOf(SpoolRemoteResource);
@@ -69,15 +73,23 @@ describe('SDK protocol selection (Spool by default, Step selectable)', () => {
     expect((await step.readRange(0, content.length)).equals(content)).to.equal(true);
     await step.close();
     const bySpoolUri = await createDownloadClient().open(upload.reference.spoolUri);
-    expect(bySpoolUri.status).to.include({ state: 'COMPLETED', size: content.length, checksum: md5(content) });
+    expect(bySpoolUri.status).to.include({ state: 'COMPLETED', size: content.length });
+    expect(bySpoolUri.status.checksums).to.deep.equal({ crc32: crc32(content) });
     await bySpoolUri.close();
   });
 
-  it('client-side MD5 is optional: without it the result still carries the server MD5', async () => {
+  it('an MD5 is asked for with checksums or verifyMd5; verifyChecksum: false leaves CRC-32 to the server', async () => {
     const content = Buffer.alloc(300_000, 7);
-    const result = await (await createUploadClient(server.url, { verifyMd5: false }).upload(content, { filename: 'x.bin' })).complete();
-    expect(result).to.include({ size: content.length, checksum: md5(content) });
-    expect(result).not.to.have.property('sha256');
+    const asked = await (await createUploadClient(server.url, { checksums: ['md5'] }).upload(content, { filename: 'x.bin' })).complete();
+    expect(asked).to.include({ size: content.length, checksum: md5(content) });
+    expect(asked.checksums).to.deep.equal({ crc32: crc32(content), md5: md5(content) });
+    expect(asked).not.to.have.property('sha256');
+    const verified = await (await createUploadClient(server.url, { verifyMd5: true }).upload(content, { filename: 'y.bin' })).complete();
+    expect(verified.checksums).to.deep.equal({ crc32: crc32(content), md5: md5(content) });
+    const unverified = await (
+      await createUploadClient(server.url, { verifyChecksum: false, checksums: ['sha256'] }).upload(content, { filename: 'z.bin' })
+    ).complete();
+    expect(unverified.checksums).to.deep.equal({ sha256: sha256(content) });
   });
 
   it('protocol "step" uploads over the Step path (not resumable); the default client follows it by push', async () => {

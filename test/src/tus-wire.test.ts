@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
-import { curl, eventually, hasCurl, logLines, request, streamingRequest } from './helpers/http-client.js';
+import { crc32, curl, eventually, hasCurl, logLines, request, streamingRequest } from './helpers/http-client.js';
 import { startTestServer } from './helpers/server.js';
 
 const TUS = { 'Tus-Resumable': '1.0.0' };
@@ -41,7 +41,7 @@ describe('tus 1.0 on the wire', function () {
       'tus-resumable': '1.0.0',
       'tus-version': '1.0.0',
       'tus-extension': 'creation,creation-with-upload,creation-defer-length,expiration,termination,checksum,concatenation',
-      'tus-checksum-algorithm': 'sha1,md5,sha256',
+      'tus-checksum-algorithm': 'crc32,sha1,md5,sha256',
       'tus-max-size': '10000000',
     });
     expect((await request(`${endpoint}some-id`, { method: 'OPTIONS' })).headers.allow).to.equal('HEAD, PATCH, DELETE');
@@ -145,11 +145,25 @@ describe('tus 1.0 on the wire', function () {
     expect((await server.core.list()).length).to.equal(before);
     const unknown = await request(endpoint, {
       method: 'POST',
-      headers: { ...BYTES, 'Upload-Length': '3', 'Upload-Checksum': 'crc32 AAAAAA==' },
+      headers: { ...BYTES, 'Upload-Length': '3', 'Upload-Checksum': 'crc64nvme AAAAAAAAAAA=' },
       body: 'abc',
     });
     expect(unknown.status).to.equal(400);
-    expect(unknown.text()).to.match(/crc32.* not supported; supported: sha1, md5, sha256/);
+    expect(unknown.text()).to.match(/crc64nvme.* not supported; supported: crc32, sha1, md5, sha256/);
+    // CRC-32 (4 bytes, big-endian, base64), as S3 and tus clients send it.
+    const wrongCrc = await request(endpoint, {
+      method: 'POST',
+      headers: { ...BYTES, 'Upload-Length': '3', 'Upload-Checksum': 'crc32 AAAAAA==' },
+      body: 'abc',
+    });
+    expect(wrongCrc.status).to.equal(460);
+    expect((await server.core.list()).length).to.equal(before);
+    const rightCrc = await request(endpoint, {
+      method: 'POST',
+      headers: { ...BYTES, 'Upload-Length': '3', 'Upload-Checksum': `crc32 ${Buffer.from(crc32('abc'), 'hex').toString('base64')}` },
+      body: 'abc',
+    });
+    expect(rightCrc.status).to.equal(201);
   });
 
   it('concatenation: partials must be complete partial uploads; a final takes no PATCH; GET is not a tus method', async () => {

@@ -10,7 +10,7 @@ import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
 import type { HttpRequest, HttpResponse as TusResponse } from 'tus-js-client';
 import { type CliServer, exited, freePort, killCli, startCli } from './helpers/cli-process.js';
-import { eventually, logLines, md5, request } from './helpers/http-client.js';
+import { crc32, eventually, logLines, md5, request } from './helpers/http-client.js';
 import { freshDataDir, startTestServer } from './helpers/server.js';
 import { GatedSource, responseOf, startTusUpload, uploadIdOf } from './helpers/tus-client.js';
 
@@ -346,8 +346,10 @@ describe('tus with access control on', function () {
     expect((await headWith(readToken as string)).status).to.equal(200);
     const read = await request(`${server.url}/api/v1/resources/${id}/content`, { headers: { Authorization: `Bearer ${readToken}` } });
     expect(read.body.equals(data)).to.equal(true);
-    // By default (tusUploadChecksum none) a tus upload gets no MD5.
-    expect(await server.core.getRecord(id)).to.include({ state: 'COMPLETED', checksum: null });
+    // By default (uploadChecksums crc32) a tus upload gets a CRC-32, no MD5.
+    const record = await server.core.getRecord(id);
+    expect(record).to.include({ state: 'COMPLETED', checksum: null });
+    expect(record.checksums).to.deep.equal({ crc32: crc32(data) });
     // An uploader may not delete; the resource's write token may.
     const terminate = (token: string) =>
       request(`${server.url}/files/${id}`, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });

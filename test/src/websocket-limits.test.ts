@@ -6,7 +6,7 @@
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
 import { startTestServer } from './helpers/server.js';
-import { createRawUpload, md5, RawSpoolSocket } from './helpers/spool-raw-client.js';
+import { crc32, createRawUpload, RawSpoolSocket } from './helpers/spool-raw-client.js';
 import { RawStepSocket, startRawUpload } from './helpers/step-raw-client.js';
 
 const IDLE_MS = 300;
@@ -43,7 +43,7 @@ describe('WebSocket limits: idle uploads and unfinished text messages', function
     expect(await resumed.message('ready')).to.include({ id: ready.id, offset: 11 });
     await resumed.binary(Buffer.from('second part\n'));
     resumed.sendJson({ type: 'finish' });
-    expect(await resumed.message('completed')).to.include({ size: 23, md5: md5('first part\nsecond part\n') });
+    expect(await resumed.message('completed')).to.deep.include({ size: 23, checksums: { crc32: crc32('first part\nsecond part\n') } });
     resumed.ws.close(1000, 'Upload done');
   });
 

@@ -59,7 +59,7 @@ async function peerRun(context: BenchContext, directory: string): Promise<RunMea
   }
 }
 
-/** `hashed`: tusUploadChecksum md5; else the default (none). */
+/** `hashed`: tusUploadChecksum md5; else the default (CRC-32). */
 async function spoolRun(context: BenchContext, dataDir: string, hashed: boolean): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
   const file = await context.fixtures.sourceFile();
@@ -73,7 +73,7 @@ async function spoolRun(context: BenchContext, dataDir: string, hashed: boolean)
     const described = await fetch(`${server.httpUrl}/api/v1/resources/${idOf(timed.result)}`);
     const resource = (await described.json()) as SpoolResourceJson;
     const memory = await server.stop();
-    const checks = await verifySpoolUpload(pattern, sizeBytes, dataDir, resource, hashed);
+    const checks = await verifySpoolUpload(pattern, sizeBytes, dataDir, resource, hashed ? ['md5'] : ['crc32']);
     return { bytes: sizeBytes, seconds: timed.seconds, cpu: timed.cpu, server: memory, checks };
   } finally {
     await server.stop();

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StepUploadClient, webSocketMaskingInfo } from '@spool/impl-websocket';
+import type { ChecksumAlgorithm, Checksums } from '@spool/common';
+import { SpoolUploadClient, type SpoolUploadClientOptions, StepUploadClient, webSocketMaskingInfo } from '@spool/impl-websocket';
 import { plainWsMasking } from '../masking.js';
 import { reportedPeerMasking } from '../peers/peer-common.js';
 import { PLAIN_MESSAGE_BYTES, sendOverPlainWs } from '../plain-ws-client.js';
@@ -64,20 +65,38 @@ async function plainUploadRun(
   }
 }
 
-/** Who uploads to Spool: the SDK (with its frame size, undefined = its default) or the raw wire client. */
-type SpoolUploader = { kind: 'sdk'; frameSize: number | undefined } | { kind: 'raw'; frameBytes: number };
+/**
+ * Who uploads to Spool: the SDK over Spool's protocol (its options; `expected`: the
+ * checksums the resource gets), the SDK over the Step protocol (MD5), or the raw Step
+ * wire client.
+ */
+type SpoolUploader =
+  | { kind: 'spool'; options: Omit<SpoolUploadClientOptions, 'url'>; expected: readonly ChecksumAlgorithm[] }
+  | { kind: 'step' }
+  | { kind: 'raw'; frameBytes: number };
+
+interface Acknowledged {
+  resourceId: string;
+  size: number;
+  checksums: Checksums;
+  lines: number | null;
+}
 
 /** Uploads with `uploader`; returns what the server acknowledged. */
-async function uploadTo(server: SpoolServerProcess, context: BenchContext, uploader: SpoolUploader) {
+async function uploadTo(server: SpoolServerProcess, context: BenchContext, uploader: SpoolUploader): Promise<Acknowledged> {
   const { pattern, sizeBytes } = context;
-  if (uploader.kind === 'raw') return rawStepUpload(server.wsUrl, pattern, sizeBytes, uploader.frameBytes);
-  const client = new StepUploadClient({
-    url: server.wsUrl,
-    ...(uploader.frameSize === undefined ? {} : { frameSize: uploader.frameSize }),
-  });
-  const upload = await client.upload(pattern.chunks(sizeBytes, SOURCE_CHUNK_BYTES), UPLOAD_REQUEST);
-  const result = await upload.complete();
-  return { resourceId: result.reference.id, size: result.size, checksum: result.checksum, lines: result.lines };
+  if (uploader.kind === 'raw') {
+    const ack = await rawStepUpload(server.wsUrl, pattern, sizeBytes, uploader.frameBytes);
+    return { ...ack, checksums: { md5: ack.checksum } };
+  }
+  const source = pattern.chunks(sizeBytes, SOURCE_CHUNK_BYTES);
+  if (uploader.kind === 'step') {
+    const result = await (await new StepUploadClient({ url: server.wsUrl }).upload(source, UPLOAD_REQUEST)).complete();
+    return { resourceId: result.reference.id, size: result.size, checksums: { md5: result.checksum }, lines: result.lines };
+  }
+  const client = new SpoolUploadClient({ url: server.wsUrl, ...uploader.options });
+  const result = await (await client.upload(source, UPLOAD_REQUEST)).complete();
+  return { resourceId: result.reference.id, size: result.size, checksums: result.checksums, lines: result.lines };
 }
 
 /**
@@ -92,7 +111,7 @@ async function spoolUploadRun(
   onServerStarted: (server: SpoolServerProcess) => void,
 ): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
-  const expectedMd5 = pattern.md5(sizeBytes);
+  const expectedChecksums = JSON.stringify(pattern.checksums(sizeBytes, uploader.kind === 'spool' ? uploader.expected : ['md5']));
   const expectedLines = pattern.lines(sizeBytes);
   const server = await SpoolServerProcess.start({ dataDir, profileDir: context.profileDir });
   onServerStarted(server);
@@ -101,11 +120,18 @@ async function spoolUploadRun(
     const result = timed.result;
     const memory = await server.stop();
     verify(result.size === sizeBytes, `Spool acknowledged ${result.size} bytes, ${sizeBytes} were sent`);
-    verify(result.checksum === expectedMd5, `Spool acknowledged MD5 ${result.checksum}, the data's is ${expectedMd5}`);
+    const checksums = JSON.stringify(result.checksums);
+    verify(checksums === expectedChecksums, `Spool acknowledged checksums ${checksums}, the data's are ${expectedChecksums}`);
     verify(result.lines === expectedLines, `Spool counted ${result.lines} lines, the data has ${expectedLines}`);
     const blob = await pattern.verifyFile(SpoolServerProcess.blobPath(dataDir, result.resourceId), sizeBytes);
     verify(blob.ok, `Spool stored ${blob.size} bytes for ${result.resourceId}, ${blob.ok ? '' : 'not '}the ones sent`);
-    return { bytes: sizeBytes, seconds: timed.seconds, cpu: timed.cpu, server: memory, checks: ['size', 'MD5', 'lines', 'stored content'] };
+    return {
+      bytes: sizeBytes,
+      seconds: timed.seconds,
+      cpu: timed.cpu,
+      server: memory,
+      checks: ['size', Object.keys(result.checksums).join('+') || 'no checksum', 'lines', 'stored content'],
+    };
   } finally {
     await server.stop();
     await fs.rm(dataDir, { recursive: true, force: true });
@@ -116,7 +142,7 @@ export const wsUploadScenario: Scenario = {
   name: 'ws-upload',
   description: 'upload over WebSocket: plain ws → count-only / file-writing server vs the Spool SDK → Spool server',
   async run(context: BenchContext): Promise<ScenarioReport> {
-    context.pattern.md5(context.sizeBytes); // computed once, outside the timings
+    context.pattern.checksums(context.sizeBytes, ['crc32', 'md5']); // computed once, outside the timings
     let runIndex = 0;
     const unmaskSeen = new Set<SpoolUnmask>();
     const peerMaskingSeen = new Set<string>();
@@ -135,10 +161,24 @@ export const wsUploadScenario: Scenario = {
         label: 'plain ws → file-writing server (baseline)',
         run: () => plainUploadRun(context, 'ws-file-server.js', path.join(context.tempDir, `ws-file-${++runIndex}.bin`), peerMaskingSeen),
       },
-      { key: '(c)', label: 'Spool SDK → Spool server (default 1 MiB frames)', run: spoolRow({ kind: 'sdk', frameSize: undefined }) },
-      { key: '(d)', label: 'Spool SDK → Spool server (frameSize 256 KiB)', run: spoolRow({ kind: 'sdk', frameSize: 256 * 1024 }) },
+      {
+        key: '(c)',
+        label: 'Spool SDK → Spool server (defaults: CRC-32, verified end to end)',
+        run: spoolRow({ kind: 'spool', options: {}, expected: ['crc32'] }),
+      },
+      {
+        key: '(d)',
+        label: 'Spool SDK → Spool server, checksums md5 (server-side MD5)',
+        run: spoolRow({ kind: 'spool', options: { checksums: ['md5'], verifyChecksum: false }, expected: ['md5'] }),
+      },
       {
         key: '(e)',
+        label: 'Spool SDK → Spool server, no checksum',
+        run: spoolRow({ kind: 'spool', options: { checksums: [], verifyChecksum: false }, expected: [] }),
+      },
+      { key: '(f)', label: 'Step SDK → Spool server (Step protocol: MD5)', run: spoolRow({ kind: 'step' }) },
+      {
+        key: '(g)',
         label: 'raw Step client → Spool server (1 MiB frames, MD5 precomputed)',
         run: spoolRow({ kind: 'raw', frameBytes: 1024 * 1024 }),
       },
@@ -156,19 +196,19 @@ export const wsUploadScenario: Scenario = {
         ratioTarget('Spool upload (c, SDK defaults) ≥ 1.0× baseline (b)', medianThroughput(findRow(results, '(c)')), baseline, 1.0),
         rssTarget(
           'Spool server peak RSS < 150 MB',
-          ['(c)', '(d)', '(e)'].map((key) => findRow(results, key)),
+          ['(c)', '(d)', '(e)', '(f)', '(g)'].map((key) => findRow(results, key)),
           RSS_LIMIT_BYTES,
         ),
       ],
       notes: [
         `Client masking — plain ws client: ${plainWsMasking()}; Spool SDK (webSocketMaskingInfo): ${sdkMasking.implementation}${sdkMasking.reason ? ` (${sdkMasking.reason})` : ''}.`,
         `Server unmasking — plain ws peers (reported by the processes): ${[...peerMaskingSeen].join(', ')}; Spool server (reported by the process): ${[...unmaskSeen].join(', ') || 'unknown'}.`,
-        'Plain ws sends 1 MiB binary messages (≤ 8 MiB queued); the SDK sends one fragmented message of `frameSize` frames (≤ 4 MiB queued, its default) and, by default, does not hash: the Spool server announces it computes the MD5 (`Spool-Server-Checksum`), which the ack carries and the bench checks.',
-        'The Spool rows upload text/plain with line access: the server hashes (MD5) and indexes lines of every byte.',
+        'Plain ws sends 1 MiB binary messages (≤ 8 MiB queued). The Spool SDK (Spool protocol, rows c–e) sends `frameSize` binary messages and keeps unacknowledged bytes for resume; by default (c) it computes a CRC-32 as it sends and the server verifies it at finish (no server trust needed), and so does the server of every byte. The Step SDK (f) does not hash: the server computes the MD5 its protocol needs.',
+        'The Spool rows upload text/plain with line access: the server indexes lines of every byte and computes the chosen checksums (CRC-32 inline; MD5 on a worker thread, one core at most).',
         ...noteForRow(
           results,
-          '(e)',
-          'Row (e) is a wire-level client that sends 1 MiB frames and does no hashing (the MD5 is known beforehand): what the server alone can take.',
+          '(g)',
+          'Row (g) is a wire-level Step client that sends 1 MiB frames and does no hashing (the MD5 is known beforehand): what the server alone can take with MD5.',
         ),
       ],
     };

@@ -94,7 +94,10 @@ export interface UploadResult {
   reference: UploadReference;
   /** Bytes stored (after transcoding). */
   size: number;
-  /** Lowercase hex MD5 of the stored bytes, as computed by the client and confirmed by the server. */
+  /**
+   * Lowercase hex MD5 of the stored bytes when the server computed one (always over the
+   * Step protocol; on Spool's own protocol only when asked for), else ''.
+   */
   checksum: string;
   /** Number of lines, or null when the resource has no line access. */
   lines: number | null;

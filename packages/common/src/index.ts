@@ -1,3 +1,4 @@
+export * from './checksums.js';
 export * from './close-codes.js';
 export * from './errors.js';
 export * from './media-types.js';

@@ -1,3 +1,5 @@
+import type { Checksums } from './checksums.js';
+
 /** Transfer states, spelled as on the Step wire. INITIATED → IN_PROGRESS → COMPLETED | FAILED. */
 export const TransferState = {
   INITIATED: 'INITIATED',
@@ -21,8 +23,10 @@ export interface ResourceStatus {
   state: TransferState;
   size: number;
   lines: number | null;
-  /** Lowercase hex MD5 of all bytes, once COMPLETED. */
+  /** Lowercase hex MD5 of all bytes, once COMPLETED with an MD5 (the Step protocol's; other protocols ask for it). */
   checksum?: string | undefined;
+  /** Every checksum the resource has (`crc32`, `md5`, `sha256`), once COMPLETED. */
+  checksums?: Checksums | undefined;
   /** Why a resource FAILED, when known. */
   error?: string | undefined;
 }
@@ -53,7 +57,10 @@ export interface ResourceFields {
   /** Visible (= durable) size in bytes: what readers may read, what an appender continues from. */
   size: number;
   lines: number | null;
+  /** The MD5 (hex) when the resource has one, else null. */
   checksum: string | null;
+  /** Every checksum the resource has, hex ({} until COMPLETED or when none was asked for). */
+  checksums: Checksums;
   error: string | null;
   createdAt: string;
   updatedAt: string;

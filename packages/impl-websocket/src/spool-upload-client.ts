@@ -1,5 +1,5 @@
 import { ProgressReporter, prepareUpload, type UploadClient, type UploadRequest, type UploadSource } from '@spool/client-upload';
-import { type ReconnectOptions, resolveReconnectOptions } from '@spool/common';
+import { type ChecksumAlgorithm, type ReconnectOptions, resolveReconnectOptions } from '@spool/common';
 import { startAbortable } from './abortable.js';
 import { positiveInteger, resolveUploadClientOptions, type WebSocketUploadClientOptions } from './client-options.js';
 import { SpoolUpload, type SpoolUploadSettings } from './spool-upload.js';
@@ -17,6 +17,20 @@ export interface SpoolUploadClientOptions extends WebSocketUploadClientOptions {
   maxUnacknowledgedBytes?: number;
   /** Also compute a SHA-256 of the source on the client, reported as `result.sha256` (default false). */
   sha256?: boolean;
+  /**
+   * Compute a CRC-32 of the bytes as they are sent and have the server verify it at
+   * `finish` (default true): end-to-end integrity at a few GiB/s, no trust in the server
+   * needed — a mismatch fails the resource and the upload (CHECKSUM_MISMATCH).
+   */
+  verifyChecksum?: boolean;
+  /**
+   * The checksums the server computes as bytes arrive and keeps with the resource
+   * (`crc32`, `md5`, `sha256`; default: the server's setting, crc32 unless changed);
+   * `verifyChecksum` adds crc32 and `verifyMd5` md5. A checksum verified at the end that
+   * the server did not compute as bytes arrived, it computes then from the stored bytes
+   * (one read of the resource): with `verifyMd5`, also list `md5` here.
+   */
+  checksums?: readonly ChecksumAlgorithm[];
   /** Reconnecting after a lost connection (backoff, bounds). */
   reconnect?: ReconnectOptions;
 }
@@ -68,6 +82,8 @@ export class SpoolUploadClient implements UploadClient {
       reconnect,
       verifyMd5: common.verifyMd5,
       sha256: options.sha256 ?? false,
+      verifyChecksum: options.verifyChecksum ?? true,
+      ...(options.checksums ? { checksums: options.checksums } : {}),
     };
   }
 

@@ -10,10 +10,15 @@ import {
   type UploadSource,
 } from '@spool/client-upload';
 import {
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
   ChecksumMismatchError,
+  type Checksums,
   ConnectionClosedError,
+  Crc32,
   ErrorCode,
   fromSpoolStatus,
+  knownChecksums,
   OffsetMismatchError,
   ProtocolViolationError,
   type ResolvedReconnectOptions,
@@ -54,6 +59,8 @@ export interface SpoolUploadReference extends UploadReference {
 /** The server's acknowledgement of a finished Spool upload. */
 export interface SpoolUploadResult extends UploadResult {
   reference: SpoolUploadReference;
+  /** Every checksum the server computed (hex); its crc32 verified end to end unless `verifyChecksum: false`. */
+  checksums: Checksums;
   /** Lowercase hex SHA-256 of the bytes read from the source, when the client computed it (`sha256: true`). */
   sha256?: string;
   /** Times the connection was re-established during the upload. */
@@ -74,11 +81,30 @@ export interface SpoolUploadSettings {
   verifyMd5: boolean;
   /** Hash the source with SHA-256 on the client (reported in the result). */
   sha256: boolean;
+  /** CRC-32 on the client, sent with `finish` for the server to verify. */
+  verifyChecksum: boolean;
+  /** The checksums the server computes; absent: the server's default (plus those the client verifies). */
+  checksums?: readonly ChecksumAlgorithm[] | undefined;
+}
+
+/**
+ * The checksums an upload asks the server for: those chosen, with those the client
+ * verifies; none chosen: undefined, the server's default (a checksum verified at `finish`
+ * that the server did not compute as bytes arrived, it computes from the stored bytes).
+ */
+export function requestedChecksums(settings: SpoolUploadSettings): ChecksumAlgorithm[] | undefined {
+  if (!settings.checksums) return undefined;
+  const verified: ChecksumAlgorithm[] = [
+    ...(settings.verifyChecksum ? ['crc32' as const] : []),
+    ...(settings.verifyMd5 ? ['md5' as const] : []),
+  ];
+  const all = new Set([...settings.checksums, ...verified]);
+  return CHECKSUM_ALGORITHMS.filter((name) => all.has(name));
 }
 
 type UploadSocket = SpoolSocket<SpoolUploadServerMessage>;
 /** Digests computed on the client, once the source ended. */
-type Digests = { md5?: string; sha256?: string };
+type Digests = { crc32?: string; md5?: string; sha256?: string };
 
 /**
  * A Spool upload accepted by the server (`ready` received). In the background it reads
@@ -125,8 +151,10 @@ export class SpoolUpload implements Upload {
     socket.attach({ message: (message) => upload && upload.#onMessage(socket, message), binary: () => undefined });
     try {
       const ready = socket.expect<SpoolReady>('ready', settings.responseTimeoutMs);
+      const checksums = requestedChecksums(settings);
       socket.send({
         type: 'create',
+        ...(checksums ? { checksums } : {}),
         metadata: create.metadata,
         ...(create.contextId === undefined ? {} : { contextId: create.contextId }),
         ...(create.name === undefined ? {} : { name: create.name }),
@@ -225,7 +253,8 @@ export class SpoolUpload implements Upload {
   }
 
   async #run(): Promise<SpoolUploadResult> {
-    const { verifyMd5, sha256 } = this.#settings;
+    const { verifyMd5, sha256, verifyChecksum } = this.#settings;
+    const crc32 = verifyChecksum ? new Crc32() : undefined;
     // In-thread: a worker thread (whose script bundlers cannot find) is not worth it for an option that is off by default.
     const md5Hash = verifyMd5 ? createHash('md5') : undefined;
     const sha256Hash = sha256 ? createHash('sha256') : undefined;
@@ -247,6 +276,7 @@ export class SpoolUpload implements Upload {
           pendingNext = undefined;
           if (next.done) {
             digests = {
+              ...(crc32 ? { crc32: crc32.hex() } : {}),
               ...(md5Hash ? { md5: md5Hash.digest('hex') } : {}),
               ...(sha256Hash ? { sha256: sha256Hash.digest('hex') } : {}),
             };
@@ -255,6 +285,7 @@ export class SpoolUpload implements Upload {
           const frame = next.value;
           // Held before any other wait: from here on a lost connection cannot lose it.
           this.#held.append(frame);
+          crc32?.update(frame);
           md5Hash?.update(frame);
           sha256Hash?.update(frame);
         } catch (error) {
@@ -330,11 +361,13 @@ export class SpoolUpload implements Upload {
 
   async #finish(socket: UploadSocket, digests: Digests): Promise<SpoolUploadResult> {
     const completed = socket.expect<SpoolCompleted>('completed', this.#settings.responseTimeoutMs);
-    socket.send({ type: 'finish', ...(digests.md5 ? { md5: digests.md5 } : {}) });
+    const expected = { ...(digests.crc32 ? { crc32: digests.crc32 } : {}), ...(digests.md5 ? { md5: digests.md5 } : {}) };
+    socket.send({ type: 'finish', ...(Object.keys(expected).length > 0 ? { checksums: expected } : {}) });
     this.#finishSent = true;
     const message = await untilAborted(completed, this.#cancel.signal);
     await socket.close(SPOOL_UPLOAD_DONE_REASON);
-    return this.#resultOf(message.size, message.md5, message.lines, digests);
+    const checksums = message.checksums ? knownChecksums(message.checksums) : message.md5 ? { md5: message.md5 } : {};
+    return this.#resultOf(message.size, checksums, message.lines, digests);
   }
 
   /**
@@ -356,25 +389,31 @@ export class SpoolUpload implements Upload {
       const status = fromSpoolStatus(this.reference.id, await socket.race(first).catch(unwrapEnded));
       if (status.state === 'FAILED') throw new UploadFailedError(status.id, status.error);
       if (status.state !== 'COMPLETED') throw new ResourceTerminalError(status.id, status.state);
-      return this.#resultOf(status.size, status.checksum ?? '', status.lines, digests);
+      return this.#resultOf(status.size, status.checksums ?? (status.checksum ? { md5: status.checksum } : {}), status.lines, digests);
     } finally {
       await socket.close('Status read');
     }
   }
 
-  #resultOf(size: number, md5: string, lines: number | null, digests: Digests): SpoolUploadResult {
+  #resultOf(size: number, checksums: Checksums, lines: number | null, digests: Digests): SpoolUploadResult {
     if (size !== this.#held.end) {
       throw new ProtocolViolationError(`The server stored ${size} bytes, ${this.#held.end} were sent`, {
         stored: size,
         sent: this.#held.end,
       });
     }
-    if (digests.md5 !== undefined && digests.md5 !== md5.toLowerCase()) throw new ChecksumMismatchError(digests.md5, md5);
+    // The server verified them at finish; checked again here so that no trust in it is needed.
+    for (const algorithm of ['crc32', 'md5'] as const) {
+      const mine = digests[algorithm];
+      const theirs = checksums[algorithm];
+      if (mine !== undefined && mine !== theirs?.toLowerCase()) throw new ChecksumMismatchError(mine, theirs ?? '(none)');
+    }
     this.#progressReporter.report(size, size);
     return {
       reference: this.reference,
       size,
-      checksum: md5,
+      checksum: checksums.md5 ?? '',
+      checksums,
       lines,
       ...(digests.sha256 ? { sha256: digests.sha256 } : {}),
       reconnects: this.#reconnects,
@@ -418,7 +457,8 @@ export class SpoolUpload implements Upload {
       opened.attach({ message: (message) => this.#onMessage(opened, message), binary: () => undefined });
       socket = opened;
       const ready = opened.expect<SpoolReady>('ready', this.#settings.responseTimeoutMs);
-      opened.send({ type: 'resume', id: this.reference.id });
+      const checksums = requestedChecksums(this.#settings);
+      opened.send({ type: 'resume', id: this.reference.id, ...(checksums ? { checksums } : {}) });
       const { offset } = await untilAborted(ready, this.#cancel.signal);
       if (offset < this.#held.start || offset > this.#held.end) {
         // Below: the server lost bytes it had acknowledged (machine crash without sync). Above: not ours.

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
+import { Crc32 } from '@spool/common';
 
 export interface HttpResponse {
   status: number;
@@ -156,6 +157,8 @@ export function curl(args: string[], options: { input?: Buffer | string; timeout
 }
 
 export const md5 = (data: Buffer | string): string => createHash('md5').update(data).digest('hex');
+/** CRC-32 as Spool reports it: 8 lowercase hex digits. */
+export const crc32 = (data: Buffer | string): string => new Crc32().update(Buffer.from(data)).hex();
 
 /** Polls `check` until it returns a value other than undefined (bounded). */
 export async function eventually<T>(

@@ -28,7 +28,7 @@ export class RawSpoolSocket extends RawStepSocket {
   }
 }
 
-export const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
+export { crc32, md5 } from './http-client.js';
 export const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 /** Opens an upload socket and creates a resource; resolves with the `ready` message. */

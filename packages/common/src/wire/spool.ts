@@ -5,6 +5,7 @@
  * `range`), so the two are never ambiguous.
  */
 import { z } from 'zod';
+import { CHECKSUM_ALGORITHMS, type Checksums } from '../checksums.js';
 import { type ResourceStatus, TransferState } from '../status.js';
 
 /** Subprotocol name a client may offer (`Sec-WebSocket-Protocol`); the server selects it when offered. */
@@ -17,6 +18,24 @@ export const SPOOL_UPLOAD_DONE_REASON = 'Upload done';
 const offset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const requestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const md5Hex = z.string().regex(/^[0-9a-fA-F]{32}$/, 'md5 must be 32 hex digits');
+/** Expected checksums, hex: the server refuses `finish` on a mismatch. */
+const expectedChecksums = z
+  .object({
+    crc32: z
+      .string()
+      .regex(/^[0-9a-fA-F]{8}$/, 'crc32 must be 8 hex digits')
+      .optional(),
+    md5: md5Hex.optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hex digits')
+      .optional(),
+  })
+  .strict();
+/** Which checksums the server computes for this upload (default: the server's, crc32); [] for none. */
+const checksumChoice = z.array(z.enum(CHECKSUM_ALGORITHMS)).max(CHECKSUM_ALGORITHMS.length);
+/** Checksums as a server reports them (unknown algorithms of a newer server are kept). */
+const reportedChecksums = z.record(z.string(), z.string());
 const state = z.enum([TransferState.INITIATED, TransferState.IN_PROGRESS, TransferState.COMPLETED, TransferState.FAILED]);
 
 // ---- upload path: client → server ---------------------------------------------------
@@ -29,6 +48,7 @@ export const SpoolCreateSchema = z
     contextId: z.string().min(1).max(1024).nullable().optional(),
     /** A path-like name readers may use instead of the id (`ci/1234/build.log`): unique among live resources. */
     name: z.string().min(1).max(1024).nullable().optional(),
+    checksums: checksumChoice.optional(),
   })
   .strict();
 export const SpoolResumeSchema = z
@@ -37,13 +57,16 @@ export const SpoolResumeSchema = z
     id: z.string().min(1).max(1024),
     /** When given, must equal the durable offset (else OFFSET_MISMATCH); omit to be told it. */
     offset: offset.optional(),
+    checksums: checksumChoice.optional(),
   })
   .strict();
 export const SpoolFinishSchema = z
   .object({
     type: z.literal('finish'),
-    /** Lowercase hex MD5 of all bytes; optional: the server computes it anyway and returns it. */
+    /** Hex MD5 of all bytes (needs `md5` among the upload's checksums); the server refuses a mismatch. */
     md5: md5Hex.optional(),
+    /** Hex checksums of all bytes, each among the upload's checksums; the server refuses a mismatch. */
+    checksums: expectedChecksums.optional(),
   })
   .strict();
 export const SpoolAbortSchema = z.object({ type: z.literal('abort'), reason: z.string().max(1024).optional() }).strict();
@@ -84,7 +107,10 @@ export const SpoolDurableSchema = z.object({ type: z.literal('durable'), offset:
 export const SpoolCompletedSchema = z.object({
   type: z.literal('completed'),
   size: offset,
-  md5: z.string(),
+  /** The MD5 when computed, else '' (kept for clients of before `checksums`). */
+  md5: z.string().optional(),
+  /** Every checksum the server computed, hex. */
+  checksums: reportedChecksums.optional(),
   lines: z.number().int().min(0).nullable(),
 });
 export const SpoolAbortedSchema = z.object({ type: z.literal('aborted'), size: offset });
@@ -131,6 +157,7 @@ export const SpoolStatusSchema = z.object({
   size: offset,
   lines: z.number().int().min(0).nullable(),
   checksum: z.string().optional(),
+  checksums: reportedChecksums.optional(),
   error: z.string().optional(),
 });
 /** Announces the next binary message: pushed bytes [offset, offset + length). */
@@ -177,6 +204,7 @@ export function toSpoolStatus(status: ResourceStatus): SpoolStatus {
     size: status.size,
     lines: status.lines,
     ...(status.checksum ? { checksum: status.checksum } : {}),
+    ...(status.checksums && Object.keys(status.checksums).length > 0 ? { checksums: status.checksums } : {}),
     ...(status.error ? { error: status.error } : {}),
   };
 }
@@ -189,6 +217,17 @@ export function fromSpoolStatus(id: string, message: SpoolStatus): ResourceStatu
     size: message.size,
     lines: message.lines,
     ...(message.checksum ? { checksum: message.checksum } : {}),
+    ...(message.checksums ? { checksums: knownChecksums(message.checksums) } : {}),
     ...(message.error ? { error: message.error } : {}),
   };
+}
+
+/** The checksums this version knows among those a server reported. */
+export function knownChecksums(reported: Record<string, string>): Checksums {
+  const out: Checksums = {};
+  for (const name of CHECKSUM_ALGORITHMS) {
+    const value = reported[name];
+    if (value !== undefined) out[name] = value.toLowerCase();
+  }
+  return out;
 }

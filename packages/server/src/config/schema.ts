@@ -1,3 +1,4 @@
+import { parseChecksumChoice } from '@spool/common';
 import { z } from 'zod';
 
 const role = z.enum(['admin', 'uploader', 'reader']);
@@ -36,6 +37,14 @@ const octalMode = (owner: number) =>
     .string()
     .regex(/^(?:0o?)?[0-7]{3}$/, 'must be an octal mode such as 0600')
     .refine((text) => (parseOctalMode(text) & owner) === owner, `must give the owner at least ${owner.toString(8)}`);
+/** Checksums as users write them (`crc32`, `crc32,md5`, `none`): kept as written, read with parseChecksumChoice. */
+const checksumChoice = z.string().superRefine((text, ctx) => {
+  try {
+    parseChecksumChoice(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
 
 /**
@@ -85,10 +94,14 @@ export const ConfigSchema = z
     authEnabled: bool.default(false).describe('Require access tokens on every protocol path'),
     apiTokens: apiTokens.default([]).describe('API tokens with roles: name:admin|uploader|reader:token, comma-separated'),
     requireUploadContext: bool.default(false).describe('Refuse Step uploads without streamingUploadContextId'),
-    httpUploadChecksum: z
-      .enum(['md5', 'none'])
-      .default('md5')
-      .describe('Whether HTTP one-shot uploads (PUT, forms) hash their bytes by default; a request may choose with ?checksum='),
+    uploadChecksums: checksumChoice
+      .default('crc32')
+      .describe(
+        'Checksums Spool-protocol, HTTP and tus uploads compute by default: none or a list of crc32, md5, sha256 (Step uploads always get md5); an upload may choose its own',
+      ),
+    httpUploadChecksum: checksumChoice
+      .optional()
+      .describe('HTTP uploads (PUT, POST, forms, appends) only: overrides uploadChecksums; a request may choose with ?checksum='),
     uploadHighWaterMarkBytes: bytes
       .min(64 * 1024)
       .default(4 * 1024 * 1024)
@@ -158,10 +171,9 @@ export const ConfigSchema = z
       .refine((value) => value.replace(/\/+$/, '') !== '', 'not the root: the tus endpoint needs a path of its own')
       .default('/files/')
       .describe('Where the tus 1.0 endpoint is mounted (creation at this URL, uploads below it)'),
-    tusUploadChecksum: z
-      .enum(['md5', 'none'])
-      .default('none')
-      .describe('Whether tus uploads get an MD5 of the resource when they complete (readers see it; tus clients never do)'),
+    tusUploadChecksum: checksumChoice
+      .optional()
+      .describe('tus uploads only: overrides uploadChecksums (a client may send Upload-Checksum with any of them)'),
     httpSseKeepaliveMs: millis.default(15_000).describe('Interval of keepalive comments on HTTP Server-Sent Events streams'),
     httpCompressionLevel: z.coerce
       .number()

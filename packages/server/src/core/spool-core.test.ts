@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, type ResourceStatus, type SpoolError, TimeoutError, TransferState } from '@spool/common';
+import { Crc32, ErrorCode, type ResourceStatus, type SpoolError, TimeoutError, TransferState } from '@spool/common';
 import { expect } from 'chai';
 import winston from 'winston';
 import type { Catalog } from './catalog/catalog.js';
 import { SqliteCatalog } from './catalog/sqlite-catalog.js';
 import { MemoryEventBus } from './events/memory-event-bus.js';
-import { SpoolCore, type SpoolCoreOptions } from './spool-core.js';
+import { SpoolCore, type SpoolCoreOptions, statusOf } from './spool-core.js';
 import type { ByteStore, ByteWriter } from './storage/byte-store.js';
 import { FileByteStore } from './storage/file-byte-store.js';
 import { TEST_CORE_OPTIONS } from './testing/core-options.js';
@@ -310,16 +310,57 @@ describe('SpoolCore', () => {
     await core.close();
   });
 
-  it('completes without a checksum when asked not to hash; an MD5 to verify is then refused, the upload still open', async () => {
+  it('completes without a checksum when asked not to hash', async () => {
     const { core } = await openCore();
     const session = await core.createUpload(textMeta, { checksum: false });
     session.write(Buffer.from('a\nb'));
-    const err = (await session.finish('0'.repeat(32)).catch((e: unknown) => e)) as SpoolError;
-    expect(err.code).to.equal(ErrorCode.INVALID_MESSAGE);
-    expect(session.isOpen).to.equal(true);
     const status = await session.finish();
     expect(status).to.include({ state: 'COMPLETED', size: 3, lines: 2, checksum: undefined });
-    expect((await core.getRecord(session.id)).checksum).to.equal(null);
+    const record = await core.getRecord(session.id);
+    expect(record.checksum).to.equal(null);
+    expect(record.checksums).to.deep.equal({});
+    await core.close();
+  });
+
+  it('computes the chosen checksums (CRC-32 inline, MD5 and SHA-256 off-thread) and records them all', async () => {
+    const { core } = await openCore();
+    const session = await core.createUpload(textMeta, { checksum: ['crc32', 'sha256'] });
+    session.write(Buffer.from('1234'));
+    session.write(Buffer.from('56789'));
+    const sha256 = createHash('sha256').update('123456789').digest('hex');
+    const status = await session.finish({ crc32: 'CBF43926' });
+    expect(status.checksums).to.deep.equal({ crc32: 'cbf43926', sha256 });
+    expect(status.checksum).to.equal(undefined);
+    const record = await core.getRecord(session.id);
+    expect(record).to.include({ checksum: null, state: 'COMPLETED' });
+    expect(record.checksums).to.deep.equal({ crc32: 'cbf43926', sha256 });
+    expect(statusOf(record).checksums).to.deep.equal({ crc32: 'cbf43926', sha256 });
+    await core.close();
+  });
+
+  it('fails the resource on a CRC-32 mismatch: nothing is COMPLETED', async () => {
+    const { core } = await openCore();
+    const session = await core.createUpload(textMeta, { checksum: ['crc32'] });
+    session.write(Buffer.from('123456789'));
+    const err = (await session.finish({ crc32: '00000000' }).catch((e: unknown) => e)) as SpoolError;
+    expect(err.code).to.equal(ErrorCode.CHECKSUM_MISMATCH);
+    expect(err.message).to.include('crc32:00000000').and.include('crc32:cbf43926');
+    expect(await core.getRecord(session.id)).to.include({ state: 'FAILED', checksum: null });
+    await core.close();
+  });
+
+  it('verifies an MD5 the upload did not compute from the stored bytes, and keeps it', async () => {
+    const { core } = await openCore();
+    const session = await core.createUpload(textMeta, { checksum: ['crc32'] });
+    session.write(Buffer.from('a\nb'));
+    const md5 = createHash('md5').update('a\nb').digest('hex');
+    const status = await session.finish(md5);
+    expect(status).to.include({ state: 'COMPLETED', checksum: md5 });
+    expect(status.checksums).to.deep.equal({ crc32: new Crc32().update(Buffer.from('a\nb')).hex(), md5 });
+    const other = await core.createUpload(textMeta, { checksum: false });
+    other.write(Buffer.from('x'));
+    const err = (await other.finish('0'.repeat(32)).catch((e: unknown) => e)) as SpoolError;
+    expect(err.code).to.equal(ErrorCode.CHECKSUM_MISMATCH);
     await core.close();
   });
 

@@ -1,4 +1,4 @@
-import type { ResourceMetadata, TransferState } from '@spool/common';
+import type { Checksums, ResourceMetadata, TransferState } from '@spool/common';
 
 /** One resource as the catalog keeps it. Offsets are the *visible* (checkpointed) ones. */
 export interface ResourceRecord extends ResourceMetadata {
@@ -22,8 +22,10 @@ export interface ResourceRecord extends ResourceMetadata {
   newlines: number;
   /** Lines as status reports them: `newlines`, plus a final unterminated line once terminal. */
   lines: number;
-  /** Lowercase hex MD5 of all bytes, once COMPLETED. */
+  /** Lowercase hex MD5 of all bytes, once COMPLETED with one (the same as `checksums.md5`). */
   checksum: string | null;
+  /** Every checksum of all bytes (hex), once COMPLETED; {} before or when none was computed. */
+  checksums: Checksums;
   /** Why the resource FAILED. */
   error: string | null;
   createdAt: number;

@@ -1,6 +1,11 @@
 import { EventEmitter } from 'node:events';
 import {
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
   ChecksumMismatchError,
+  type Checksums,
+  Crc32,
+  checksumMismatches,
   InvalidMessageError,
   QuotaExceededError,
   ResourceDeletedError,
@@ -59,15 +64,17 @@ export interface UploadSessionDeps {
   limits: UploadLimits;
   logger: Logger;
   onClosed: (session: UploadSession) => void;
-  /** Hash every byte as it arrives (see CreateUploadOptions.checksum); a resumed upload re-hashes at finish regardless. */
-  checksum: boolean;
+  /** The checksums computed as bytes arrive (see CreateUploadOptions.checksum); a resumed upload computes them at finish. */
+  checksums: readonly ChecksumAlgorithm[];
   /**
-   * For a resumed upload: the last byte already stored, and how to hash the whole
-   * resource at finish (the MD5 state of the earlier writer is gone; re-hashing at every
-   * append would cost the whole file each time, so it is done once, at finish), if it
-   * gets a checksum at all.
+   * Checksums of the stored bytes, read back: a resumed upload's at finish (the state of
+   * the earlier writer's hashes is gone; re-hashing at every append would cost the whole
+   * file each time, so it is done once, at finish), and one a `finish` asks to verify
+   * that this upload did not compute as bytes arrived.
    */
-  resumeFrom?: { lastByte: number | undefined; hashStored?: (() => Promise<string>) | undefined };
+  hashStored?: ((algorithms: readonly ChecksumAlgorithm[]) => Promise<Checksums>) | undefined;
+  /** For a resumed upload: the last byte already stored. */
+  resumeFrom?: { lastByte: number | undefined };
 }
 
 type Phase = 'open' | 'finishing' | 'ended';
@@ -76,7 +83,7 @@ type Phase = 'open' | 'finishing' | 'ended';
 interface End {
   state: TransferState;
   error?: string | undefined;
-  checksum?: string | undefined;
+  checksums?: Checksums | undefined;
 }
 
 /**
@@ -97,10 +104,12 @@ interface End {
 export class UploadSession extends EventEmitter {
   readonly id: string;
   private readonly deps: UploadSessionDeps;
-  /** MD5 of every received byte, computed off the event loop's thread (absent for a resumed upload). */
-  private readonly hash: OffThreadHash | undefined;
-  /** The final MD5: the incremental hash's digest, the stored bytes re-read for a resumed upload, or none. */
-  private readonly digest: (() => Promise<string>) | undefined;
+  /** CRC-32 of every received byte, inline: it runs at several GiB/s (absent for a resumed upload). */
+  private readonly crc32: Crc32 | undefined;
+  /** MD5 / SHA-256 of every received byte, computed off the event loop's thread (absent for a resumed upload). */
+  private readonly hashes: [ChecksumAlgorithm, OffThreadHash][] = [];
+  /** The final checksums: the incremental ones, the stored bytes re-read for a resumed upload, or none. */
+  private readonly digest: (() => Promise<Checksums>) | undefined;
   private readonly lines: LineIndexer | undefined;
   private phase: Phase = 'open';
   private failure: SpoolError | undefined;
@@ -141,14 +150,21 @@ export class UploadSession extends EventEmitter {
     this.received = this.written = deps.record.size;
     this.recent = new RecentBytes(RECENT_BYTES, deps.record.size);
     this.writtenNewlines = deps.record.newlines;
+    const { hashStored } = deps;
     if (deps.resumeFrom) {
-      this.digest = deps.resumeFrom.hashStored;
-    } else if (deps.checksum) {
-      const hash = new OffThreadHash('md5');
-      hash.on('drain', () => this.maybeDrain());
-      hash.on('error', (err: Error) => this.storageFailed(err));
-      this.hash = hash;
-      this.digest = () => hash.digest();
+      if (hashStored && deps.checksums.length > 0) this.digest = () => hashStored(deps.checksums);
+    } else if (deps.checksums.length > 0) {
+      for (const algorithm of deps.checksums) {
+        if (algorithm === 'crc32') {
+          this.crc32 = new Crc32();
+          continue;
+        }
+        const hash = new OffThreadHash(algorithm);
+        hash.on('drain', () => this.maybeDrain());
+        hash.on('error', (err: Error) => this.storageFailed(err));
+        this.hashes.push([algorithm, hash]);
+      }
+      this.digest = () => this.digests();
     }
     this.writtenLastByte = deps.resumeFrom?.lastByte;
     this.lines = deps.record.supportsLineAccess ? new LineIndexer(deps.record.newlines) : undefined;
@@ -223,7 +239,9 @@ export class UploadSession extends EventEmitter {
       });
     }
     this.lastActivityAt = Date.now();
-    const hashKeepsUp = this.hash ? this.hash.update(chunk) : true;
+    this.crc32?.update(chunk);
+    let hashKeepsUp = true;
+    for (const [, hash] of this.hashes) if (!hash.update(chunk)) hashKeepsUp = false;
     this.lines?.scan(chunk, this.received);
     this.received += chunk.length;
     this.queue.push(chunk);
@@ -237,7 +255,7 @@ export class UploadSession extends EventEmitter {
   private maybeDrain(): void {
     if (!this.needsDrain) return;
     if (this.queuedBytes >= this.deps.limits.highWaterMarkBytes) return;
-    if (this.hash && !this.hash.accepting) return;
+    if (this.hashes.some(([, hash]) => !hash.accepting)) return;
     this.needsDrain = false;
     this.lastActivityAt = Date.now();
     this.emit('drain');
@@ -422,27 +440,51 @@ export class UploadSession extends EventEmitter {
     return this.recorded.size;
   }
 
+  /** Every checksum of this upload, once every byte was handed to them. */
+  private async digests(): Promise<Checksums> {
+    const out: Checksums = {};
+    if (this.crc32) out.crc32 = this.crc32.hex();
+    for (const [algorithm, hash] of this.hashes) out[algorithm] = await hash.digest();
+    return out;
+  }
+
+  /** The checksums this upload computes (those `finish` can verify). */
+  get checksumAlgorithms(): readonly ChecksumAlgorithm[] {
+    return this.deps.checksums;
+  }
+
   /**
-   * Ends the upload as COMPLETED after every accepted byte is written. With
-   * `expectedChecksum`, a mismatch fails the resource and throws ChecksumMismatchError
-   * (INVALID_MESSAGE, resource still open, if this upload computes no checksum).
+   * Ends the upload as COMPLETED after every accepted byte is written. With `expected`
+   * checksums (a string: an MD5, as the Step protocol sends it), a mismatch fails the
+   * resource and throws ChecksumMismatchError. One this upload did not compute as bytes
+   * arrived is computed from the stored bytes (a read of the whole resource) and kept;
+   * without a way to read them, INVALID_MESSAGE, and the resource stays open.
    */
-  async finish(expectedChecksum?: string): Promise<ResourceStatus> {
+  async finish(expected?: string | Checksums): Promise<ResourceStatus> {
     if (this.failure) throw this.failure;
     if (this.phase !== 'open') throw new ResourceTerminalError(this.id, this.visible.state);
-    if (expectedChecksum !== undefined && !this.digest) {
-      throw new InvalidMessageError('A checksum can be verified only by an upload that computes one');
+    const want: Checksums = typeof expected === 'string' ? { md5: expected } : (expected ?? {});
+    const computed = this.digest ? this.deps.checksums : [];
+    const extra = CHECKSUM_ALGORITHMS.filter((name) => want[name] !== undefined && !computed.includes(name));
+    const { hashStored } = this.deps;
+    if (extra.length > 0 && !hashStored) {
+      throw new InvalidMessageError(`A ${extra.join(', ')} checksum can be verified only by an upload that computes it`);
     }
     this.phase = 'finishing';
     await this.drainQueue();
     if (this.failure) throw this.failure;
-    const checksum = await this.digest?.();
-    if (expectedChecksum !== undefined && checksum !== undefined && expectedChecksum.toLowerCase() !== checksum) {
-      const mismatch = new ChecksumMismatchError(expectedChecksum, checksum);
-      await this.end(TransferState.FAILED, mismatch.message);
-      throw mismatch;
+    let checksums = await this.digest?.();
+    if (extra.length > 0 && hashStored) checksums = { ...checksums, ...(await hashStored(extra)) };
+    const [mismatch] = checksums ? checksumMismatches(want, checksums) : [];
+    if (mismatch) {
+      const [algorithm, wanted, actual] = mismatch;
+      // An MD5 as the Step protocol always told it (bare hex); another names its algorithm.
+      const named = (hex: string) => (algorithm === 'md5' ? hex : `${algorithm}:${hex}`);
+      const error = new ChecksumMismatchError(named(wanted), named(actual));
+      await this.end(TransferState.FAILED, error.message);
+      throw error;
     }
-    const status = await this.end(TransferState.COMPLETED, undefined, checksum);
+    const status = await this.end(TransferState.COMPLETED, undefined, checksums);
     // Another ending won (deletion, a storage failure, recording COMPLETED failed): say why.
     if (status.state !== TransferState.COMPLETED) throw this.failure ?? new UploadFailedError(this.id, status.error);
     return status;
@@ -491,7 +533,7 @@ export class UploadSession extends EventEmitter {
   private async detach(): Promise<void> {
     this.phase = 'ended';
     this.stopIdleTimer();
-    this.hash?.destroy();
+    for (const [, hash] of this.hashes) hash.destroy();
     await this.deps.writer.close().catch(() => undefined);
     this.deps.onClosed(this);
   }
@@ -505,12 +547,12 @@ export class UploadSession extends EventEmitter {
   }
 
   /** The first ending wins; later callers (a fail racing a storage failure) get its result. */
-  private end(state: TransferState, error?: string, checksum?: string): Promise<ResourceStatus> {
-    this.ending ??= this.endOnce(state, error, checksum);
+  private end(state: TransferState, error?: string, checksums?: Checksums): Promise<ResourceStatus> {
+    this.ending ??= this.endOnce(state, error, checksums);
     return this.ending;
   }
 
-  private async endOnce(state: TransferState, error?: string, checksum?: string): Promise<ResourceStatus> {
+  private async endOnce(state: TransferState, error?: string, checksums?: Checksums): Promise<ResourceStatus> {
     // Wait for any checkpoint in flight so the final record is the last word.
     await this.checkpointChain;
     if (this.phase === 'ended' || this.fenced) return this.visible;
@@ -519,7 +561,7 @@ export class UploadSession extends EventEmitter {
     await this.drainQueue();
     const size = this.written;
     const lines = reportedLines(this.writtenNewlines, size, this.writtenLastByte, true);
-    let end: End = { state, error, checksum };
+    let end: End = { state, error, checksums };
     try {
       end = await this.recordEnd(end, size, lines);
     } finally {
@@ -527,7 +569,15 @@ export class UploadSession extends EventEmitter {
     }
     // Taken over meanwhile: the end is the new writer's to tell.
     if (this.fenced) return this.visible;
-    this.visible = { id: this.id, state: end.state, size, lines: this.lines ? lines : null, checksum: end.checksum, error: end.error };
+    this.visible = {
+      id: this.id,
+      state: end.state,
+      size,
+      lines: this.lines ? lines : null,
+      checksum: end.checksums?.md5,
+      ...(end.checksums ? { checksums: end.checksums } : {}),
+      error: end.error,
+    };
     await this.deps.publish(this.visible);
     this.deps.logger.info('upload ended', { resourceId: this.id, state: end.state, size, error: end.error });
     return this.visible;
@@ -549,7 +599,8 @@ export class UploadSession extends EventEmitter {
         newlines: this.writtenNewlines,
         lines: this.lines ? lines : 0,
         state: e.state,
-        checksum: e.checksum ?? null,
+        checksum: e.checksums?.md5 ?? null,
+        ...(e.checksums ? { checksums: e.checksums } : {}),
         error: e.error ?? null,
         indexEntries,
         fence: this.deps.fence,

@@ -77,6 +77,19 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
       expect(err.code).to.equal(ErrorCode.RESOURCE_TERMINAL);
     });
 
+    it('keeps every checksum of a resource: none before the end, all of them with it', async () => {
+      const created = await catalog.create(meta('k'));
+      expect(created.checksums).to.deep.equal({});
+      const open = await catalog.checkpoint('k', { size: 3, newlines: 0, lines: 0, state: 'IN_PROGRESS', indexEntries: [] });
+      expect(open.checksums).to.deep.equal({});
+      const checksums = { crc32: 'cbf43926', sha256: 'ab'.repeat(32) };
+      const done = await catalog.checkpoint('k', { size: 9, newlines: 0, lines: 1, state: 'COMPLETED', checksums, indexEntries: [] });
+      expect(done.checksums).to.deep.equal(checksums);
+      expect(done.checksum).to.equal(null);
+      expect((await catalog.get('k'))?.checksums).to.deep.equal(checksums);
+      expect((await catalog.list({ state: 'COMPLETED' })).find((r) => r.id === 'k')?.checksums).to.deep.equal(checksums);
+    });
+
     it('fails a checkpoint of an unknown resource with RESOURCE_NOT_FOUND', async () => {
       const err = (await catalog
         .checkpoint('nope', { size: 1, newlines: 0, lines: 0, state: 'IN_PROGRESS', indexEntries: [] })

@@ -1,4 +1,4 @@
-import type { TransferState } from '@spool/common';
+import type { Checksums, TransferState } from '@spool/common';
 import type { LineIndexEntry, ListFilter, NewResource, ResourceRecord } from '../types.js';
 
 /** A checkpoint as one atomic catalog change: size, line count and the new index entries. */
@@ -9,7 +9,10 @@ export interface CatalogCheckpoint {
   lines: number;
   state: TransferState;
   indexEntries: readonly LineIndexEntry[];
+  /** The MD5 (legacy column, kept equal to `checksums.md5`). */
   checksum?: string | null;
+  /** Every checksum of the resource (a terminal checkpoint): replaces what was recorded. */
+  checksums?: Checksums;
   error?: string | null;
   /**
    * The fencing token of the writer's lease (core/leases). A catalog that keeps leases

@@ -182,6 +182,7 @@ function applied(record: ResourceRecord, change: { checkpoint: CatalogCheckpoint
     newlines: checkpoint.newlines,
     lines: checkpoint.lines,
     checksum: checkpoint.checksum ?? record.checksum,
+    checksums: checkpoint.checksums ?? record.checksums,
     error: checkpoint.error ?? record.error,
     updatedAt: at,
     completedAt: at,

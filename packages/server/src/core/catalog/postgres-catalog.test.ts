@@ -1,6 +1,8 @@
 import { ErrorCode, type SpoolError } from '@spool/common';
 import { expect } from 'chai';
-import { usePostgresDatabase } from '../testing/engines.js';
+import { PostgresDatabase } from '../postgres/database.js';
+import { POSTGRES_MIGRATIONS } from '../postgres/migrations.js';
+import { freshPostgresDatabase, quietLogger, usePostgresDatabase } from '../testing/engines.js';
 import { catalogContract } from './catalog.contract.js';
 import { PostgresCatalog } from './postgres-catalog.js';
 
@@ -58,5 +60,30 @@ describe('PostgresCatalog', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
     for (const catalog of nodes) await catalog.close();
     await db.release();
+  });
+
+  it('migrates a schema of before several checksums: the MD5s recorded so far are among them', async () => {
+    const fresh = await freshPostgresDatabase();
+    try {
+      const pg = (await import('pg')).default;
+      const client = new pg.Client({ connectionString: fresh.url });
+      await client.connect();
+      await client.query(POSTGRES_MIGRATIONS[0] as string);
+      await client.query('CREATE TABLE spool_schema (version INTEGER NOT NULL); INSERT INTO spool_schema VALUES (1)');
+      await client.query(
+        `INSERT INTO resources (id, filename, mime_type, supports_line_access, state, size, checksum, created_at, updated_at)
+         VALUES ('old', 'old.log', 'text/plain', TRUE, 'COMPLETED', 9, 'ff', 1, 1), ('none', 'n.log', 'text/plain', TRUE, 'COMPLETED', 0, NULL, 1, 1)`,
+      );
+      await client.end();
+      const db = await PostgresDatabase.connect(fresh.url, quietLogger());
+      const catalog = new PostgresCatalog(db);
+      expect(await catalog.get('old')).to.include({ checksum: 'ff' });
+      expect((await catalog.get('old'))?.checksums).to.deep.equal({ md5: 'ff' });
+      expect((await catalog.get('none'))?.checksums).to.deep.equal({});
+      await catalog.close();
+      await db.release();
+    } finally {
+      await fresh.drop();
+    }
   });
 });

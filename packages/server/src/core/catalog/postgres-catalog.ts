@@ -148,6 +148,7 @@ export class PostgresCatalog implements Catalog {
       `WITH lease AS (SELECT token FROM writer_leases WHERE resource_id = $1 FOR SHARE),
        updated AS (
          UPDATE resources SET size = $2, newlines = $3, lines = $4, state = $5, checksum = coalesce($6, checksum),
+           checksums = coalesce($13::jsonb, checksums),
            error = coalesce($7, error), updated_at = $8, completed_at = $9
          WHERE id = $1 AND ${LIVE} AND size <= $2 AND newlines <= $3
            AND ($10::bigint IS NULL OR EXISTS (SELECT 1 FROM lease WHERE token = $10))
@@ -170,6 +171,7 @@ export class PostgresCatalog implements Catalog {
         cp.fence ?? null,
         cp.indexEntries.map((e) => e.block),
         cp.indexEntries.map((e) => e.offset),
+        cp.checksums ? JSON.stringify(cp.checksums) : null,
       ],
     );
     const updated = rows[0];

@@ -1,4 +1,4 @@
-import type { TransferState } from '@spool/common';
+import type { Checksums, TransferState } from '@spool/common';
 import type { ResourceRecord } from '../types.js';
 
 /**
@@ -24,6 +24,8 @@ export interface ResourceRowOf<Flag, Attributes> {
   newlines: number;
   lines: number;
   checksum: string | null;
+  /** JSON (text in SQLite, JSONB in PostgreSQL) of the checksums, hex. */
+  checksums: Attributes;
   error: string | null;
   created_at: number;
   updated_at: number;
@@ -50,6 +52,7 @@ export function recordOf<Flag, Attributes>(
     newlines: row.newlines,
     lines: row.lines,
     checksum: row.checksum,
+    checksums: decode.attributes(row.checksums) as Checksums,
     error: row.error,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

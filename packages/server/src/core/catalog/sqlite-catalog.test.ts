@@ -44,11 +44,13 @@ describe('SqliteCatalog', () => {
       write_token_hash TEXT, read_token_hash TEXT, state TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0,
       newlines INTEGER NOT NULL DEFAULT 0, lines INTEGER NOT NULL DEFAULT 0, checksum TEXT, error TEXT,
       created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, completed_at INTEGER);
-      INSERT INTO resources (id, filename, mime_type, supports_line_access, state, size, created_at, updated_at)
-        VALUES ('old', 'old.log', 'text/plain', 1, 'COMPLETED', 9, 1, 1);`);
+      INSERT INTO resources (id, filename, mime_type, supports_line_access, state, size, checksum, created_at, updated_at)
+        VALUES ('old', 'old.log', 'text/plain', 1, 'COMPLETED', 9, 'ff', 1, 1);`);
     old.close();
     const catalog = new SqliteCatalog(file);
-    expect(await catalog.get('old')).to.include({ size: 9, state: 'COMPLETED', name: null });
+    expect(await catalog.get('old')).to.include({ size: 9, state: 'COMPLETED', name: null, checksum: 'ff' });
+    // The MD5 recorded before several checksums is among them.
+    expect((await catalog.get('old'))?.checksums).to.deep.equal({ md5: 'ff' });
     await catalog.create({
       id: 'new',
       name: 'ci/new.log',

@@ -48,6 +48,9 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE resources ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
    CREATE UNIQUE INDEX resources_live_name ON resources(name) WHERE name IS NOT NULL AND state IN ('INITIATED', 'IN_PROGRESS');
    CREATE INDEX resources_name ON resources(name, seq) WHERE name IS NOT NULL;`,
+  // 2: several checksums per resource (JSON, hex); the MD5s recorded so far are among them.
+  `ALTER TABLE resources ADD COLUMN checksums TEXT NOT NULL DEFAULT '{}';
+   UPDATE resources SET checksums = json_object('md5', checksum) WHERE checksum IS NOT NULL;`,
 ];
 
 const LIVE = "state IN ('INITIATED', 'IN_PROGRESS')";
@@ -107,7 +110,7 @@ export class SqliteCatalog implements Catalog {
         'SELECT * FROM resources WHERE write_token_hash = ? OR read_token_hash = ? LIMIT 1',
       ),
       checkpoint: this.db.prepare(
-        `UPDATE resources SET size = @size, newlines = @newlines, lines = @lines, state = @state, checksum = @checksum, error = @error,
+        `UPDATE resources SET size = @size, newlines = @newlines, lines = @lines, state = @state, checksum = @checksum, checksums = @checksums, error = @error,
            updated_at = @now, completed_at = @completedAt WHERE id = @id`,
       ),
       insertIndex: this.db.prepare('INSERT OR REPLACE INTO line_index (resource_id, block, offset) VALUES (?, ?, ?)'),
@@ -231,6 +234,7 @@ export class SqliteCatalog implements Catalog {
         lines: cp.lines,
         state: cp.state,
         checksum: cp.checksum ?? current.checksum,
+        checksums: cp.checksums ? JSON.stringify(cp.checksums) : current.checksums,
         error: cp.error ?? current.error,
         now,
         completedAt: isTerminal(cp.state) ? now : null,

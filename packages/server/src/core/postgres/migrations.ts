@@ -61,4 +61,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      data BYTEA NOT NULL,
      PRIMARY KEY (resource_id, end_offset)
    );`,
+  // 2: several checksums per resource (hex); the MD5s recorded so far are among them.
+  `ALTER TABLE resources ADD COLUMN checksums JSONB NOT NULL DEFAULT '{}';
+   UPDATE resources SET checksums = jsonb_build_object('md5', checksum) WHERE checksum IS NOT NULL;`,
 ];

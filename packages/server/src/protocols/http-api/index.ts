@@ -40,7 +40,7 @@ function route(method: HttpMethod, path: string, access: AccessRule<Request>, qu
   };
 }
 
-/** Parameters checksum.ts reads (an expected MD5; whether to hash). */
+/** Parameters checksum.ts reads (an expected MD5; which checksums to compute). */
 const CHECKSUM_PARAMS = ['md5', 'checksum'];
 /** Parameters describing a resource being created (upload-metadata.ts). */
 const METADATA_PARAMS = ['name', 'filename', 'mimeType', 'lineAccess', 'context'];
@@ -52,6 +52,7 @@ const EXPOSED_HEADERS = [
   'Location',
   'Link',
   'ETag',
+  'Repr-Digest',
   'Last-Modified',
   'Content-Range',
   'Content-Disposition',
@@ -129,12 +130,12 @@ export const httpApiProtocol = defineProtocol('http-api', (deps) => {
     route('GET', resource, read, [], getResource(ctx)),
     route('DELETE', resource, remove, [], deleteResource(ctx)),
     route('GET', `${resource}/content`, read, CONTENT_PARAMS, readContent(ctx)),
-    route('PATCH', `${resource}/content`, write, ['complete', 'md5'], appendContent(ctx)),
+    route('PATCH', `${resource}/content`, write, ['complete', ...CHECKSUM_PARAMS], appendContent(ctx)),
     route('GET', `${resource}/lines`, read, ['start', 'count', 'tail', 'format'], readLinePage(ctx)),
     route('GET', `${resource}/events`, read, [], statusEvents(ctx)),
     // A context's statuses are a listing of it: read access, no resource id.
     route('GET', `${API_PREFIX}/contexts/:contextId/events`, requires('read'), [], contextEvents(ctx)),
-    route('POST', `${resource}/complete`, write, ['md5'], completeResource(ctx)),
+    route('POST', `${resource}/complete`, write, CHECKSUM_PARAMS, completeResource(ctx)),
     route('POST', `${resource}/fail`, write, [], failResource(ctx)),
   ];
   return { http: { basePath: '/', routes, errorResponse: httpErrorFor, exposedHeaders: EXPOSED_HEADERS } };

@@ -37,6 +37,7 @@ export function statusJson(status: ResourceStatus): Record<string, unknown> {
     size: status.size,
     lines: status.lines,
     checksum: status.checksum ?? null,
+    checksums: status.checksums ?? {},
     error: status.error ?? null,
   };
 }

@@ -29,6 +29,7 @@ export function resourceFields(record: ResourceRecord, status: ResourceStatus): 
     size: status.size,
     lines: status.lines,
     checksum: status.checksum ?? record.checksum ?? null,
+    checksums: status.checksums ?? record.checksums,
     error: status.error ?? record.error ?? null,
     createdAt: iso(record.createdAt),
     updatedAt: iso(record.updatedAt),

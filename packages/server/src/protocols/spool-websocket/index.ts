@@ -1,6 +1,7 @@
 import { SPOOL_RESOURCE_PATH_PREFIX, SPOOL_SUBPROTOCOL, SPOOL_UPLOAD_PATH } from '@spool/common';
 import { requires } from '../access-rule.js';
 import { defineProtocol, type WebSocketRequest } from '../protocol.js';
+import { configuredChecksums } from '../shared/checksums.js';
 import { MessageDispatcher } from '../shared/message-dispatcher.js';
 import { referencesFor } from '../shared/references.js';
 import { ResourceRefs } from '../shared/resource-refs.js';
@@ -41,6 +42,7 @@ export const spoolWebSocketProtocol = defineProtocol('spool-websocket', (deps) =
             messages: new MessageDispatcher(SPOOL_UPLOAD_MESSAGES, core.access, principal),
             references: (id, readToken) => referencesFor(base, id, readToken),
             requireUploadContext: config.requireUploadContext,
+            checksums: configuredChecksums(config),
             logger,
           });
           conn.resume();

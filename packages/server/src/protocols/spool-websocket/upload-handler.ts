@@ -1,4 +1,6 @@
 import {
+  type ChecksumAlgorithm,
+  type Checksums,
   ErrorCode,
   ProtocolViolationError,
   type SpoolAborted,
@@ -51,6 +53,8 @@ export interface SpoolUploadContext {
   references: (id: string, readToken?: string) => SpoolReferences;
   /** Refuse `create` without a contextId (the server's requireUploadContext). */
   requireUploadContext: boolean;
+  /** The checksums of an upload that does not choose (uploadChecksums). */
+  checksums: readonly ChecksumAlgorithm[];
   logger: Logger;
 }
 
@@ -94,7 +98,7 @@ export class SpoolUploadHandler {
       case 'resume':
         return this.open(message);
       case 'finish':
-        return this.finish(message.md5);
+        return this.finish(message.md5 === undefined ? (message.checksums ?? {}) : { ...message.checksums, md5: message.md5 });
       case 'abort':
         return this.abort(message.reason);
     }
@@ -109,6 +113,7 @@ export class SpoolUploadHandler {
     let readToken: string | undefined;
     let writeToken: string | undefined;
     let name: string | null;
+    const checksum = message.checksums ?? this.ctx.checksums;
     if (message.type === 'create') {
       if (this.ctx.requireUploadContext && !message.contextId) {
         throw new SpoolError(ErrorCode.CONTEXT_REQUIRED, 'This server requires a contextId in create');
@@ -120,13 +125,14 @@ export class SpoolUploadHandler {
         resumable: true,
         writeTokenHash: capabilities?.writeTokenHash,
         readTokenHash: capabilities?.readTokenHash,
+        checksum,
       });
       readToken = capabilities?.readToken;
       writeToken = capabilities?.writeToken;
       name = message.name ?? null;
     } else {
       ({ name } = await core.getRecord(message.id));
-      session = await core.resumeUpload(message.id, message.offset);
+      session = await core.resumeUpload(message.id, message.offset, { checksum });
     }
     if (this.phase !== 'opening') {
       // The client left while the core was opening: leave the resource resumable.
@@ -177,13 +183,20 @@ export class SpoolUploadHandler {
     if (!this.session.write(chunk)) this.conn.pause();
   }
 
-  private async finish(md5: string | undefined): Promise<void> {
+  private async finish(expected: Checksums): Promise<void> {
     const session = this.requireReceiving('finish');
     this.phase = 'finishing';
     this.stopAcks();
-    const status = await session.finish(md5);
+    const status = await session.finish(expected);
     if (this.phase === 'finishing') this.phase = 'ended';
-    const completed: SpoolCompleted = { type: 'completed', size: status.size, md5: status.checksum ?? '', lines: status.lines };
+    const completed: SpoolCompleted = {
+      type: 'completed',
+      size: status.size,
+      // Clients of before `checksums` require md5: '' says none was computed.
+      md5: status.checksum ?? '',
+      checksums: status.checksums ?? {},
+      lines: status.lines,
+    };
     this.ctx.logger.info('spool upload completed', { resourceId: session.id, size: status.size });
     await this.conn.sendText(JSON.stringify(completed));
   }

@@ -1,9 +1,18 @@
-import { ErrorCode, InvalidMessageError, isTerminal, ResourceNotFoundError, type ResourceStatus, SpoolError } from '@spool/common';
+import {
+  type ChecksumAlgorithm,
+  ErrorCode,
+  InvalidMessageError,
+  isTerminal,
+  ResourceNotFoundError,
+  type ResourceStatus,
+  SpoolError,
+} from '@spool/common';
 import type { Request, Response } from 'express';
 import { statusOf } from '../../core/spool-core.js';
 import type { ResourceRecord } from '../../core/types.js';
 import type { UploadSession } from '../../core/upload-session.js';
 import type { PublicUrls } from '../protocol.js';
+import { configuredChecksums } from '../shared/checksums.js';
 import type { HttpContext } from '../shared/http/http-context.js';
 import { type IssuedTokens, reopenUpload } from '../shared/http/sessions.js';
 import { type UploadBudget, uploadBudget } from '../shared/http/upload-budget.js';
@@ -27,8 +36,8 @@ export interface LoadedUpload {
   status: ResourceStatus;
 }
 
-/** Whether tus uploads of this server get an MD5 (tusUploadChecksum). */
-export const hashes = (ctx: TusContext): boolean => ctx.config.tusUploadChecksum === 'md5';
+/** The checksums tus uploads of this server get (tusUploadChecksum, else uploadChecksums). */
+export const hashes = (ctx: TusContext): ChecksumAlgorithm[] => configuredChecksums(ctx.config, ctx.config.tusUploadChecksum);
 
 /**
  * The upload `id` names: 404 unless the tus protocol created it and its resource still

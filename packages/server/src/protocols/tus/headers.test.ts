@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode, SpoolError } from '@spool/common';
+import { Crc32, ErrorCode, SpoolError } from '@spool/common';
 import { expect } from 'chai';
 import type { Request } from 'express';
 import fc from 'fast-check';
@@ -140,10 +140,11 @@ describe('tus headers', () => {
     });
   });
 
-  it('parses Upload-Checksum for sha1, md5 and sha256; an unknown algorithm or a wrong digest is a 400', () => {
+  it('parses Upload-Checksum for crc32, sha1, md5 and sha256; an unknown algorithm or a wrong digest is a 400', () => {
     fc.assert(
       fc.property(fc.constantFrom(...Object.keys(CHECKSUM_ALGORITHMS)), fc.uint8Array({ maxLength: 64 }), (algorithm, body) => {
-        const digest = createHash(algorithm).update(body).digest();
+        const digest =
+          algorithm === 'crc32' ? Buffer.from(new Crc32().update(body).hex(), 'hex') : createHash(algorithm).update(body).digest();
         const parsed = parseUploadChecksum(`${algorithm} ${digest.toString('base64')}`);
         expect(parsed?.algorithm).to.equal(algorithm);
         expect(parsed?.digest.equals(digest)).to.equal(true);
@@ -152,7 +153,8 @@ describe('tus headers', () => {
     expect(parseUploadChecksum(undefined)).to.equal(undefined);
     expect(parseUploadChecksum(`SHA1 ${Buffer.alloc(20).toString('base64')}`)?.algorithm).to.equal('sha1');
     for (const bad of [
-      'crc32 AAAAAA==',
+      'crc64nvme AAAAAAAAAAA=',
+      `crc32 ${Buffer.alloc(16).toString('base64')}`,
       'sha1',
       `sha1 ${Buffer.alloc(16).toString('base64')}`,
       'sha1 !!!!',

@@ -122,7 +122,7 @@ export function parseUploadConcat(header: string | undefined): UploadConcat | un
 // ---- Upload-Checksum ------------------------------------------------------------------
 
 /** The checksum extension's algorithms, by tus name, with their digest lengths. */
-export const CHECKSUM_ALGORITHMS = { sha1: 20, md5: 16, sha256: 32 } as const;
+export const CHECKSUM_ALGORITHMS = { crc32: 4, sha1: 20, md5: 16, sha256: 32 } as const;
 export type ChecksumAlgorithm = keyof typeof CHECKSUM_ALGORITHMS;
 
 export interface UploadChecksum {

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, mkdirSync, rmSync, type WriteStrea
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { ErrorCode, SpoolError, StorageFailureError, toSpoolError } from '@spool/common';
+import { Crc32, ErrorCode, SpoolError, StorageFailureError, toSpoolError } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { UploadSession } from '../../core/upload-session.js';
 import { type ChunkSink, pumpRequestBody, pumpStream } from '../../transport/http/body-pump.js';
@@ -31,7 +31,8 @@ class DigestingFileSink extends EventEmitter implements ChunkSink {
 
   constructor(file: string, algorithm: string) {
     super();
-    this.hash = createHash(algorithm);
+    // CRC-32 is not among node:crypto's hashes; the same update/digest shape.
+    this.hash = algorithm === 'crc32' ? crc32Digest() : createHash(algorithm);
     this.file = createWriteStream(file, { flags: 'wx', mode: 0o600 });
     this.file.on('drain', () => this.emit('drain'));
     this.file.on('error', (err) => this.emit('error', err));
@@ -118,4 +119,15 @@ export function copyInto(source: Readable, session: UploadSession, what: string)
 /** Appends a verified body to the upload. */
 export function appendStaged(staged: StagedBody, session: UploadSession): Promise<number> {
   return copyInto(createReadStream(staged.file), session, 'a verified body');
+}
+
+/** CRC-32 with a Hash's update/digest (4 bytes, big-endian, as `Upload-Checksum: crc32` carries it). */
+function crc32Digest(): { update(data: Buffer): void; digest(): Buffer } {
+  const crc = new Crc32();
+  return {
+    update: (data) => {
+      crc.update(data);
+    },
+    digest: () => Buffer.from(crc.hex(), 'hex'),
+  };
 }

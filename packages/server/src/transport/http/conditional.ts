@@ -2,13 +2,13 @@ import type { IncomingMessage } from 'node:http';
 
 /**
  * Validators of a representation (RFC 9110 §8.8). Only COMPLETED resources have them:
- * their bytes never change again, so the MD5 is a strong ETag — or, for one uploaded
- * without a checksum, its id (unique, and its bytes are as final). A growing resource has
+ * their bytes never change again, so the id is a strong ETag (unique, never reused) — or
+ * the MD5, for one that has it (as before CRC-32 became the default): no MD5 needed. A growing resource has
  * none (its representation changes with every checkpoint), so conditional requests
  * against it fall back to unconditional behaviour.
  */
 export interface Validators {
-  /** Strong entity tag, quoted: `"<md5 hex>"`, else `"id-<resource id>"`. */
+  /** Strong entity tag, quoted: `"<md5 hex>"` when the resource has an MD5, else `"id-<resource id>"`. */
   etag: string;
   /** Whole seconds (HTTP dates have no finer resolution). */
   lastModifiedSeconds: number;

@@ -5,7 +5,7 @@ import { headerValue, parseNonNegativeInteger } from '../../../transport/http/re
 import { receiveBody } from '../../shared/http/receive-body.js';
 import { reopenUpload } from '../../shared/http/sessions.js';
 import { refuseDeclaredOverBudget, uploadBudget } from '../../shared/http/upload-budget.js';
-import { resourceMd5 } from '../checksum.js';
+import { resourceChecksums, uploadChecksums } from '../checksum.js';
 import { type HttpContext, resourceIdOf, respondWithResource } from '../context.js';
 import { uploadCompleteFlag } from '../upload-metadata.js';
 
@@ -15,7 +15,8 @@ import { uploadCompleteFlag } from '../upload-metadata.js';
  * OFFSET_MISMATCH with the right `Upload-Offset`, and nothing changes. Another writer
  * (any protocol) → 409 WRITER_CONFLICT; a terminal resource → 409 RESOURCE_TERMINAL.
  * `Upload-Complete: ?1` (or `?complete=1`) makes it the final append: the resource is
- * COMPLETED (whole-resource `Spool-MD5`/`?md5=` verified). Otherwise it stays
+ * COMPLETED with its checksums (`?checksum=`, else `uploadChecksums`); a whole-resource
+ * `Repr-Digest`/`Digest`/`Spool-MD5`/`?md5=` is verified. Otherwise it stays
  * IN_PROGRESS; so does an interrupted append, keeping every byte received.
  */
 export function appendContent(ctx: HttpContext) {
@@ -31,18 +32,20 @@ export function appendContent(ctx: HttpContext) {
         "Content-MD5 is not supported on appends (it would cover this body only): send the whole resource's MD5 as Spool-MD5 with the final append",
       );
     }
-    const md5 = resourceMd5(req);
-    if (md5 !== undefined && !final) throw new InvalidMessageError('A checksum is verified only by the final append (Upload-Complete: ?1)');
+    const expected = resourceChecksums(req);
+    const checksum = uploadChecksums(ctx, req, expected);
+    if (Object.keys(expected).length > 0 && !final)
+      throw new InvalidMessageError('A checksum is verified only by the final append (Upload-Complete: ?1)');
     refuseContentEncoding(req);
     const budget = uploadBudget(ctx.config, offset);
     refuseDeclaredOverBudget(req, budget);
 
-    const session = await reopenUpload(ctx, id, offset).catch((err: unknown) => {
+    const session = await reopenUpload(ctx, id, offset, { checksum }).catch((err: unknown) => {
       if (err instanceof OffsetMismatchError) ctx.logger.debug('append at wrong offset', { resourceId: id, ...err.details });
       throw err;
     });
     await receiveBody(ctx, req, res, session, budget, 'release');
-    const status = final ? await session.finish(md5) : await session.release();
+    const status = final ? await session.finish(expected) : await session.release();
     await respondWithResource(ctx, req, res, 200, id, status);
   };
 }

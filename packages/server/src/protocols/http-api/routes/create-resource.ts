@@ -4,6 +4,7 @@ import { HttpError, HttpErrorCode } from '../../../transport/http/errors.js';
 import { requestHasBody } from '../../../transport/http/request-body.js';
 import { readJsonBody } from '../../shared/http/json-body.js';
 import { openUpload } from '../../shared/http/sessions.js';
+import { uploadChecksums } from '../checksum.js';
 import { type HttpContext, respondWithResource } from '../context.js';
 import { describeUpload, metadataOf } from '../upload-metadata.js';
 import { uploadMultipart } from './upload-multipart.js';
@@ -41,7 +42,7 @@ export function createResource(ctx: HttpContext) {
     const metadata = metadataOf(description);
     const { contextId, name } = description;
     // Resumable: the core keeps it open (across restarts too) while appends may still come.
-    const { session, tokens } = await openUpload(ctx, metadata, { contextId, name, resumable: true });
+    const { session, tokens } = await openUpload(ctx, metadata, { contextId, name, resumable: true, checksum: uploadChecksums(ctx, req) });
     const status = await session.release();
     ctx.logger.info('http resource created for appends', {
       resourceId: session.id,

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { readJsonBody } from '../../shared/http/json-body.js';
 import { reopenUpload } from '../../shared/http/sessions.js';
-import { resourceMd5 } from '../checksum.js';
+import { resourceChecksums, uploadChecksums } from '../checksum.js';
 import { type HttpContext, resourceIdOf, respondWithResource } from '../context.js';
 
 const CompleteBodySchema = z
@@ -24,10 +24,12 @@ const FailBodySchema = z.object({ reason: z.string().max(1024).optional() }).str
 export function completeResource(ctx: HttpContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = await readJsonBody(ctx, req, res, CompleteBodySchema);
-    const md5 = body?.md5?.toLowerCase() ?? resourceMd5(req);
+    const expected = resourceChecksums(req);
+    if (body?.md5 !== undefined) expected.md5 = body.md5.toLowerCase();
+    const checksum = uploadChecksums(ctx, req, expected);
     const id = await resourceIdOf(ctx, req);
-    const session = await reopenUpload(ctx, id);
-    const status = await session.finish(md5);
+    const session = await reopenUpload(ctx, id, undefined, { checksum });
+    const status = await session.finish(expected);
     await respondWithResource(ctx, req, res, 200, id, status);
   };
 }

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { ifRangeAllows, isNotModified, lastModifiedHeader, validatorsFor } from '../../../transport/http/conditional.js';
 import { parseRange, type RangeRequest, startRangeAnswer } from '../../../transport/http/range.js';
 import { parseFlag, parseNonNegativeInteger, queryParam } from '../../../transport/http/request-params.js';
+import { reprDigest } from '../checksum.js';
 import { setContentHeaders } from '../content-headers.js';
 import { type HttpContext, loadResource, resourceIdOf } from '../context.js';
 import { followContent } from './follow.js';
@@ -47,6 +48,9 @@ export function readContent(ctx: HttpContext) {
     setContentHeaders(req, res, record, status);
     res.setHeader('Accept-Ranges', 'bytes');
     if (validators) {
+      // The whole resource's checksums (RFC 9530: of the representation, whatever range is sent).
+      const digest = reprDigest(status.checksums ?? record.checksums);
+      if (digest) res.setHeader('Repr-Digest', digest);
       res.setHeader('ETag', validators.etag);
       res.setHeader('Last-Modified', lastModifiedHeader(validators));
       // Immutable from now on, but it could be deleted one day: revalidate (a cheap 304).

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import {
+  type ChecksumAlgorithm,
   ErrorCode,
   guessMimeType,
   InvalidMessageError,
@@ -20,7 +21,7 @@ import { headerValue, parseFlag, queryParam } from '../../../transport/http/requ
 import { type IssuedTokens, openUpload } from '../../shared/http/sessions.js';
 import { bodyTimeouts, refuseDeclaredOverBudget, requestBudget, resourceBudget } from '../../shared/http/upload-budget.js';
 import { validContextId } from '../../shared/upload-context.js';
-import { uploadChecksum } from '../checksum.js';
+import { uploadChecksums } from '../checksum.js';
 import { type HttpContext, jsonOf, loadResource, sendJson } from '../context.js';
 import { metadataOf, type UploadDescription } from '../upload-metadata.js';
 
@@ -68,8 +69,8 @@ class MultipartUpload {
   private lineAccess: boolean | undefined;
   /** The `name` field, for the next file part. */
   private nextName: string | null = null;
-  /** Whether each file is hashed (forms carry no MD5 to verify). */
-  private readonly checksum: boolean;
+  /** The checksums of each file (forms carry none to verify). */
+  private readonly checksum: ChecksumAlgorithm[];
   /** Why the request body stopped before its end, if it did. */
   private inputStop: SpoolError | undefined;
   private failure: SpoolError | undefined;
@@ -84,7 +85,7 @@ class MultipartUpload {
     this.contextId = validContextId(queryParam(req, 'context') ?? headerValue(req, 'spool-context'));
     this.lineAccess =
       parseFlag(queryParam(req, 'lineAccess'), 'lineAccess') ?? parseFlag(headerValue(req, 'spool-line-access'), 'Spool-Line-Access');
-    this.checksum = uploadChecksum(req, ctx.config.httpUploadChecksum, undefined) === 'md5';
+    this.checksum = uploadChecksums(ctx, req);
   }
 
   /** Resolves with the created resources' statuses (and tokens) in form order; rejects with the failure. */

@@ -6,7 +6,7 @@ import { acceptBody, requestHasBody } from '../../../transport/http/request-body
 import { receiveBody } from '../../shared/http/receive-body.js';
 import { openUpload } from '../../shared/http/sessions.js';
 import { refuseDeclaredOverBudget, uploadBudget } from '../../shared/http/upload-budget.js';
-import { expectedMd5OfBody, uploadChecksum } from '../checksum.js';
+import { expectedChecksumsOfBody, uploadChecksums } from '../checksum.js';
 import { type HttpContext, refOf, respondWithResource } from '../context.js';
 import { describeUpload, metadataOf, type UploadDescription, uploadCompleteFlag } from '../upload-metadata.js';
 
@@ -14,9 +14,9 @@ import { describeUpload, metadataOf, type UploadDescription, uploadCompleteFlag 
  * `PUT /api/v1/uploads/<filename>` — create a resource and stream the request body into
  * it (`curl -T file URL/`, `curl -T - URL/name`: Content-Length or chunked). 201 with the
  * resource's JSON and `Location` once every byte is written and, by default, the
- * resource is COMPLETED (`Content-MD5`, `?md5=` or `Spool-MD5` verified: mismatch → 422,
- * FAILED; `?checksum=none` or the `httpUploadChecksum` setting skip the MD5: no
- * checksum then). `Upload-Complete: ?0` (or `?complete=0`) leaves it IN_PROGRESS for appends.
+ * resource is COMPLETED with its checksums (`uploadChecksums`, default crc32;
+ * `?checksum=crc32,md5,sha256|none` chooses). `Repr-Digest`/`Digest`, `Content-MD5`,
+ * `?md5=` or `Spool-MD5` are verified: mismatch → 422 CHECKSUM_MISMATCH, FAILED. `Upload-Complete: ?0` (or `?complete=0`) leaves it IN_PROGRESS for appends.
  * An interrupted body fails the resource (or, with `?0`, releases it), bytes kept.
  *
  * The resource exists — under its `?name=`, for followers — before the first body byte,
@@ -48,8 +48,9 @@ export function uploadNamed(ctx: HttpContext) {
 
 async function receiveUpload(ctx: HttpContext, req: Request, res: Response, description: UploadDescription): Promise<void> {
   const complete = uploadCompleteFlag(req) ?? true;
-  const md5 = expectedMd5OfBody(req);
-  if (md5 !== undefined && !complete) throw new InvalidMessageError('A checksum is verified only by an upload that completes the resource');
+  const expected = expectedChecksumsOfBody(req);
+  if (Object.keys(expected).length > 0 && !complete)
+    throw new InvalidMessageError('A checksum is verified only by an upload that completes the resource');
   refuseContentEncoding(req);
   const budget = uploadBudget(ctx.config, 0);
   refuseDeclaredOverBudget(req, budget);
@@ -60,7 +61,7 @@ async function receiveUpload(ctx: HttpContext, req: Request, res: Response, desc
     head = await peekFirstChunk(req, ctx.config.httpIdleTimeoutMs);
   }
   const metadata = metadataOf(description, head);
-  const checksum = uploadChecksum(req, ctx.config.httpUploadChecksum, md5) === 'md5';
+  const checksum = uploadChecksums(ctx, req, expected);
   const { contextId, name } = description;
   const { session, tokens } = await openUpload(ctx, metadata, { contextId, name, resumable: !complete, checksum });
   ctx.logger.info('http upload started', {
@@ -71,6 +72,6 @@ async function receiveUpload(ctx: HttpContext, req: Request, res: Response, desc
     principal: res.locals.principal,
   });
   await receiveBody(ctx, req, res, session, budget, complete ? 'fail' : 'release');
-  const status = complete ? await session.finish(md5) : await session.release();
+  const status = complete ? await session.finish(expected) : await session.release();
   await respondWithResource(ctx, req, res, 201, session.id, status, tokens);
 }

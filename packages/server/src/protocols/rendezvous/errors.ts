@@ -44,5 +44,6 @@ export function rendezvousErrorResponse(err: unknown): HttpErrorResponse<object>
   const routing = err instanceof HttpError && (err.code === HttpErrorCode.NOT_FOUND || err.code === HttpErrorCode.METHOD_NOT_ALLOWED);
   const known = err instanceof SpoolError || err instanceof HttpError;
   const name = routing ? 'BadRouteError' : known ? nameOfCode(code) : nameOfCode(ErrorCode.INTERNAL);
-  return { status: answer.status, headers: answer.headers, body: { name, message } };
+  // `code` beside the name, as Spool's other JSON errors carry it.
+  return { status: answer.status, headers: answer.headers, body: { name, message, code } };
 }

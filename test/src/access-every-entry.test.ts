@@ -30,7 +30,10 @@ function errorCodeOf(response: HttpResponse): string | undefined {
     return body.error?.code ?? body.code;
   }
   // `CODE: message` (tus), or piping-server's `[ERROR] CODE: message` (pipe).
-  return response.text().replace(/^\[ERROR\] /, '').split(':')[0];
+  return response
+    .text()
+    .replace(/^\[ERROR\] /, '')
+    .split(':')[0];
 }
 
 /** A token that is known but lacks what `needs` asks for. */

@@ -68,6 +68,8 @@ function receiverHeaders(sender: Request, part: FormFileSource | undefined): Rec
  */
 export class PipeMeetings {
   private readonly meetings = new Map<string, Meeting>();
+  /** Transfers under way (awaited at shutdown, so their resources end before the core closes). */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     private readonly core: SpoolCore,
@@ -144,9 +146,15 @@ export class PipeMeetings {
     const { sender } = meeting;
     if (!sender || meeting.receivers.length < meeting.n || meeting.established) return;
     meeting.established = true;
-    void this.transfer(meeting, sender).finally(() => {
-      if (this.meetings.get(meeting.path) === meeting) this.meetings.delete(meeting.path);
-    });
+    const running: Promise<void> = this.transfer(meeting, sender)
+      .catch((err: unknown) => {
+        this.logger.warn('pipe transfer failed', { path: meeting.path, error: (err as Error).message });
+      })
+      .finally(() => {
+        this.running.delete(running);
+        if (this.meetings.get(meeting.path) === meeting) this.meetings.delete(meeting.path);
+      });
+    this.running.add(running);
   }
 
   private async transfer(meeting: Meeting, sender: Party): Promise<void> {
@@ -206,13 +214,14 @@ export class PipeMeetings {
     }
   }
 
-  /** At shutdown: every waiting party is cut off (a transfer under way ends with its connections). */
-  stop(): void {
+  /** At shutdown: every party cut off (a transfer under way ends aborted), transfers awaited. */
+  async stop(): Promise<void> {
     for (const meeting of this.meetings.values()) {
-      if (meeting.established) continue;
+      meeting.sender?.req.destroy();
       meeting.sender?.res.destroy();
       for (const receiver of meeting.receivers) receiver.res.destroy();
     }
+    await Promise.all(this.running);
     this.meetings.clear();
   }
 }

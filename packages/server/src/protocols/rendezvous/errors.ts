@@ -38,7 +38,8 @@ function nameOfCode(code: string): string {
  * after their code.
  */
 export function rendezvousErrorResponse(err: unknown): HttpErrorResponse<object> {
-  if (err instanceof RendezvousError) return { status: err.status, headers: {}, body: { name: err.name, message: err.message } };
+  if (err instanceof RendezvousError)
+    return { status: err.status, headers: {}, body: { name: err.name, message: err.message }, expected: true };
   const answer = httpErrorFor(err);
   const { code, message } = answer.body.error;
   const routing = err instanceof HttpError && (err.code === HttpErrorCode.NOT_FOUND || err.code === HttpErrorCode.METHOD_NOT_ALLOWED);

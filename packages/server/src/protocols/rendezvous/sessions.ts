@@ -76,6 +76,8 @@ export interface RendezvousOptions {
  */
 export class RendezvousSessions {
   private readonly sessions = new Map<string, RendezvousSession>();
+  /** Transfers under way (awaited at shutdown, so their resources end before the core closes). */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly core: SpoolCore,
@@ -187,6 +189,8 @@ export class RendezvousSessions {
     session.timer = undefined;
     session.state = 'STREAMING';
     const transfer = this.transfer(session, src, dst);
+    const settled = transfer.catch(() => undefined).finally(() => this.running.delete(settled));
+    this.running.add(settled);
     src.paired(transfer);
     dst.paired(transfer);
   }
@@ -232,15 +236,15 @@ export class RendezvousSessions {
     dst?.refused(clientErrorOf(error));
   }
 
-  /** At shutdown: timers stopped, waiting sides cut off. */
-  stop(): void {
+  /** At shutdown: timers stopped, every side cut off (a transfer under way ends aborted), transfers awaited. */
+  async stop(): Promise<void> {
     for (const session of this.sessions.values()) {
       clearTimeout(session.timer);
-      if (session.state !== 'STREAMING') {
-        session.src?.res.destroy();
-        session.dst?.res.destroy();
-      }
+      session.src?.req.destroy();
+      session.src?.res.destroy();
+      session.dst?.res.destroy();
     }
+    await Promise.all(this.running);
     this.sessions.clear();
   }
 }

@@ -184,7 +184,7 @@ export class PipeMeetings {
     }
     const live = receivers.filter((receiver) => !gone(receiver));
     const headers = receiverHeaders(sender.req, part);
-    for (const receiver of live) receiver.res.writeHead(200, headers);
+    for (const receiver of live) receiver.res.writeHead(200, headers).flushHeaders();
     const result: FanOutResult =
       live.length === 0
         ? { end: 'receivers-gone', bytes: 0 }

@@ -11,6 +11,7 @@ const FORM_HIGH_WATER_MARK = 64 * 1024;
 function requestComplete(req: IncomingMessage): Promise<boolean> {
   return new Promise((resolve) => {
     if (req.complete) resolve(true);
+    else if (req.destroyed) resolve(false);
     req.once('end', () => resolve(true));
     req.once('error', () => resolve(false));
     req.once('close', () => resolve(req.complete));

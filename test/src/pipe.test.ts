@@ -119,6 +119,11 @@ describe('Pipe: piping-server style meeting by path', function () {
     expect(zero.status).to.equal(400);
     expect(zero.text()).to.equal('[ERROR] n should > 0, but n = 0.\n');
     expect((await request(`${base}/many?n=100000`)).status).to.equal(400);
+    expect((await request(`${base}/nan?n=abc`, { method: 'PUT', body: 'x' })).text()).to.equal('[ERROR] Invalid "n" query parameter\n');
+    expect((await request(`${base}/nan?n=abc`)).text()).to.equal('[ERROR] Invalid query parameter "n"\n');
+    const ranged = await request(`${base}/ranged`, { method: 'PUT', body: 'x', headers: { 'Content-Range': 'bytes 0-0/1' } });
+    expect(ranged.status).to.equal(400);
+    expect(ranged.text()).to.equal('[ERROR] Content-Range is not supported for now in PUT\n');
 
     const sender = streamingRequest(`${path}?n=2`, { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' } });
     await new Promise((r) => setTimeout(r, 50));
@@ -218,7 +223,7 @@ describe('Pipe: piping-server style meeting by path', function () {
     await sender2.write(Buffer.alloc(64 * 1024, 2));
     const told = await sender2.response;
     expect(told.status).to.equal(200);
-    expect(told.text()).to.include('[INFO] All receiver(s) was/were closed halfway.');
+    expect(told.text()).to.include('[INFO] All receiver(s) was/were aborted halfway.');
   });
 
   it('frees the path when a waiting party leaves', async () => {

@@ -196,7 +196,7 @@ export class RendezvousClient {
       .filter((line) => line !== '');
     const failed = lines.find((line) => line.startsWith('[ERROR]'));
     if (failed) throw new RendezvousError(response.statusCode ?? 200, 'PipeError', failed.replace(/^\[ERROR\] /, ''));
-    if (!lines.includes('[INFO] Sent successfully!') || lines.some((line) => line.includes('closed halfway'))) {
+    if (!lines.includes('[INFO] All receiver(s) was/were received successfully.')) {
       throw new RendezvousError(502, 'PipeError', `The transfer did not complete: ${lines.at(-1) ?? 'no answer'}`);
     }
     return lines;

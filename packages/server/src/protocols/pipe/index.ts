@@ -47,6 +47,7 @@ export const pipeProtocol = defineProtocol('pipe', (deps) => {
   const send = (req: Request, res: Response) => {
     const path = meetingPath(req);
     if (RESERVED_PATHS.has(path)) throw new PipeRefusal(`Cannot send to the reserved path '${path}'. (e.g. '/mypath123')`);
+    if (req.headers['content-range'] !== undefined) throw new PipeRefusal(`Content-Range is not supported for now in ${req.method}`);
     meetings.send(req, res, path);
   };
   const receive = (req: Request, res: Response) => {

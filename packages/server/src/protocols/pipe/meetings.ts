@@ -25,11 +25,10 @@ interface Meeting {
   established: boolean;
 }
 
-/** `?n=` as piping-server reads it: an integer prefix, anything else 1. */
+/** `?n=` as piping-server reads it: an integer prefix (`parseInt`), 1 when absent, NaN when not a number. */
 export function receiversWanted(req: Request): number {
   const raw: unknown = (req.query as Record<string, unknown>).n;
-  const value = Number.parseInt(typeof raw === 'string' ? raw : '1', 10);
-  return Number.isNaN(value) ? 1 : value;
+  return Number.parseInt(typeof raw === 'string' ? raw : raw === undefined ? '1' : '', 10);
 }
 
 function gone(party: Party): boolean {
@@ -44,7 +43,11 @@ function pipingHeaders(req: Request): Record<string, string[]> {
 
 /** What receivers are told of the bytes: the sender's (or its form part's) type, length and name. */
 function receiverHeaders(sender: Request, part: FormFileSource | undefined): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = { 'X-Content-Type-Options': 'nosniff', ...pipingHeaders(sender) };
+  const headers: Record<string, string | string[]> = {
+    'X-Content-Type-Options': 'nosniff',
+    'X-Robots-Tag': 'none',
+    ...pipingHeaders(sender),
+  };
   const type = part ? part.mimeType : sender.headers['content-type'];
   // As piping-server: HTML is shown as text, never rendered in the server's origin.
   if (type) headers['Content-Type'] = type.replace(/^\s*text\/html\b/i, 'text/plain');
@@ -81,14 +84,16 @@ export class PipeMeetings {
     return this.meetings.size;
   }
 
-  private checkN(n: number): void {
+  private checkN(n: number, side: 'sender' | 'receiver'): void {
+    // piping-server words it differently for each side.
+    if (Number.isNaN(n)) throw new PipeRefusal(side === 'sender' ? 'Invalid "n" query parameter' : 'Invalid query parameter "n"');
     if (n <= 0) throw new PipeRefusal(`n should > 0, but n = ${n}.`);
     if (n > MAX_PIPE_RECEIVERS) throw new PipeRefusal(`n should be at most ${MAX_PIPE_RECEIVERS}, but n = ${n}.`);
   }
 
   /** The meeting at `path` a newcomer asking for `n` receivers may join (created if none). */
-  private meetingFor(path: string, n: number): Meeting {
-    this.checkN(n);
+  private meetingFor(path: string, n: number, side: 'sender' | 'receiver'): Meeting {
+    this.checkN(n, side);
     const meeting = this.meetings.get(path);
     if (!meeting) {
       const created: Meeting = { path, n, sender: undefined, receivers: [], established: false };
@@ -108,10 +113,10 @@ export class PipeMeetings {
 
   send(req: Request, res: Response, path: string): void {
     const n = receiversWanted(req);
-    this.checkN(n);
+    this.checkN(n, 'sender');
     const existing = this.meetings.get(path);
     if (existing?.sender && !existing.established) throw new PipeRefusal(`Another sender has been connected on '${path}'.`);
-    const meeting = this.meetingFor(path, n);
+    const meeting = this.meetingFor(path, n, 'sender');
     const sender: Party = { req, res };
     meeting.sender = sender;
     res.on('close', () => {
@@ -120,7 +125,7 @@ export class PipeMeetings {
       this.forgetIfEmpty(meeting);
     });
     acceptBody(req, res);
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.write(`[INFO] Waiting for ${n} receiver(s)...\n`);
     if (meeting.receivers.length > 0) res.write(`[INFO] ${meeting.receivers.length} receiver(s) has/have been connected.\n`);
     this.startIfReady(meeting);
@@ -128,7 +133,7 @@ export class PipeMeetings {
 
   receive(req: Request, res: Response, path: string): void {
     if (req.headers['service-worker'] === 'script') throw new PipeRefusal('Service Worker registration is rejected.');
-    const meeting = this.meetingFor(path, receiversWanted(req));
+    const meeting = this.meetingFor(path, receiversWanted(req), 'receiver');
     if (meeting.receivers.length >= meeting.n) throw new PipeRefusal('The number of receivers has reached limits.');
     const receiver: Party = { req, res };
     meeting.receivers.push(receiver);
@@ -204,7 +209,7 @@ export class PipeMeetings {
         res.end('[INFO] Sent successfully!\n[INFO] All receiver(s) was/were received successfully.\n');
         return;
       case 'receivers-gone':
-        res.end('[INFO] All receiver(s) was/were closed halfway.\n');
+        res.end('[INFO] All receiver(s) was/were aborted halfway.\n');
         // The rest of the body has nowhere to go.
         res.once('finish', () => req.destroy());
         return;

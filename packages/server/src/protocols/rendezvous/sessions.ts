@@ -215,8 +215,10 @@ export class RendezvousSessions {
     else {
       dst.res.writeHead(200, session.downloadHeaders);
       dst.res.flushHeaders();
-      result = await fanOut(bodySource(src.req), [dst.res], (bytes) => {
-        session.bytes = bytes;
+      result = await fanOut(bodySource(src.req), [dst.res], {
+        progress: (bytes) => {
+          session.bytes = bytes;
+        },
       });
     }
     session.bytes = result.bytes;

@@ -30,7 +30,14 @@ export interface FanOutResult {
  * body (no terminating chunk, fewer bytes than Content-Length), never a clean end.
  * A receiver that leaves is dropped; the others go on.
  */
-export function fanOut(source: PipeSource, sinks: readonly ServerResponse[], progress?: (bytes: number) => void): Promise<FanOutResult> {
+export interface FanOutWatch {
+  /** Bytes sent so far (called per chunk: keep it cheap). */
+  progress?(bytes: number): void;
+  /** A receiver left before the end (the others go on). */
+  dropped?(sink: ServerResponse): void;
+}
+
+export function fanOut(source: PipeSource, sinks: readonly ServerResponse[], watch: FanOutWatch = {}): Promise<FanOutResult> {
   const { stream } = source;
   const open = new Set(sinks);
   const awaiting = new Set<ServerResponse>();
@@ -59,7 +66,7 @@ export function fanOut(source: PipeSource, sinks: readonly ServerResponse[], pro
       bytes += chunk.length;
       for (const sink of open) if (!sink.write(chunk)) awaiting.add(sink);
       if (awaiting.size > 0) stream.pause();
-      progress?.(bytes);
+      watch.progress?.(bytes);
     };
     const drains = new Map<ServerResponse, () => void>();
     const onDrain = (sink: ServerResponse) => {
@@ -79,6 +86,7 @@ export function fanOut(source: PipeSource, sinks: readonly ServerResponse[], pro
         if (settled || sink.writableFinished) return;
         open.delete(sink);
         onDrain(sink)();
+        watch.dropped?.(sink);
         if (open.size === 0) settle('receivers-gone');
         else maybeFinished();
       });

@@ -21,6 +21,7 @@ import { httpCompressionScenario } from './scenarios/http-compression.js';
 import { httpDownloadScenario } from './scenarios/http-download.js';
 import { httpLinesScenario } from './scenarios/http-lines.js';
 import { httpUploadScenario } from './scenarios/http-upload.js';
+import { pipeScenario } from './scenarios/pipe.js';
 import { tusUploadScenario } from './scenarios/tus-upload.js';
 import { wsDownloadScenario } from './scenarios/ws-download.js';
 import { wsUploadScenario } from './scenarios/ws-upload.js';
@@ -39,6 +40,7 @@ const SCENARIOS: Scenario[] = [
   blobSyncScenario,
   httpCompressionScenario,
   clusterFollowScenario,
+  pipeScenario,
 ];
 const DEFAULT_SIZE_MIB = 1024;
 const DEFAULT_REPEAT = 3;

@@ -15,6 +15,9 @@ export interface PipeSource {
  * This halves the CPU a pipe costs per byte.
  */
 export const TRANSFER_BUFFER_BYTES = 256 * 1024;
+/** What each receiver may have queued before the queue pauses (a share of 1 MiB, at least 64 KiB). */
+const RECEIVERS_QUEUE_BYTES = 1024 * 1024;
+const MIN_RECEIVER_QUEUE_BYTES = 64 * 1024;
 
 /**
  * How a transfer ended: every receiver got every byte (`finished`), the sender stopped
@@ -52,6 +55,7 @@ export function fanOut(source: PipeSource, sinks: readonly ServerResponse[], wat
   const open = new Set(sinks);
   /** Receivers that refused more (`write` false): the queue waits for their 'drain'. */
   const awaiting = new Set<ServerResponse>();
+  const share = Math.max(MIN_RECEIVER_QUEUE_BYTES, Math.floor(RECEIVERS_QUEUE_BYTES / Math.max(1, sinks.length)));
   let bytes = 0;
   let ending = false;
   return new Promise<FanOutResult>((resolve) => {
@@ -80,7 +84,9 @@ export function fanOut(source: PipeSource, sinks: readonly ServerResponse[], wat
     };
     const onData = (chunk: Buffer) => {
       bytes += chunk.length;
-      for (const sink of open) if (!sink.write(chunk)) awaiting.add(sink);
+      // Past its share, `write` has returned false: its 'drain' will come. Below it, the
+      // chunks the queue hands over in one tick go out in one socket write.
+      for (const sink of open) if (!sink.write(chunk) && sink.writableLength >= share) awaiting.add(sink);
       if (awaiting.size > 0) queue.pause();
       watch.progress?.(bytes);
     };

@@ -3,22 +3,14 @@
  * 100 MB transfer to a deliberately slow receiver leaves the server's RSS flat — the
  * sender is held back to the receiver's pace instead of being read ahead into memory.
  */
-import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { type CliServer, freePort, startCli } from './helpers/cli-process.js';
+import { type CliServer, freePort, rssOf, startCli } from './helpers/cli-process.js';
 import { freshDataDir } from './helpers/server.js';
 
 const TOTAL = 100 * 1024 * 1024;
 const CHUNK = 64 * 1024;
-
-function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN) * 1024;
-}
 
 /** Byte `i` of the transfer is `i % 251`: checkable without keeping it. */
 function body(): Readable {

@@ -7,37 +7,8 @@ import { request as httpRequest } from 'node:http';
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
 import { curl, eventually, hasCurl, pipedCurl, request, streamingRequest } from './helpers/http-client.js';
+import { receive } from './helpers/receiver.js';
 import { startTestServer } from './helpers/server.js';
-
-interface Received {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  complete: boolean;
-}
-
-/** A receiver; `slow` pauses its reading after every chunk (back-pressure up to the sender). */
-function receive(url: string, options: { slow?: boolean; headers?: Record<string, string> } = {}): Promise<Received> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => {
-        chunks.push(c);
-        if (options.slow) {
-          res.pause();
-          setTimeout(() => res.resume(), 2);
-        }
-      });
-      const done = (complete: boolean) => () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete });
-      res.on('end', done(true));
-      res.on('aborted', done(false));
-      res.on('error', done(false));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('Pipe: piping-server style meeting by path', function () {
   this.timeout(30_000);
@@ -57,7 +28,7 @@ describe('Pipe: piping-server style meeting by path', function () {
       const body = Buffer.alloc(1024 * 1024 + 3, senderFirst ? 's' : 'r');
       const headers = { 'Content-Type': 'text/csv', 'Content-Disposition': 'attachment; filename="a.csv"', 'Content-Length': body.length };
       let sent: Promise<Awaited<ReturnType<typeof request>>>;
-      let got: Promise<Received>;
+      let got: ReturnType<typeof receive>;
       if (senderFirst) {
         const sender = streamingRequest(path, { method: 'PUT', headers });
         sent = sender.response;

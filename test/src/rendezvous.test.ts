@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http';
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
 import { curl, eventually, hasCurl, pipedCurl, request, streamingRequest } from './helpers/http-client.js';
+import { receive } from './helpers/receiver.js';
 import { startTestServer } from './helpers/server.js';
 
 const WAIT_MS = 600;
@@ -18,23 +19,6 @@ interface SessionJson {
   download_headers: Record<string, string>;
   upload_headers: Record<string, string>;
   created_at: string;
-}
-
-/** A GET whose body is read as it comes; resolves with what arrived and whether it ended cleanly. */
-function download(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer; complete: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      const done = (complete: boolean) => () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete });
-      res.on('end', done(true));
-      res.on('error', done(false));
-      res.on('aborted', done(false));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 describe('Rendezvous: the http-rendezvous API', function () {
@@ -73,13 +57,13 @@ describe('Rendezvous: the http-rendezvous API', function () {
       });
       const payload = Buffer.alloc(3 * 1024 * 1024 + 17, putFirst ? 'a' : 'b');
       let put: Promise<Awaited<ReturnType<typeof request>>>;
-      let get: ReturnType<typeof download>;
+      let get: ReturnType<typeof receive>;
       if (putFirst) {
         put = request(`${base}/stream/${id}`, { method: 'PUT', body: payload });
         await eventually(async () => ((await status(id)).state === 'SRC_CONNECTED' ? true : undefined));
-        get = download(`${base}/stream/${id}`);
+        get = receive(`${base}/stream/${id}`);
       } else {
-        get = download(`${base}/stream/${id}`);
+        get = receive(`${base}/stream/${id}`);
         await eventually(async () => ((await status(id)).state === 'DST_CONNECTED' ? true : undefined));
         put = request(`${base}/stream/${id}`, { method: 'PUT', body: payload });
       }
@@ -211,7 +195,7 @@ describe('Rendezvous: the http-rendezvous API', function () {
   it('refuses an error report once both sides are connected (409 StreamStartedError)', async () => {
     const id = await create();
     const put = streamingRequest(`${base}/stream/${id}`, { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' } });
-    const get = download(`${base}/stream/${id}`);
+    const get = receive(`${base}/stream/${id}`);
     await eventually(async () => ((await status(id)).state === 'STREAMING' ? true : undefined));
     const late = await request(`${base}/stream/${id}/error`, { method: 'POST', body: '{}' });
     expect(late.status).to.equal(409);
@@ -224,7 +208,7 @@ describe('Rendezvous: the http-rendezvous API', function () {
   it('cuts the GET off, never a clean end, when the PUT aborts mid-stream (defect 4); 502 to a PUT whose GET left', async () => {
     const id = await create();
     const put = streamingRequest(`${base}/stream/${id}`, { method: 'PUT', headers: { 'Content-Length': 1_000_000 } });
-    const get = download(`${base}/stream/${id}`);
+    const get = receive(`${base}/stream/${id}`);
     await put.write(Buffer.alloc(64 * 1024, 'x'));
     await eventually(async () => ((await status(id)).bytes_transferred > 0 ? true : undefined));
     put.abort();
@@ -255,7 +239,7 @@ describe('Rendezvous: the http-rendezvous API', function () {
     await eventually(async () => ((await status(id)).state === 'DST_CONNECTED' ? true : undefined));
     leaving.destroy();
     await eventually(async () => ((await status(id)).state === 'CREATED' ? true : undefined));
-    const get = download(`${base}/stream/${id}`);
+    const get = receive(`${base}/stream/${id}`);
     const put = await request(`${base}/stream/${id}`, { method: 'PUT', body: 'second try' });
     expect(put.status).to.equal(200);
     expect((await get).body.toString()).to.equal('second try');
@@ -264,7 +248,7 @@ describe('Rendezvous: the http-rendezvous API', function () {
   it('lists streams on GET /stream, and each is a core resource while it streams (nothing kept after)', async () => {
     const id = await create({ download_headers: { 'Content-Type': 'text/plain' } });
     const put = streamingRequest(`${base}/stream/${id}`, { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' } });
-    const get = download(`${base}/stream/${id}`);
+    const get = receive(`${base}/stream/${id}`);
     await put.write('first part ');
     await eventually(async () => ((await status(id)).state === 'STREAMING' ? true : undefined));
     const listed = (await request(`${base}/stream`)).json<(SessionJson & { resource_id: string })[]>();

@@ -116,6 +116,8 @@ describe('Pipe: piping-server style meeting by path', function () {
     const help = await request(`${base}/help`);
     expect(help.status).to.equal(200);
     expect(help.text()).to.include(`curl -T myfile ${base}/mypath`);
+    const head = await request(`${base}/busy`, { method: 'HEAD' });
+    expect(head.status).to.equal(405);
     const worker = await request(`${base}/sw`, { headers: { 'Service-Worker': 'script' } });
     expect(worker.status).to.equal(400);
   });

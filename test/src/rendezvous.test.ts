@@ -120,6 +120,7 @@ describe('Rendezvous: the http-rendezvous API', function () {
       expect(res.status, `${method} ${path}`).to.equal(404);
       expect(res.json<{ name: string }>().name).to.equal('SessionNotFoundError');
     }
+    expect((await request(`${base}/stream/nope`, { method: 'HEAD' })).status).to.equal(405);
     const wrong = await request(`${base}/stream`, { method: 'DELETE' });
     expect(wrong.status).to.equal(405);
     expect(wrong.json<{ name: string }>().name).to.equal('BadRouteError');

@@ -70,6 +70,11 @@ export const pipeProtocol = defineProtocol('pipe', (deps) => {
     }
     meetings.receive(req, res, path);
   };
+  // A HEAD would take a receiver's place and get no byte: refused, as piping-server does (its reserved paths answer).
+  const head = (req: Request, res: Response) => {
+    if (!RESERVED_PATHS.has(meetingPath(req))) throw new PipeRefusal(`Unsupported method: ${req.method}.`, 405);
+    receive(req, res);
+  };
   const toSend = requires<Request>('create');
   const toReceive = requires<Request>('read');
   const routes: HttpRoute[] = [
@@ -77,6 +82,7 @@ export const pipeProtocol = defineProtocol('pipe', (deps) => {
     { method: 'PUT', path: '/', access: toSend, handle: send },
     { method: 'POST', path: '/', access: toSend, handle: send },
     { method: 'GET', path: '/*path', access: toReceive, handle: receive },
+    { method: 'HEAD', path: '/*path', access: toReceive, handle: head },
     { method: 'PUT', path: '/*path', access: toSend, handle: send },
     { method: 'POST', path: '/*path', access: toSend, handle: send },
   ];

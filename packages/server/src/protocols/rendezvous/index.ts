@@ -5,7 +5,7 @@ import type { SpoolConfig } from '../../config/schema.js';
 import { publicAccess, requires } from '../access-rule.js';
 import { defineProtocol, type HttpRoute } from '../protocol.js';
 import { readJsonBody } from '../shared/http/json-body.js';
-import { destinationError, invalidBody, rendezvousErrorResponse, sourceError } from './errors.js';
+import { destinationError, invalidBody, RendezvousError, rendezvousErrorResponse, sourceError } from './errors.js';
 import { type ClientError, RendezvousSessions, sessionJson } from './sessions.js';
 
 /** RFC 9110 token: what a header name may be. */
@@ -111,6 +111,15 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
     { method: 'GET', path: '/stream', access: requires('list'), handle: (_req, res) => void res.json(sessions.list().map(sessionJson)) },
     { method: 'PUT', path: '/stream/:id', access: requires('create'), handle: upload },
     { method: 'GET', path: '/stream/:id', access: requires('read'), handle: download },
+    // A HEAD would connect as the destination and take no byte.
+    {
+      method: 'HEAD',
+      path: '/stream/:id',
+      access: requires('read'),
+      handle: () => {
+        throw new RendezvousError(405, 'BadRouteError', 'HEAD is not allowed on a stream; GET receives it');
+      },
+    },
     {
       method: 'GET',
       path: '/stream/:id/status',

@@ -22,6 +22,7 @@ import { httpDownloadScenario } from './scenarios/http-download.js';
 import { httpLinesScenario } from './scenarios/http-lines.js';
 import { httpUploadScenario } from './scenarios/http-upload.js';
 import { ingestUnderReadersScenario } from './scenarios/ingest-under-readers.js';
+import { pipeScenario } from './scenarios/pipe.js';
 import { tusUploadScenario } from './scenarios/tus-upload.js';
 import { wsDownloadScenario } from './scenarios/ws-download.js';
 import { wsUploadScenario } from './scenarios/ws-upload.js';
@@ -41,6 +42,7 @@ const SCENARIOS: Scenario[] = [
   blobSyncScenario,
   httpCompressionScenario,
   clusterFollowScenario,
+  pipeScenario,
 ];
 const DEFAULT_SIZE_MIB = 1024;
 const DEFAULT_REPEAT = 3;

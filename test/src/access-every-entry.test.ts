@@ -19,7 +19,7 @@ const UPLOADER = 'uploader-token-0123456789abcd';
 const READER = 'reader-token-0123456789abcdef';
 
 /** The public entries, as docs/access-control.md lists them. */
-const PUBLIC = new Set(['GET /health', 'hsp /ping']);
+const PUBLIC = new Set(['GET /health', 'hsp /ping', 'GET /ping']);
 
 /** The error code of a refusal: from a JSON body, or a plain-text one (`CODE: message`, tus); none for HEAD. */
 function errorCodeOf(response: HttpResponse): string | undefined {
@@ -29,7 +29,11 @@ function errorCodeOf(response: HttpResponse): string | undefined {
     const body = response.json<{ error?: { code: string }; code?: string }>();
     return body.error?.code ?? body.code;
   }
-  return response.text().split(':')[0];
+  // `CODE: message` (tus), or piping-server's `[ERROR] CODE: message` (pipe).
+  return response
+    .text()
+    .replace(/^\[ERROR\] /, '')
+    .split(':')[0];
 }
 
 /** A token that is known but lacks what `needs` asks for. */
@@ -81,7 +85,8 @@ describe('Access control on every mounted entry (deny by default)', () => {
       .replace('*name', resource.name)
       .replace(':contextId', 'ctx')
       .replace(':user', 'blob-user')
-      .replace(':blobId', 'probe-blob')}`;
+      .replace(':blobId', 'probe-blob')
+      .replace('*path', 'probe/pipe')}`;
   const withoutBody = (entry: MountedRoute) => ['GET', 'HEAD', 'DELETE'].includes(entry.route.method);
   const call = (entry: MountedRoute, headers: Record<string, string> = {}) =>
     request(urlOf(entry), {

@@ -3,24 +3,16 @@
  * process): a slow reader of a 10,000-blob download (80 MB) leaves the server's RSS flat —
  * it reads from storage only as fast as the client takes the bytes.
  */
-import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { BlobStreamDecoder } from '@spool/common';
 import { expect } from 'chai';
-import { type CliServer, freePort, startCli } from './helpers/cli-process.js';
+import { type CliServer, freePort, rssOf, startCli } from './helpers/cli-process.js';
 import { request } from './helpers/http-client.js';
 import { freshDataDir } from './helpers/server.js';
 
 const BLOBS = 10_000;
 const BLOB_BYTES = 8 * 1024;
-
-function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN) * 1024;
-}
 
 /** The upload body, generated as it is sent: the first line, then every blob (byte `i` of blob `n` is `n + i`). */
 function uploadBody(): Readable {

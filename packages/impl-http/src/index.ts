@@ -1,4 +1,4 @@
-// The rendezvous (pipe) client and the blob-sync client land here (issues 8 and 9).
+// The rendezvous (pipe) client and the blob-sync client.
 
 export {
   BlobClient,
@@ -10,3 +10,11 @@ export {
   type PulledBlob,
 } from './blobs/blob-client.js';
 export type { BlobRetryOptions } from './blobs/retry.js';
+export {
+  RendezvousClient,
+  type RendezvousClientOptions,
+  type RendezvousData,
+  RendezvousError,
+  type RendezvousStreamInfo,
+  type ReportedError,
+} from './rendezvous/rendezvous-client.js';

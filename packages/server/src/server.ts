@@ -10,7 +10,9 @@ import { createLogger } from './logging.js';
 import { blobSyncProtocol } from './protocols/blob-sync/index.js';
 import { hspProtocol } from './protocols/hsp/index.js';
 import { httpApiProtocol } from './protocols/http-api/index.js';
+import { pipeProtocol } from './protocols/pipe/index.js';
 import { ownerOfNameIn, type ProtocolDefinition } from './protocols/protocol.js';
+import { rendezvousProtocol } from './protocols/rendezvous/index.js';
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
 import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
 import { tusProtocol } from './protocols/tus/index.js';
@@ -26,6 +28,8 @@ export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [
   tusProtocol,
   hspProtocol,
   blobSyncProtocol,
+  rendezvousProtocol,
+  pipeProtocol,
 ];
 
 export interface SpoolServer {

@@ -3,6 +3,7 @@
  * own — for tests that kill it (`kill -9`) and start it again on the same port and data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -92,4 +93,12 @@ export function killedAfterEach(): { running: CliServer | undefined } {
     }
   });
   return holder;
+}
+
+/** The resident memory (VmRSS) of process `pid` on Linux, in bytes. */
+export function rssOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN) * 1024;
 }

@@ -235,6 +235,20 @@ export const ConfigSchema = z
       .min(1024)
       .default(8 * 1024 * 1024)
       .describe('Largest blob id list of one blob-sync stream request: a download body, or the first line of an upload'),
+    pipeBasePath: z
+      .string()
+      .regex(
+        /^(?:\/[A-Za-z0-9._~-]+)+\/?$/,
+        'must be an absolute path of one or more segments, e.g. /pipe/ (not /: the rendezvous API is there)',
+      )
+      .default('/pipe/')
+      .describe('Base path of the piping-server style pipes: PUT/POST <base><path> sends, GET <base><path> receives'),
+    rendezvousWaitMs: millis
+      .default(60_000)
+      .describe('How long an http-rendezvous stream waits from its creation for both sides to connect (then 504 SessionTimeoutError)'),
+    rendezvousKeepEndedMs: millis
+      .default(60_000)
+      .describe('How long an ended http-rendezvous stream stays visible to GET /stream and /stream/:id/status'),
     catalog: z
       .enum(['sqlite', 'postgres'])
       .default('sqlite')

@@ -81,6 +81,8 @@ export interface HttpErrorResponse<B extends object | string = object | string> 
   status: number;
   headers: Record<string, string>;
   body: B;
+  /** A 5xx that is the protocol's answer about its clients (a rendezvous's 502/504), not a failure of the server: not logged as an error. */
+  expected?: boolean;
 }
 
 /** The status of a core error code in the default mapping. */
@@ -158,8 +160,8 @@ export function sendError(
 ): void {
   const answer = mapping(err);
   const path = req.originalUrl.split('?')[0];
-  // 507 is a user's storage quota (blob-sync), not a failure of the server.
-  if (answer.status >= 500 && answer.status !== 507)
+  // 507 is a user's storage quota (blob-sync), not a failure of the server; nor is an `expected` 5xx.
+  if (answer.status >= 500 && answer.status !== 507 && !answer.expected)
     logger.error('http request failed', { method: req.method, path, error: errorText(err) });
   else logger.debug('http request refused', { method: req.method, path, status: answer.status, code: errorCodeOf(err) });
   if (res.headersSent || res.destroyed) {

@@ -9,6 +9,7 @@ import type { SettingsOf } from './program.js';
 interface BlobFlags {
   user?: string;
   namespace?: string;
+  blobBase: string;
 }
 
 export function addBlobCommands(program: Command, settingsOf: SettingsOf): void {
@@ -16,14 +17,15 @@ export function addBlobCommands(program: Command, settingsOf: SettingsOf): void 
     .command('blobs')
     .description("a user's blobs (blob-sync): ls, get, put, rm")
     .option('--user <user>', 'whose blobs (default: $SPOOL_USER)')
-    .option('--namespace <ns>', 'blob namespace');
+    .option('--namespace <ns>', 'blob namespace')
+    .option('--blob-base <path>', "the server's blob-sync base path (blobBasePath)", '/blob-sync/');
   const clientOf = (command: Command): BlobClient => {
     const settings = settingsOf(command);
     const flags = command.optsWithGlobals<BlobFlags>();
     const user = flags.user ?? process.env.SPOOL_USER;
     if (!user) throw new CliError('blobs need --user (or SPOOL_USER)', EXIT.USAGE);
     return new BlobClient({
-      url: settings.server,
+      url: `${settings.server}/${flags.blobBase.replace(/^\/+|\/+$/g, '')}/`,
       user,
       ...(settings.token ? { token: settings.token } : {}),
       ...(flags.namespace ? { namespace: flags.namespace } : {}),

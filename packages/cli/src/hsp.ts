@@ -32,7 +32,7 @@ export function addHspCommands(program: Command, settingsOf: SettingsOf): void {
   hsp
     .command('ping')
     .description('check the HSP listener answers')
-    .action((_o: unknown, command: Command) => using(command, async (c) => writeOut(`pong ${await c.ping('spool')}\n`)));
+    .action((_o: unknown, command: Command) => using(command, async (c) => writeOut(`${await c.ping('spool')}\n`)));
   hsp
     .command('status')
     .argument('<id>')

@@ -5,7 +5,7 @@ import { addHspCommands } from './hsp.js';
 import { addManageCommands } from './manage.js';
 import { addPipeCommands } from './pipe.js';
 import { addReadCommands } from './read.js';
-import { addServeCommand } from './serve.js';
+import { addServeCommand } from './serve-stub.js';
 import { type ClientFlags, type ClientSettings, resolveSettings } from './settings.js';
 import { addUploadCommand } from './upload.js';
 

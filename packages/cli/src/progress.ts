@@ -3,7 +3,8 @@ import cliProgress from 'cli-progress';
 /** Where an upload stands, shown as a bar on a terminal or as plain lines otherwise. */
 export interface ProgressView {
   update(bytes: number, total: number | undefined): void;
-  stop(): void;
+  /** Ends the view; `summary`: print where it ended (not after a failure, whose one line says it all). */
+  stop(summary: boolean): void;
 }
 
 const MiB = 1024 * 1024;
@@ -55,8 +56,8 @@ export function progressView(stream: NodeJS.WriteStream, label: string, interval
       last = Date.now();
       line(bytes, total);
     },
-    stop() {
-      if (latest[0] !== lastBytes) line(...latest);
+    stop(summary) {
+      if (summary && latest[0] !== lastBytes) line(...latest);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { ConfigSchema, configFlagName, serveUntilSignal } from '@spool/server';
-import { type Command, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { SERVE_DESCRIPTION } from './serve-stub.js';
 
 const KEYS = Object.keys(ConfigSchema.shape) as (keyof typeof ConfigSchema.shape)[];
 
@@ -14,11 +15,11 @@ export function serverArgv(options: Record<string, unknown>): string[] {
 }
 
 /** `spool serve`: every setting of the server as a flag, generated from its schema. */
-export function addServeCommand(program: Command): void {
-  const serve = program
-    .command('serve')
-    .description('run a Spool server (every setting as a flag, same names as the config; also SPOOL_* and --config)')
-    .option('-c, --config <file>', 'JSON file with any of the settings (camelCase keys)');
+export function serveCommand(): Command {
+  const serve = new Command('spool serve')
+    .description(SERVE_DESCRIPTION)
+    .option('-c, --config <file>', 'JSON file with any of the settings (camelCase keys)')
+    .exitOverride();
   for (const key of KEYS) {
     const field = ConfigSchema.shape[key];
     const fallback = field.safeParse(undefined);
@@ -29,4 +30,5 @@ export function addServeCommand(program: Command): void {
     // Runs until SIGTERM/SIGINT: serveUntilSignal then exits the process after the shutdown.
     await serveUntilSignal('spool serve', serverArgv(options), process.env);
   });
+  return serve;
 }

@@ -113,12 +113,12 @@ export function addUploadCommand(program: Command, settingsOf: SettingsOf): void
         await writeOut(`${reference.httpUri}\n${browserUrl(settings.server, reference.id, reference.readToken)}\n`);
         if (growing) await untilDone(file, options.idle * 1000, options.pid, interrupt.signal);
         const result = await upload.complete();
-        view?.stop();
+        view?.stop(true);
         writeErr(
           `completed ${result.reference.id}: ${result.size} bytes${result.lines === null ? '' : `, ${result.lines} lines`}, md5 ${result.checksum}\n`,
         );
       } catch (err) {
-        view?.stop();
+        view?.stop(false);
         throw err;
       } finally {
         process.off('SIGINT', onSignal);

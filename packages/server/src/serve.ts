@@ -8,7 +8,27 @@ import { type SpoolServer, startServer } from './server.js';
  * prefixed by `program` (`spool-server`, `spool serve`).
  */
 export async function serveUntilSignal(program: string, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<SpoolServer | undefined> {
-  let server: SpoolServer;
+  // Listen for signals before starting: one that comes while the server starts (it logs
+  // where it listens before startServer resolves) stops it as soon as it is up.
+  let server: SpoolServer | undefined;
+  let signalled: string | undefined;
+  const stop = (signal: string) => {
+    if (signalled !== undefined && server === undefined) return;
+    const first = signalled === undefined;
+    signalled = signal;
+    if (!server || !first) return;
+    const running = server;
+    running.logger.info('signal received', { signal });
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.logger.error('shutdown failed', { error: (err as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     server = await startServer({}, { argv, env });
   } catch (err) {
@@ -20,20 +40,10 @@ export async function serveUntilSignal(program: string, argv: readonly string[],
     process.stderr.write(`${program}: cannot start: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    server.logger.info('signal received', { signal });
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        server.logger.error('shutdown failed', { error: (err as Error).message });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (signalled !== undefined) {
+    const signal = signalled;
+    signalled = undefined;
+    stop(signal);
+  }
   return server;
 }

@@ -14,6 +14,7 @@ import { ownerOfNameIn, type ProtocolDefinition } from './protocols/protocol.js'
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
 import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
 import { tusProtocol } from './protocols/tus/index.js';
+import { webProtocol } from './protocols/web/index.js';
 
 /**
  * Every protocol the server speaks, in one list: adding a protocol is a folder under
@@ -26,6 +27,7 @@ export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [
   tusProtocol,
   hspProtocol,
   blobSyncProtocol,
+  webProtocol,
 ];
 
 export interface SpoolServer {

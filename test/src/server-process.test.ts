@@ -68,6 +68,16 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
+/** Runs node with `args`; its exit code and stdout. */
+async function helpOf(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  return { code: (await exited(child)).code, stdout };
+}
+
 async function statusOver(wsUrl: string, id: string) {
   const socket = new RawStepSocket(`${wsUrl}/ws/streaming/download/${id}`);
   const status = await socket.text<{ resourceStatus: { transferStatus: string; currentSize: number; numberOfLines: number | null } }>(1);
@@ -136,12 +146,8 @@ describe('Server process', () => {
   });
 
   it('prints every setting with --help (also after a `--`, as `pnpm start -- --help` passes it)', async () => {
-    const child = spawn(process.execPath, [cli, '--', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    expect((await exited(child)).code).to.equal(0);
+    const { code, stdout } = await helpOf([cli, '--', '--help']);
+    expect(code).to.equal(0);
     expect(stdout).to.match(/--public-url \/ SPOOL_PUBLIC_URL/);
     expect(stdout).to.match(/--checkpoint-interval-ms \/ SPOOL_CHECKPOINT_INTERVAL_MS: .*\[100\]/);
   });
@@ -162,12 +168,8 @@ describe('Server process', () => {
   }
 
   it('`spool serve --help` lists every server setting as a flag of the same name', async () => {
-    const child = spawn(process.execPath, [spoolBin, 'serve', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    expect((await exited(child)).code).to.equal(0);
+    const { code, stdout } = await helpOf([spoolBin, 'serve', '--help']);
+    expect(code).to.equal(0);
     expect(stdout).to.match(/--checkpoint-interval-ms <value>/);
     expect(stdout).to.match(/--public-url <value>/);
     expect(stdout).to.match(/--hsp-port <value>/);

@@ -4,24 +4,15 @@
  * and drag-and-drop uploads over tus with Uppy. Everything goes through the public HTTP
  * API with the user's token, so its access rules hold here as everywhere.
  */
+
+import type { ResourceFields } from '@spool/common';
 import Uppy from '@uppy/core';
 import Dashboard from '@uppy/dashboard';
 import Tus from '@uppy/tus';
 import { renderAnsi, stripAnsi } from './ansi.js';
 
-interface Resource {
-  id: string;
-  name: string | null;
-  filename: string;
-  mimeType: string;
-  supportsLineAccess: boolean;
-  contextId: string | null;
-  state: 'INITIATED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-  size: number;
-  lines: number | null;
-  error: string | null;
-  createdAt: string;
-}
+/** The HTTP API's resource JSON (docs/protocols/http.md). */
+type Resource = ResourceFields;
 interface LinePage {
   lines: string[];
   totalLines: number;

@@ -1,18 +1,23 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Request, Response } from 'express';
 import { HttpError, httpErrorFor } from '../../transport/http/errors.js';
 import { publicAccess } from '../access-rule.js';
 import { defineProtocol, type HttpRoute } from '../protocol.js';
 
-/** The built page (packages/web/dist), or undefined when the web package is not installed. */
+/**
+ * The built page: packages/web/dist, or `web/` beside this module where the server is
+ * bundled into one file (the standalone `spool` package); undefined if neither exists.
+ */
 function assetsDir(): string | undefined {
   try {
     return path.join(path.dirname(createRequire(import.meta.url).resolve('@spool/web/package.json')), 'dist');
   } catch {
-    return undefined;
+    const beside = fileURLToPath(new URL('./web/', import.meta.url));
+    return existsSync(beside) ? beside : undefined;
   }
 }
 

@@ -97,8 +97,7 @@ describe('Web page (chromium)', function () {
       offset = await append(server, id, offset, lines);
     }
     // 122 lines, more than the viewer holds: following keeps the newest in view.
-    await page.waitForSelector('.line[data-line="122"]', { timeout: 20_000 });
-    expect(await page.textContent('.line[data-line="122"]')).to.equal('122round 2 line 39');
+    await page.locator('.line[data-line="122"]', { hasText: 'round 2 line 39' }).waitFor({ timeout: 20_000 });
     // Scrolling up pauses following: new lines do not pull the view down.
     await page.mouse.move(400, 400);
     await page.mouse.wheel(0, -100_000);
@@ -135,7 +134,7 @@ describe('Web page (chromium)', function () {
     await page.waitForSelector('.line[data-line="1"]');
     await page.fill('#jump', '1000000');
     await page.click('#jump-form button');
-    await page.waitForFunction(`document.querySelector('.line[data-line="1000000"]')?.textContent === '1000000line 1000000'`);
+    await page.locator('.line[data-line="1000000"]', { hasText: 'line 1000000' }).waitFor();
     expect(await page.$eval('.line.target', (el) => el.textContent)).to.equal('1000000line 1000000');
     // A handful of pages of 200 lines, never the million lines before.
     expect(requested.length).to.be.below(10);
@@ -158,7 +157,7 @@ describe('Web page (chromium)', function () {
     const content = await fetch(`${server.url}/api/v1/resources/${id}/content`);
     expect(await content.text()).to.equal('dropped\nin the browser\n');
     await page.goto(link);
-    await page.waitForSelector('.line[data-line="2"]');
+    await page.locator('.line[data-line="2"]', { hasText: 'in the browser' }).waitFor();
     expect(await page.textContent('.line[data-line="2"]')).to.equal('2in the browser');
   });
 

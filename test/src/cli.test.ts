@@ -3,6 +3,7 @@
  * and exit codes checked (docs/cli.md).
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { EXIT } from '@spool/cli';
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
+import { CuttingProxy } from './helpers/cutting-proxy.js';
 import { startTestServer } from './helpers/server.js';
 
 const spoolBin = path.join(path.dirname(createRequire(import.meta.url).resolve('@spool/cli')), 'main.js');
@@ -101,6 +103,23 @@ describe('spool CLI', () => {
     const up = await running;
     expect(up.code, up.stderr).to.equal(0);
     expect((await spool(['cat', 'cli/growing.log'], env)).stdout).to.equal('first\nmore 0\nmore 1\nmore 2\nmore 3\nmore 4\n');
+  });
+
+  it('resumes an upload after its connection was cut', async () => {
+    const MIB = 1024 * 1024;
+    const bytes = Buffer.alloc(12 * MIB);
+    for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const big = file('big.bin', bytes);
+    const proxy = await CuttingProxy.start({ targetPort: server.port, seed: 12, maxCuts: 2, minBytes: 1 * MIB, maxBytes: 3 * MIB });
+    try {
+      const up = await spool(['upload', big, '--no-progress', '--server', `http://127.0.0.1:${proxy.port}`], env);
+      expect(up.code, up.stderr).to.equal(0);
+      expect(proxy.cuts).to.equal(2);
+      const md5 = createHash('md5').update(bytes).digest('hex');
+      expect(up.stderr).to.include(`${12 * MIB} bytes, md5 ${md5}`);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('tail -f exits 3 when the resource FAILED, and 4 when the server cannot be reached', async () => {

@@ -188,7 +188,9 @@ interface Viewing {
   following: boolean;
   target: number | undefined;
   hits: Set<number>;
+  /** Where Find next goes on for `searched` (the line after the last hit, or where a search stopped). */
   searchFrom: number;
+  searched: string;
 }
 let viewing: Viewing | undefined;
 const log = $('log');
@@ -221,11 +223,9 @@ function loadPage(v: Viewing, page: number): void {
   if (v.pages.has(page) || v.loading.has(page)) return;
   const task = api<LinePage>(`${resourcePath(v.id)}/lines?start=${page * PAGE}&count=${PAGE}`)
     .then((answer) => {
-      // Only whole pages are kept: the last page of a growing log is fetched again as it grows.
-      if (answer.lines.length === PAGE || answer.state === 'COMPLETED' || answer.state === 'FAILED') {
-        v.pages.set(page, answer.lines);
-        if (v.pages.size > MAX_PAGES) v.pages.delete(v.pages.keys().next().value as number);
-      } else v.pages.set(page, answer.lines);
+      // A growing log's last page is partial: onStatus drops it when new lines come.
+      v.pages.set(page, answer.lines);
+      if (v.pages.size > MAX_PAGES) v.pages.delete(v.pages.keys().next().value as number);
     })
     .catch(() => undefined)
     .finally(() => {
@@ -343,6 +343,7 @@ async function openResource(id: string): Promise<void> {
     target: undefined,
     hits: new Set(),
     searchFrom: 0,
+    searched: '',
   };
   viewing = v;
   const download = withToken(`${resourcePath(v.id)}/content?download=1`);
@@ -393,7 +394,8 @@ $('search-form').addEventListener('submit', async (event) => {
   const result = $('search-result');
   const step = 2000;
   const budget = 50;
-  let start = v.target !== undefined && v.hits.has(v.target) ? v.target + 1 : firstLine(v).first;
+  let start = v.searched === needle ? v.searchFrom : firstLine(v).first;
+  v.searched = needle;
   for (let round = 0; round < budget && start < v.total; round++, start += step) {
     result.textContent = `searching line ${(start + 1).toLocaleString('en-US')}…`;
     const page = await api<LinePage>(`${resourcePath(v.id)}/lines?start=${start}&count=${step}`);
@@ -402,6 +404,7 @@ $('search-form').addEventListener('submit', async (event) => {
       const line = start + index;
       v.hits = new Set([line]);
       v.target = line;
+      v.searchFrom = line + 1;
       setFollowing(v, false);
       scrollToLine(v, Math.max(0, line - 3));
       result.textContent = `found on line ${(line + 1).toLocaleString('en-US')}`;
@@ -411,8 +414,7 @@ $('search-form').addEventListener('submit', async (event) => {
     if (page.lines.length < step) break;
   }
   result.textContent = start >= v.total ? 'no more matches' : `not found up to line ${start.toLocaleString('en-US')}: Find next goes on`;
-  v.target = start - 1;
-  v.hits = new Set([start - 1]);
+  v.searchFrom = start;
 });
 
 // ---- routing ---------------------------------------------------------------------------

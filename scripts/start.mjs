@@ -5,10 +5,7 @@
 // process pnpm starts is the server, so a signal to pnpm (which passes it on to its
 // child) or to this process shuts the server down gracefully.
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
-const root = new URL('..', import.meta.url);
-const build = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b'], { cwd: root, stdio: 'inherit' });
+const build = spawnSync(process.execPath, [new URL('build.mjs', import.meta.url).pathname], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 await import('../packages/server/dist/cli.js');

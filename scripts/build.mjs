@@ -8,11 +8,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const root = new URL('..', import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
-const steps = [
-  [tsc, '-b'],
-  [tsc, '-p', 'packages/web'],
-  ['packages/web/build.mjs'],
-];
+const steps = [[tsc, '-b'], [tsc, '-p', 'packages/web'], ['packages/web/build.mjs']];
 for (const args of steps) {
   const step = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
   if (step.status !== 0) process.exit(step.status ?? 1);

@@ -86,6 +86,18 @@ describe('Web page (chromium)', function () {
     expect(await page.textContent('#r-error')).to.match(/FAILED/);
   });
 
+  it('offers a binary resource as a download', async () => {
+    const put = await fetch(`${server.url}/api/v1/names/web/blob.bin`, { method: 'PUT', body: Buffer.from([0, 1, 2, 0xff, 0]) });
+    const { id } = (await put.json()) as { id: string };
+    await page.goto(`${server.url}/#/resources/${id}`);
+    await page.waitForSelector('#binary:not([hidden])');
+    expect(await page.isHidden('#log')).to.equal(true);
+    const href = (await page.getAttribute('#binary-download', 'href')) as string;
+    const download = await fetch(new URL(href, `${server.url}/`));
+    expect(download.headers.get('content-disposition')).to.match(/^attachment/);
+    expect(Buffer.from(await download.arrayBuffer())).to.deep.equal(Buffer.from([0, 1, 2, 0xff, 0]));
+  });
+
   it('follows a live upload as it grows, with ANSI colours', async () => {
     const id = await createLive(server, 'live.log');
     let offset = await append(server, id, 0, 'start\n\u001b[31mred error\u001b[0m\n');

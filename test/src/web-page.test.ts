@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { CuttingProxy } from './helpers/cutting-proxy.js';
 import { startTestServer } from './helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -171,6 +172,26 @@ describe('Web page (chromium)', function () {
     await page.goto(link);
     await page.locator('.line[data-line="2"]', { hasText: 'in the browser' }).waitFor();
     expect(await page.textContent('.line[data-line="2"]')).to.equal('2in the browser');
+  });
+
+  it('resumes an Uppy upload whose connection was cut (a network hiccup)', async () => {
+    const MIB = 1024 * 1024;
+    const proxy = await CuttingProxy.start({ targetPort: server.port, seed: 3, maxCuts: 1, minBytes: 2 * MIB, maxBytes: 4 * MIB });
+    try {
+      // More than maxBytes: the upload is cut wherever in [min, max] the cut falls.
+      const text = Buffer.from(Array.from({ length: 360_000 }, (_, i) => `hiccup line ${i}\n`).join(''));
+      await page.goto(`http://127.0.0.1:${proxy.port}/`);
+      await page.waitForSelector('.uppy-Dashboard-input', { state: 'attached' });
+      await page.setInputFiles('.uppy-Dashboard-input >> nth=0', { name: 'hiccup.log', mimeType: 'text/plain', buffer: text });
+      await page.waitForSelector('#shared:not([hidden])', { timeout: 60_000 });
+      expect(proxy.cuts).to.equal(1);
+      const link = (await page.getAttribute('#shared-link', 'href')) as string;
+      const id = decodeURIComponent(/#\/resources\/(.+)$/.exec(link)?.[1] ?? '');
+      const content = Buffer.from(await (await fetch(`${server.url}/api/v1/resources/${id}/content`)).arrayBuffer());
+      expect(content.equals(text)).to.equal(true);
+    } finally {
+      await proxy.close();
+    }
   });
 
   describe('with access control on', () => {

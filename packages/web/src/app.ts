@@ -182,7 +182,8 @@ interface Viewing {
   id: string;
   resource: Resource;
   total: number;
-  pages: Map<number, string[]>;
+  /** Pages of lines, with the line count known when each was asked for (LRU, at most MAX_PAGES). */
+  pages: Map<number, { lines: string[]; total: number }>;
   loading: Map<number, Promise<void>>;
   events: EventSource | undefined;
   following: boolean;
@@ -220,11 +221,14 @@ function scrollToLine(v: Viewing, line: number): void {
 }
 
 function loadPage(v: Viewing, page: number): void {
-  if (v.pages.has(page) || v.loading.has(page)) return;
+  if (v.loading.has(page)) return;
+  const cached = v.pages.get(page);
+  // A page fetched while the log was shorter may lack lines that exist now: fetch it again.
+  if (cached && (cached.lines.length === PAGE || cached.total >= v.total)) return;
+  const total = v.total;
   const task = api<LinePage>(`${resourcePath(v.id)}/lines?start=${page * PAGE}&count=${PAGE}`)
     .then((answer) => {
-      // A growing log's last page is partial: onStatus drops it when new lines come.
-      v.pages.set(page, answer.lines);
+      v.pages.set(page, { lines: answer.lines, total });
       if (v.pages.size > MAX_PAGES) v.pages.delete(v.pages.keys().next().value as number);
     })
     .catch(() => undefined)
@@ -253,7 +257,7 @@ function renderLines(): void {
   const rows: HTMLElement[] = [];
   for (let line = first; line < Math.min(v.total, first + visibleRows()); line++) {
     const page = Math.floor(line / PAGE);
-    const text = v.pages.get(page)?.[line - page * PAGE];
+    const text = v.pages.get(page)?.lines[line - page * PAGE];
     if (text === undefined) loadPage(v, page);
     const row = document.createElement('div');
     row.className = `line${v.hits.has(line) ? ' hit' : ''}${v.target === line ? ' target' : ''}`;
@@ -304,18 +308,10 @@ function showStatus(v: Viewing): void {
 }
 
 function onStatus(v: Viewing, status: Partial<Resource>): void {
-  const before = v.total;
   v.resource = { ...v.resource, ...status };
   v.total = v.resource.lines ?? 0;
-  if (v.total !== before) {
-    // The page holding the old end was partial: drop it so it is fetched with its new lines.
-    v.pages.delete(Math.floor(before / PAGE));
-    v.pages.delete(Math.floor(Math.max(0, before - 1) / PAGE));
-  }
-  if (v.resource.state === 'COMPLETED' || v.resource.state === 'FAILED') {
-    v.events?.close();
-    for (const page of [...v.pages.keys()].filter((p) => (p + 1) * PAGE > before)) v.pages.delete(page);
-  }
+  // Pages fetched before these lines existed are fetched again as they are shown (loadPage).
+  if (v.resource.state === 'COMPLETED' || v.resource.state === 'FAILED') v.events?.close();
   showStatus(v);
   if (v.following) scrollToLine(v, v.total);
   scheduleRender();

@@ -19,7 +19,7 @@ const UPLOADER = 'uploader-token-0123456789abcd';
 const READER = 'reader-token-0123456789abcdef';
 
 /** The public entries, as docs/access-control.md lists them. */
-const PUBLIC = new Set(['GET /health', 'hsp /ping', 'GET /ping']);
+const PUBLIC = new Set(['GET /health', 'hsp /ping', 'GET /ping', 'GET /', 'GET /web/config.json', 'GET /web/:file']);
 
 /** The error code of a refusal: from a JSON body, or a plain-text one (`CODE: message`, tus); none for HEAD. */
 function errorCodeOf(response: HttpResponse): string | undefined {
@@ -86,7 +86,8 @@ describe('Access control on every mounted entry (deny by default)', () => {
       .replace(':contextId', 'ctx')
       .replace(':user', 'blob-user')
       .replace(':blobId', 'probe-blob')
-      .replace('*path', 'probe/pipe')}`;
+      .replace('*path', 'probe/pipe')
+      .replace(':file', 'app.js')}`;
   const withoutBody = (entry: MountedRoute) => ['GET', 'HEAD', 'DELETE'].includes(entry.route.method);
   const call = (entry: MountedRoute, headers: Record<string, string> = {}) =>
     request(urlOf(entry), {

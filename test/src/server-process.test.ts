@@ -5,11 +5,29 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { type Launch, startCli as startProcess } from './helpers/cli-process.js';
 import { freshDataDir } from './helpers/server.js';
 import { md5Hex, RawStepSocket, sendJavaStyleData, startRawUpload } from './helpers/step-raw-client.js';
 
 const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('@spool/server')), 'cli.js');
+const spoolBin = path.join(path.dirname(createRequire(import.meta.url).resolve('@spool/cli')), 'main.js');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Resolves once nothing listens at `url` any more (the server process is really gone), else rejects after `ms`. */
+async function refusedWithin(url: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const answered = await fetch(`${url}/health`).then(
+      () => true,
+      () => false,
+    );
+    if (!answered) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} still answers: the server outlived its launcher`);
+}
 
 interface Running {
   child: ChildProcess;
@@ -48,6 +66,16 @@ function startCli(env: Record<string, string>, args: string[] = []): Promise<Run
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** Runs node with `args`; its exit code and stdout. */
+async function helpOf(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  return { code: (await exited(child)).code, stdout };
 }
 
 async function statusOver(wsUrl: string, id: string) {
@@ -118,13 +146,32 @@ describe('Server process', () => {
   });
 
   it('prints every setting with --help (also after a `--`, as `pnpm start -- --help` passes it)', async () => {
-    const child = spawn(process.execPath, [cli, '--', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    expect((await exited(child)).code).to.equal(0);
+    const { code, stdout } = await helpOf([cli, '--', '--help']);
+    expect(code).to.equal(0);
     expect(stdout).to.match(/--public-url \/ SPOOL_PUBLIC_URL/);
     expect(stdout).to.match(/--checkpoint-interval-ms \/ SPOOL_CHECKPOINT_INTERVAL_MS: .*\[100\]/);
+  });
+
+  const launchers: [string, Launch][] = [
+    ['pnpm start', { file: 'pnpm', args: ['start'], cwd: root }],
+    ['spool serve', { file: process.execPath, args: [spoolBin, 'serve'] }],
+  ];
+  for (const [name, launch] of launchers) {
+    it(`\`${name}\` stops the server on SIGTERM to the process it started (no orphan left listening)`, async function () {
+      this.timeout(120_000);
+      const running = await startProcess({ SPOOL_PORT: '0', SPOOL_DATA_DIR: freshDataDir() }, 90_000, launch);
+      running.child.kill('SIGTERM');
+      await exited(running.child);
+      await refusedWithin(running.url, 10_000);
+      expect(running.stderr()).to.match(/"message":"stopped"/);
+    });
+  }
+
+  it('`spool serve --help` lists every server setting as a flag of the same name', async () => {
+    const { code, stdout } = await helpOf([spoolBin, 'serve', '--help']);
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/--checkpoint-interval-ms <value>/);
+    expect(stdout).to.match(/--public-url <value>/);
+    expect(stdout).to.match(/--hsp-port <value>/);
   });
 });

@@ -1,4 +1,4 @@
-export { ConfigError, loadConfig } from './config/load.js';
+export { ConfigError, envName as configEnvName, flagName as configFlagName, loadConfig } from './config/load.js';
 export { ConfigSchema, type SpoolConfig, type SpoolConfigInput } from './config/schema.js';
 export type { Catalog, CatalogCheckpoint } from './core/catalog/catalog.js';
 export { SqliteCatalog } from './core/catalog/sqlite-catalog.js';
@@ -36,4 +36,5 @@ export {
   type WebSocketEndpoint,
   type WebSocketRequest,
 } from './protocols/protocol.js';
+export { serveUntilSignal } from './serve.js';
 export { DEFAULT_PROTOCOLS, embeddedDeps, type SpoolServer, type StartOptions, startServer } from './server.js';

@@ -16,6 +16,7 @@ import { rendezvousProtocol } from './protocols/rendezvous/index.js';
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
 import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
 import { tusProtocol } from './protocols/tus/index.js';
+import { webProtocol } from './protocols/web/index.js';
 
 /**
  * Every protocol the server speaks, in one list: adding a protocol is a folder under
@@ -30,6 +31,7 @@ export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [
   blobSyncProtocol,
   rendezvousProtocol,
   pipeProtocol,
+  webProtocol,
 ];
 
 export interface SpoolServer {

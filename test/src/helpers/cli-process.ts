@@ -32,9 +32,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** How a server process is started: `spool-server` by default; `pnpm start` or `spool serve` in their tests. */
+export interface Launch {
+  file: string;
+  args: readonly string[];
+  cwd?: string;
+}
+
 /** Starts the CLI with `env` (SPOOL_*); resolves once it logged where it listens. */
-export function startCli(env: Record<string, string>, timeoutMs = 20_000): Promise<CliServer> {
-  const child = spawn(process.execPath, [cli], {
+export function startCli(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+  launch: Launch = { file: process.execPath, args: [cli] },
+): Promise<CliServer> {
+  const child = spawn(launch.file, launch.args, {
+    ...(launch.cwd ? { cwd: launch.cwd } : {}),
     // The HSP listener on any free port: parallel servers must not collide on its default one.
     env: { ...process.env, SPOOL_HOST: '127.0.0.1', SPOOL_HSP_PORT: '0', SPOOL_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

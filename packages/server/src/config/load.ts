@@ -5,8 +5,8 @@ import { ConfigSchema, type SpoolConfig, type SpoolConfigInput } from './schema.
 
 const KEYS = Object.keys(ConfigSchema.shape) as (keyof SpoolConfig)[];
 
-const envName = (key: string) => `SPOOL_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const envName = (key: string) => `SPOOL_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export class ConfigError extends InvalidMessageError {}
 

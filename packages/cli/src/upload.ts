@@ -115,7 +115,7 @@ export function addUploadCommand(program: Command, settingsOf: SettingsOf): void
         const result = await upload.complete();
         view?.stop(true);
         writeErr(
-          `completed ${result.reference.id}: ${result.size} bytes${result.lines === null ? '' : `, ${result.lines} lines`}, md5 ${result.checksum}\n`,
+          `completed ${result.reference.id}: ${result.size} bytes${result.lines === null ? '' : `, ${result.lines} lines`}${checksumText(result)}\n`,
         );
       } catch (err) {
         view?.stop(false);
@@ -125,4 +125,13 @@ export function addUploadCommand(program: Command, settingsOf: SettingsOf): void
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** ", crc32 …, md5 …": every checksum the server recorded (Spool's protocol), else the MD5 (Step). */
+function checksumText(result: { checksum: string; checksums?: Partial<Record<string, string>> }): string {
+  const checksums = result.checksums ?? (result.checksum ? { md5: result.checksum } : {});
+  return Object.entries(checksums)
+    .filter(([, hex]) => hex)
+    .map(([algorithm, hex]) => `, ${algorithm} ${hex}`)
+    .join('');
 }

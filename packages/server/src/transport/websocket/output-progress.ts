@@ -28,20 +28,24 @@ export class OutputProgress {
     this.#socket = socket instanceof Socket ? socket : undefined;
   }
 
-  /** True if output that was waiting at the last call has since been accepted by the kernel. */
-  advanced(): boolean {
+  /**
+   * Since the last look: `advanced` if output that was waiting then has been accepted by
+   * the kernel, `stalled` if it was waiting and none of it has, `idle` if none was waiting
+   * (no evidence either way: what we sent since may just not have been due yet).
+   */
+  look(): 'advanced' | 'stalled' | 'idle' {
     const socket = this.#socket;
-    if (socket === undefined) return false;
+    if (socket === undefined) return 'idle';
     const completed = (socket.bytesWritten ?? 0) - socket.writableLength;
     const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
     const queued = handle?.writeQueueSize ?? 0;
     // A new write only starts once the previous one completed, so with `completed`
     // unchanged a smaller queue is the same write progressing.
     const accepted = completed > this.#completed || (completed === this.#completed && queued < this.#queued);
-    const advanced = this.#pending > 0 && accepted;
+    const result = this.#pending === 0 ? 'idle' : accepted ? 'advanced' : 'stalled';
     this.#completed = completed;
     this.#queued = queued;
     this.#pending = socket.writableLength;
-    return advanced;
+    return result;
   }
 }

@@ -84,7 +84,8 @@ describe('Cluster: Spool server processes on PostgreSQL, Redis and a shared dire
     expect(result.sha256).to.equal(source.sha256);
     for (const digest of await Promise.all(followed)) expect(digest).to.deep.equal({ sha256: source.sha256, size });
     for (const follower of followers) await follower.close();
-    for (const node of [a, b, c]) expect(await resourceOn(node.url, id)).to.include({ state: 'COMPLETED', size, checksum: result.checksum });
+    for (const node of [a, b, c])
+      expect(await resourceOn(node.url, id)).to.include({ state: 'COMPLETED', size, checksum: result.checksum });
     const stored = await createDownloadClient().open(resourceUri(c.wsUrl, id));
     expect(await digestStream(stored.createReadStream())).to.deep.equal({ sha256: source.sha256, size });
     await stored.close();

@@ -3,10 +3,10 @@ import type { Principal } from '../../core/access/access-control.js';
 import { HttpCompression } from '../../transport/http/compression.js';
 import { httpErrorFor } from '../../transport/http/errors.js';
 import { refuseUnknownQueryParams } from '../../transport/http/request-params.js';
-import { type AccessRule, publicAccess, requires, requiresDecided } from '../access-rule.js';
+import { type AccessRule, requires, requiresDecided } from '../access-rule.js';
 import { defineProtocol, type HttpMethod, type HttpRoute } from '../protocol.js';
 import { ResourceRefs } from '../shared/resource-refs.js';
-import { type HttpContext, resourceIdOf, sendJson } from './context.js';
+import { type HttpContext, resourceIdOf } from './context.js';
 import { API_PREFIX } from './resource-json.js';
 import { appendContent } from './routes/append.js';
 import { contextEvents } from './routes/context-events.js';
@@ -73,7 +73,7 @@ const EXPOSED_HEADERS = [
 /**
  * The HTTP API (`/api/v1`, docs/protocols/http.md): every resource, whichever protocol
  * uploaded it, readable and writable with the conventions of curl, browsers and CI log
- * viewers; and `/health`. Each route names what it needs; the host checks it (before
+ * viewers (`/health` is the operations protocol's). Each route names what it needs; the host checks it (before
  * any body byte is read) and maps every error through `httpErrorFor`.
  *
  * A resource is named in a URL by its id or its name: `/resources/{ref}` takes either
@@ -98,17 +98,6 @@ export const httpApiProtocol = defineProtocol('http-api', (deps) => {
   const resources = `${API_PREFIX}/resources`;
   const resource = `${resources}/:id`;
   const routes: HttpRoute[] = [
-    route(
-      'GET',
-      '/health',
-      publicAccess('liveness probe; counts only for API tokens when access control is on'),
-      [],
-      (req, res, principal) => {
-        res.setHeader('Cache-Control', 'no-store');
-        const counts = !deps.core.access.enabled || principal.kind === 'api';
-        return sendJson(ctx, req, res, 200, counts ? { status: 'ok', activeUploads: deps.core.activeUploads } : { status: 'ok' });
-      },
-    ),
     route(
       'GET',
       resources,

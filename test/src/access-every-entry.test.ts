@@ -19,7 +19,7 @@ const UPLOADER = 'uploader-token-0123456789abcd';
 const READER = 'reader-token-0123456789abcdef';
 
 /** The public entries, as docs/access-control.md lists them. */
-const PUBLIC = new Set(['GET /health', 'GET /ready', 'hsp /ping']);
+const PUBLIC = new Set(['GET /health', 'GET /ready', 'GET /api/v1/openapi.json', 'hsp /ping']);
 
 /** The error code of a refusal: from a JSON body, or a plain-text one (`CODE: message`, tus); none for HEAD. */
 function errorCodeOf(response: HttpResponse): string | undefined {

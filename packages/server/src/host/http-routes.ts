@@ -111,7 +111,11 @@ function corsFor(origins: string, mount: HttpMount): RequestHandler | undefined 
     .map((origin) => origin.trim())
     .filter((origin) => origin !== '');
   if (list.length === 0) return undefined;
-  const options = { origin: list.includes('*') ? '*' : list, exposedHeaders: [...(mount.exposedHeaders ?? []), 'X-Request-Id'], maxAge: 600 };
+  const options = {
+    origin: list.includes('*') ? '*' : list,
+    exposedHeaders: [...(mount.exposedHeaders ?? []), 'X-Request-Id'],
+    maxAge: 600,
+  };
   const preflight = cors(options);
   const other = cors({ ...options, preflightContinue: true });
   return (req, res, next) =>

@@ -70,7 +70,9 @@ describe('websocket WsConnection: abusive, slow and greedy peers', function () {
     });
 
     it('answers a peer that pings while reading a long reply, and keeps it', async () => {
-      server = await startWsTestServer({ pingIntervalMs: 100 });
+      // Client and server share this process's event loop: a tick long enough that the client's
+      // reading shows between two of them even on a busy machine (Node 24 moves bigger pieces).
+      server = await startWsTestServer({ pingIntervalMs: 300 });
       const client = new WebSocket(server.url, { maxPayload: 0 });
       await once(client, 'open');
       const connection = await server.nextConnection();

@@ -19,7 +19,16 @@ const UPLOADER = 'uploader-token-0123456789abcd';
 const READER = 'reader-token-0123456789abcdef';
 
 /** The public entries, as docs/access-control.md lists them. */
-const PUBLIC = new Set(['GET /health', 'hsp /ping', 'GET /ping', 'GET /', 'GET /web/config.json', 'GET /web/:file']);
+const PUBLIC = new Set([
+  'GET /health',
+  'GET /ready',
+  'GET /api/v1/openapi.json',
+  'hsp /ping',
+  'GET /ping',
+  'GET /',
+  'GET /web/config.json',
+  'GET /web/:file',
+]);
 
 /** The error code of a refusal: from a JSON body, or a plain-text one (`CODE: message`, tus); none for HEAD. */
 function errorCodeOf(response: HttpResponse): string | undefined {

@@ -7,7 +7,7 @@
 import { request as httpRequest } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { createDownloadClient, createUploadClient, type SpoolRemoteResource } from '@spool/impl-websocket';
-import { TEST_POSTGRES_URL } from '@spool/server';
+import { TEST_POSTGRES_URL } from '@spool/server/testing';
 import { expect } from 'chai';
 import { Balancer } from './helpers/balancer.js';
 import { exited } from './helpers/cli-process.js';

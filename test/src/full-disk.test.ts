@@ -6,7 +6,8 @@
  * space returns.
  */
 import path from 'node:path';
-import { FileByteStore, FullDisk, type SpoolServer, SqliteCatalog } from '@spool/server';
+import { FileByteStore, type SpoolServer, SqliteCatalog } from '@spool/server';
+import { FullDisk } from '@spool/server/testing';
 import { expect } from 'chai';
 import { eventually, request, streamingRequest } from './helpers/http-client.js';
 import { freshDataDir, startTestServer } from './helpers/server.js';

@@ -125,6 +125,7 @@ describe('HTTP habits of curl, browsers and CI tools', () => {
       const page = await request(`${api}/resources/${id}/lines?format=text`, { headers: { Origin: 'https://ci.example.com' } });
       const exposed = String(page.headers['access-control-expose-headers']);
       for (const header of [
+        'X-Request-Id',
         'Spool-State',
         'Spool-Name',
         'Upload-Offset',

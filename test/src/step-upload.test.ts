@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { ErrorCode, type SpoolError } from '@spool/common';
 import type { SpoolServer } from '@spool/server';
-import { FileByteStore, FullDisk, SqliteCatalog } from '@spool/server';
+import { FileByteStore, SqliteCatalog } from '@spool/server';
+import { FullDisk } from '@spool/server/testing';
 import { expect } from 'chai';
 import { freshDataDir, startTestServer } from './helpers/server.js';
 import { md5Hex, RawStepSocket, sendJavaStyleData, startRawUpload } from './helpers/step-raw-client.js';

@@ -1,4 +1,4 @@
-import { freshPostgresDatabase, freshRedisPrefix, TEST_REDIS_URL } from '@spool/server';
+import { freshPostgresDatabase, freshRedisPrefix, TEST_REDIS_URL } from '@spool/server/testing';
 import { rawStepUpload } from '../raw-step-upload.js';
 import {
   type BenchContext,

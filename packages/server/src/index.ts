@@ -7,8 +7,6 @@ export { MemoryEventBus } from './core/events/memory-event-bus.js';
 export { SpoolCore, type SpoolCoreOptions, statusOf } from './core/spool-core.js';
 export type { ByteStore, ByteWriter } from './core/storage/byte-store.js';
 export { FileByteStore } from './core/storage/file-byte-store.js';
-export { freshPostgresDatabase, freshRedisPrefix, TEST_POSTGRES_URL, TEST_REDIS_URL } from './core/testing/engines.js';
-export { catalogFullError, FullDisk, noSpaceError } from './core/testing/full-disk.js';
 export * from './core/types.js';
 export { UploadSession } from './core/upload-session.js';
 export { accessTableRows } from './host/access-table.js';

@@ -6,12 +6,14 @@ import type { SpoolConfig, SpoolConfigInput } from './config/schema.js';
 import { AccessControl } from './core/access/access-control.js';
 import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
 import { type Host, HostUrls, startHost } from './host/host.js';
+import { ServerMetrics } from './host/metrics.js';
 import { createLogger } from './logging.js';
 import { blobSyncProtocol } from './protocols/blob-sync/index.js';
 import { hspProtocol } from './protocols/hsp/index.js';
 import { httpApiProtocol } from './protocols/http-api/index.js';
+import { operationsProtocol } from './protocols/operations/index.js';
 import { pipeProtocol } from './protocols/pipe/index.js';
-import { ownerOfNameIn, type ProtocolDefinition } from './protocols/protocol.js';
+import { type Lifecycle, ownerOfNameIn, type ProtocolDefinition } from './protocols/protocol.js';
 import { rendezvousProtocol } from './protocols/rendezvous/index.js';
 import { spoolWebSocketProtocol } from './protocols/spool-websocket/index.js';
 import { stepWebSocketProtocol } from './protocols/step-websocket/index.js';
@@ -23,6 +25,7 @@ import { webProtocol } from './protocols/web/index.js';
  * `protocols/` and one line here (docs/architecture.md).
  */
 export const DEFAULT_PROTOCOLS: readonly ProtocolDefinition[] = [
+  operationsProtocol,
   httpApiProtocol,
   stepWebSocketProtocol,
   spoolWebSocketProtocol,
@@ -45,6 +48,8 @@ export interface SpoolServer {
   readonly port: number;
   /** The mounted protocols: routes, endpoints, TCP ports, open connections. */
   readonly host: Host;
+  /** What `/metrics` reports. */
+  readonly metrics: ServerMetrics;
   /** Graceful stop: connections are told goodbye (WebSocket: 1001 "Server shutdown"), uploads get a final checkpoint. */
   close(): Promise<void>;
 }
@@ -63,7 +68,17 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   const ownerOfName = ownerOfNameIn(definitions);
   const backends = options.deps?.catalog && options.deps.store && options.deps.bus ? undefined : await openBackends(config, logger);
   const chosen = { logger, ...backends?.deps, ...options.deps } as SpoolCoreDeps;
-  const deps = { ...chosen, access: new AccessControl(config.authEnabled, config.apiTokens, chosen.catalog, ownerOfName) };
+  const lifecycle: { state: Lifecycle['state'] } = { state: 'starting' };
+  let connections: () => Record<string, number> = () => ({});
+  const metrics = new ServerMetrics(() => connections());
+  const catalog = metrics.countCatalogErrors(chosen.catalog);
+  const deps = {
+    ...chosen,
+    catalog,
+    store: metrics.countStorageErrors(chosen.store),
+    metrics,
+    access: new AccessControl(config.authEnabled, config.apiTokens, catalog, ownerOfName),
+  };
   const core = new SpoolCore(deps, {
     checkpointIntervalMs: config.checkpointIntervalMs,
     maxActiveUploads: config.maxActiveUploads,
@@ -87,10 +102,21 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   }
 
   const urls = new HostUrls(config.publicUrl);
-  const protocols = definitions.map((protocol) => protocol.create({ core, config, logger, urls }));
+  const protocols = definitions.map((protocol) =>
+    protocol.create({
+      core: metrics.coreFor(protocol.name, core),
+      config,
+      logger,
+      urls,
+      metrics: metrics.forProtocol(protocol.name),
+      lifecycle,
+    }),
+  );
   let host: Host;
   try {
-    host = await startHost(protocols, { core, config, logger, urls });
+    host = await startHost(protocols, { core, config, logger, urls, metrics });
+    connections = () => host.connections.byProtocol();
+    lifecycle.state = 'serving';
   } catch (err) {
     await core.close();
     await backends?.close();
@@ -108,6 +134,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      lifecycle.state = 'stopping';
       logger.info('shutting down');
       await host.close();
       await core.close();
@@ -116,7 +143,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
     })();
     return closing;
   };
-  return { config, core, logger, url: host.url, wsUrl: host.url.replace(/^http/, 'ws'), port: host.port, host, close };
+  return { config, core, logger, url: host.url, wsUrl: host.url.replace(/^http/, 'ws'), port: host.port, host, metrics, close };
 }
 
 export { embeddedDeps } from './backends.js';

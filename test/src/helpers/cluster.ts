@@ -5,7 +5,7 @@
  * prefix, dropped at `stop()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { freshPostgresDatabase, freshRedisPrefix, TEST_REDIS_URL } from '@spool/server';
+import { freshPostgresDatabase, freshRedisPrefix, TEST_REDIS_URL } from '@spool/server/testing';
 import { type CliServer, exited, freePort, startCli } from './cli-process.js';
 import { freshDataDir } from './server.js';
 

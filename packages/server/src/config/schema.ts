@@ -93,6 +93,13 @@ export const ConfigSchema = z
     sweepIntervalMs: millis.default(5_000).describe('How often the resume-grace and retention rules run'),
     authEnabled: bool.default(false).describe('Require access tokens on every protocol path'),
     apiTokens: apiTokens.default([]).describe('API tokens with roles: name:admin|uploader|reader:token, comma-separated'),
+    metricsToken: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .optional()
+      .describe(
+        'A token that alone may read /metrics (Authorization: Bearer); without it /metrics needs an API token that may list everything (admin), when access control is on',
+      ),
     requireUploadContext: bool.default(false).describe('Refuse Step uploads without streamingUploadContextId'),
     uploadChecksums: checksumChoice
       .default('crc32')

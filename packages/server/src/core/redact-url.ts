@@ -8,3 +8,11 @@ export function redactUrl(url: string): string {
     return '(unparsable URL)';
   }
 }
+
+/** Query parameters that carry secrets (`?token=` is a credential on every path). */
+const SECRET_PARAMS = /([?&](?:token|access_token)=)[^&#]*/gi;
+
+/** A request target (`/path?query`) as logs show it: credentials in the query hidden. */
+export function redactTarget(target: string): string {
+  return target.replace(SECRET_PARAMS, '$1***');
+}

@@ -55,6 +55,14 @@ export interface SpoolCoreOptions extends UploadLimits {
   catchUpReadBudgetBytes?: number | undefined;
 }
 
+/** Hooks the core reports its timings to (the server's metrics; the core knows nothing of Prometheus). */
+export interface CoreMetrics {
+  /** A checkpoint was recorded (sync + catalog update), in seconds. */
+  checkpointed(seconds: number): void;
+  /** A status was published to every subscriber (event bus), in seconds. */
+  fannedOut(seconds: number): void;
+}
+
 export interface SpoolCoreDeps {
   catalog: Catalog;
   /** Access rules for every protocol; absent = access control off. */
@@ -64,6 +72,7 @@ export interface SpoolCoreDeps {
   /** Who may write a resource, across nodes; absent = this process only (LocalWriterLeases). */
   leases?: WriterLeases;
   logger: Logger;
+  metrics?: CoreMetrics | undefined;
 }
 
 export interface CreateUploadOptions {
@@ -559,6 +568,7 @@ export class SpoolCore {
       catalog,
       fence: lease.token,
       publish: (status) => (isTerminal(status.state) ? this.publishEnd(session, record, status) : this.publish(record, status)),
+      ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
       limits: this.options,
       logger,
       onClosed: (s) => {
@@ -593,10 +603,12 @@ export class SpoolCore {
    * re-read the status when their bus comes back (`onGap`).
    */
   private async publish(record: ResourceRecord, status: ResourceStatus): Promise<void> {
-    const { bus, logger } = this.deps;
+    const { bus, logger, metrics } = this.deps;
     try {
+      const started = performance.now();
       await bus.publish(resourceChannel(record.id), status);
       if (record.contextId) await bus.publish(contextChannel(record.contextId), status);
+      metrics?.fannedOut((performance.now() - started) / 1000);
     } catch (err) {
       logger.warn('status not published', { resourceId: record.id, error: (err as Error).message });
     }
@@ -801,6 +813,24 @@ export class SpoolCore {
     // empty page at the very end of a resource ending without \n starts at its size.
     const startOffset = page.startOffset ?? status.size;
     return { lines, startOffset, endOffset: page.endOffset ?? startOffset };
+  }
+
+  /**
+   * Whether the catalog and the byte storage answer (readiness): one cheap read of each.
+   * Resolves with what failed, if anything.
+   */
+  async probe(): Promise<{ catalog?: string; storage?: string }> {
+    const failed: { catalog?: string; storage?: string } = {};
+    const unknownId = '00000000-0000-7000-8000-000000000000';
+    await Promise.all([
+      this.deps.catalog.get(unknownId).catch((err: Error) => {
+        failed.catalog = err.message;
+      }),
+      this.deps.store.size(unknownId).catch((err: Error) => {
+        failed.storage = err.message;
+      }),
+    ]);
+    return failed;
   }
 
   get activeUploads(): number {

@@ -61,6 +61,8 @@ export interface UploadSessionDeps {
   /** The fencing token of this writer's lease, carried by every checkpoint (core/leases). */
   fence?: number | undefined;
   publish: (status: ResourceStatus) => Promise<void>;
+  /** Told how long each checkpoint took. */
+  metrics?: { checkpointed(seconds: number): void };
   limits: UploadLimits;
   logger: Logger;
   onClosed: (session: UploadSession) => void;
@@ -78,6 +80,12 @@ export interface UploadSessionDeps {
 }
 
 type Phase = 'open' | 'finishing' | 'ended';
+
+/**
+ * How a writer closed, told by its `'closed'` event: the resource ended, was released for
+ * a later resume, or another node took it over.
+ */
+export type UploadOutcome = 'completed' | 'failed' | 'released' | 'fenced';
 
 /** How an upload ends. */
 interface End {
@@ -116,6 +124,7 @@ export class UploadSession extends EventEmitter {
   /** Set when another writer took the resource over: this one records and publishes nothing more. */
   private fenced: SpoolError | undefined;
   private ending: Promise<ResourceStatus> | undefined;
+  private closed = false;
 
   private received: number;
   private queue: Buffer[] = [];
@@ -363,7 +372,7 @@ export class UploadSession extends EventEmitter {
     this.deps.logger.warn('upload stopped: another writer took the resource over', { resourceId: this.id });
     void (async () => {
       await this.drainQueue();
-      if (this.phase !== 'ended') await this.detach();
+      if (this.phase !== 'ended') await this.detach('fenced');
       if (this.listenerCount('error') > 0) this.emit('error', err);
     })();
   }
@@ -416,8 +425,17 @@ export class UploadSession extends EventEmitter {
     const indexEntries = this.lines?.takeEntriesUpTo(size) ?? [];
     this.recording = indexEntries;
     try {
+      const started = performance.now();
       if (this.deps.limits.syncOnCheckpoint) await this.deps.writer.sync();
-      await this.deps.catalog.checkpoint(this.id, { size, newlines, lines: newlines, state, indexEntries, fence: this.deps.fence });
+      await this.deps.catalog.checkpoint(this.id, {
+        size,
+        newlines,
+        lines: newlines,
+        state,
+        indexEntries,
+        fence: this.deps.fence,
+      });
+      this.deps.metrics?.checkpointed((performance.now() - started) / 1000);
     } catch (err) {
       // Nothing more can be made durable (a full disk, ...): the upload cannot go on.
       this.storageFailed(err, 'Recording a checkpoint of');
@@ -517,7 +535,7 @@ export class UploadSession extends EventEmitter {
         await this.ending.catch(() => undefined);
         throw this.failure ?? toSpoolError(err);
       }
-      await this.detach();
+      await this.detach('failed');
       throw err;
     }
     if (this.failure) {
@@ -525,17 +543,20 @@ export class UploadSession extends EventEmitter {
       await this.ending?.catch(() => undefined);
       throw this.failure;
     }
-    await this.detach();
+    await this.detach('released');
     return this.visible;
   }
 
-  /** Lets go of the writer and the hash; the core forgets this session. */
-  private async detach(): Promise<void> {
+  /** Lets go of the writer and the hash; the core forgets this session, and `'closed'` tells how it went. */
+  private async detach(outcome: UploadOutcome): Promise<void> {
     this.phase = 'ended';
     this.stopIdleTimer();
     for (const [, hash] of this.hashes) hash.destroy();
     await this.deps.writer.close().catch(() => undefined);
     this.deps.onClosed(this);
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('closed', outcome);
   }
 
   /** Ends the upload as FAILED, keeping every byte accepted so far. Idempotent. */
@@ -562,10 +583,12 @@ export class UploadSession extends EventEmitter {
     const size = this.written;
     const lines = reportedLines(this.writtenNewlines, size, this.writtenLastByte, true);
     let end: End = { state, error, checksums };
+    let outcome: UploadOutcome = 'failed';
     try {
       end = await this.recordEnd(end, size, lines);
+      if (end.state === TransferState.COMPLETED) outcome = 'completed';
     } finally {
-      await this.detach();
+      await this.detach(this.fenced ? 'fenced' : outcome);
     }
     // Taken over meanwhile: the end is the new writer's to tell.
     if (this.fenced) return this.visible;

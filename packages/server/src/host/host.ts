@@ -10,6 +10,7 @@ import { createHttpServer } from '../transport/http/http-server.js';
 import { ByteBudget } from '../transport/websocket/index.js';
 import { Connections } from './connections.js';
 import { createHttpApp, type MountedRoute } from './http-routes.js';
+import type { ServerMetrics } from './metrics.js';
 import { listenTcp, type TcpListener } from './tcp-listeners.js';
 import { createUpgradeHandler, type MountedEndpoint } from './websocket-upgrades.js';
 
@@ -36,6 +37,8 @@ export interface MountedTcp {
 
 export interface HostDeps {
   core: SpoolCore;
+  /** Told which protocol each socket and request is for. */
+  metrics: ServerMetrics;
   config: SpoolConfig;
   logger: Logger;
   urls: HostUrls;
@@ -90,6 +93,7 @@ export async function startHost(protocols: readonly Protocol[], deps: HostDeps):
     logger,
     isRefused: (socket) => refused.has(socket),
     corsOrigins: config.corsOrigins,
+    metrics: deps.metrics,
   });
   const server: Server = createHttpServer(app, config);
   // Registered before node:http's own listener, so a refused socket is answered before any request on it is read.
@@ -112,6 +116,7 @@ export async function startHost(protocols: readonly Protocol[], deps: HostDeps):
     },
     loggerOf,
     logger,
+    metrics: deps.metrics,
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (refused.has(req.socket)) {
@@ -136,7 +141,7 @@ export async function startHost(protocols: readonly Protocol[], deps: HostDeps):
   const listeners: TcpListener[] = [];
   try {
     for (const protocol of protocols) {
-      if (protocol.tcp) listeners.push(await listenTcp(protocol, protocol.tcp, connections, loggerOf(protocol)));
+      if (protocol.tcp) listeners.push(await listenTcp(protocol, protocol.tcp, connections, loggerOf(protocol), deps.metrics));
     }
   } catch (err) {
     server.close();

@@ -2,6 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'winston';
 import type { Farewell, Protocol, TcpMount } from '../protocols/protocol.js';
 import type { Connections } from './connections.js';
+import type { ServerMetrics } from './metrics.js';
+import { bytesSince } from './request-log.js';
 
 export interface TcpListener {
   readonly protocol: string;
@@ -16,7 +18,13 @@ export interface TcpListener {
  * to the mount, and tracked for shutdown. An exception out of the mount's `accept` cuts
  * only that socket.
  */
-export async function listenTcp(protocol: Protocol, mount: TcpMount, connections: Connections, logger: Logger): Promise<TcpListener> {
+export async function listenTcp(
+  protocol: Protocol,
+  mount: TcpMount,
+  connections: Connections,
+  logger: Logger,
+  metrics: ServerMetrics,
+): Promise<TcpListener> {
   const server = createServer({ allowHalfOpen: mount.allowHalfOpen ?? false }, (socket: Socket) => {
     // Until the protocol attaches its own handling, a reset must not become an uncaught 'error'.
     socket.on('error', () => socket.destroy());
@@ -30,6 +38,18 @@ export async function listenTcp(protocol: Protocol, mount: TcpMount, connections
       }
       return;
     }
+    metrics.attribute(socket, protocol.name);
+    const started = performance.now();
+    const bytes = bytesSince(socket);
+    socket.once('close', (hadError) => {
+      logger.info('tcp session', {
+        protocol: protocol.name,
+        outcome: hadError ? 'error' : 'closed',
+        ...bytes(),
+        durationMs: Math.round(performance.now() - started),
+        remote: socket.remoteAddress,
+      });
+    });
     let farewell: Farewell | undefined;
     try {
       farewell = mount.accept(socket, logger);

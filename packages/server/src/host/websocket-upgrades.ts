@@ -3,10 +3,13 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode } from '@spool/common';
 import type { Logger } from 'winston';
 import { type AccessControl, credentialOf, describePrincipal } from '../core/access/access-control.js';
+import { redactTarget } from '../core/redact-url.js';
 import { enforce } from '../protocols/access-rule.js';
 import type { Protocol, WebSocketEndpoint, WebSocketRequest } from '../protocols/protocol.js';
 import { acceptWebSocket, rejectUpgrade, type WsConnectionOptions } from '../transport/websocket/index.js';
 import type { Connections } from './connections.js';
+import type { ServerMetrics } from './metrics.js';
+import { bytesSince, requestIdOf } from './request-log.js';
 
 /** One mounted endpoint, as the host exposes it (docs, the access-control test). */
 export interface MountedEndpoint {
@@ -20,6 +23,7 @@ export interface UpgradeDeps {
   connectionOptions: WsConnectionOptions;
   loggerOf: (protocol: Protocol) => Logger;
   logger: Logger;
+  metrics: ServerMetrics;
 }
 
 interface Match {
@@ -80,9 +84,14 @@ export function createUpgradeHandler(protocols: readonly Protocol[], deps: Upgra
       return;
     }
     const { protocol, endpoint } = match;
-    const conn = acceptWebSocket(req, socket, head, deps.connectionOptions, endpoint.handshake);
+    const requestId = requestIdOf(req);
+    const handshake = { ...endpoint.handshake, responseHeaders: { ...endpoint.handshake?.responseHeaders, 'X-Request-Id': requestId } };
+    const started = performance.now();
+    const bytes = bytesSince(req.socket);
+    const conn = acceptWebSocket(req, socket, head, deps.connectionOptions, handshake);
     if (!conn) return;
     upgraded.add(socket);
+    deps.metrics.attribute(req.socket, protocol.name);
     const forget = deps.connections.track(protocol.name, {
       goodbye: () => conn.close(CloseCode.GOING_AWAY, 'Server shutdown'),
       terminate: () => conn.terminate(),
@@ -90,7 +99,24 @@ export function createUpgradeHandler(protocols: readonly Protocol[], deps: Upgra
     conn.once('close', forget);
     // Inbound events wait while we authorize (nothing is lost; see WsConnection).
     conn.pause();
-    const log = deps.loggerOf(protocol).child({ connectionId: conn.id, path: url.pathname });
+    const log = deps.loggerOf(protocol).child({ connectionId: conn.id, path: url.pathname, requestId });
+    conn.once('close', (info: { code: number; reason: string; remote: boolean }) => {
+      const outcome = info.code === CloseCode.NORMAL || info.code === CloseCode.GOING_AWAY ? 'normal' : 'error';
+      deps.metrics.websocketSessions.inc({ protocol: protocol.name, outcome });
+      deps.logger.info('websocket session', {
+        requestId,
+        protocol: protocol.name,
+        target: redactTarget(req.url ?? ''),
+        resource: rest || undefined,
+        outcome,
+        closeCode: info.code,
+        closeReason: info.reason,
+        closedBy: info.remote ? 'client' : 'server',
+        ...bytes(),
+        durationMs: Math.round(performance.now() - started),
+        remote: req.socket.remoteAddress,
+      });
+    });
     log.debug('websocket connected', { remote: req.socket.remoteAddress, subprotocol: conn.protocol || undefined });
     const request: WebSocketRequest = { http: req, url, rest };
     void (async () => {

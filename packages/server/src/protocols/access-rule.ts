@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { UnauthorizedError } from '@spool/common';
 import type { AccessControl, Permission, Principal } from '../core/access/access-control.js';
 
@@ -26,11 +27,25 @@ export type AccessRule<R> =
   | { readonly kind: 'public'; readonly why: string }
   | { readonly kind: 'authenticated'; readonly why: string }
   | { readonly kind: 'inherited'; readonly why: string }
+  | { readonly kind: 'secret'; readonly why: string; readonly matches: (credential: string | undefined) => boolean }
   | { readonly kind: 'requires'; readonly needs: string; readonly requirement: (request: R) => Requirement | Promise<Requirement> };
 
 export const publicAccess = <R>(why: string): AccessRule<R> => ({ kind: 'public', why });
 export const authenticated = <R>(why: string): AccessRule<R> => ({ kind: 'authenticated', why });
 export const inherited = <R>(why: string): AccessRule<R> => ({ kind: 'inherited', why });
+
+/**
+ * Only `secret` itself lets a request through, whatever the access control (a scraper's
+ * token for `/metrics`): compared in constant time; anything else is UNAUTHORIZED.
+ */
+export function secretAccess<R>(why: string, secret: string): AccessRule<R> {
+  const expected = createHash('sha256').update(secret).digest();
+  return {
+    kind: 'secret',
+    why,
+    matches: (credential) => credential !== undefined && timingSafeEqual(createHash('sha256').update(credential).digest(), expected),
+  };
+}
 
 /**
  * `permission`, on the resource `resourceOf` names (none: a permission not tied to one
@@ -70,6 +85,10 @@ export function requiresDecided<R>(needs: string, decide: (request: R) => Requir
  * (which no `authorize` call lets through).
  */
 export async function authenticateFor<R>(access: AccessControl, rule: AccessRule<R>, credential: string | undefined): Promise<Principal> {
+  if (rule.kind === 'secret') {
+    if (rule.matches(credential)) return { kind: 'anonymous' };
+    throw new UnauthorizedError(`This path needs its own token: ${rule.why}`);
+  }
   if (rule.kind !== 'public' || !access.enabled) return await access.authenticate(credential);
   if (credential === undefined) return { kind: 'unauthenticated' };
   try {
@@ -88,6 +107,7 @@ export async function authenticateFor<R>(access: AccessControl, rule: AccessRule
 export function requirementOf<R>(principal: Principal, rule: AccessRule<R>, request: R): Requirement | Promise<Requirement> | undefined {
   switch (rule.kind) {
     case 'public':
+    case 'secret':
       return undefined;
     case 'authenticated':
     case 'inherited':

@@ -5,6 +5,7 @@ import type { Logger } from 'winston';
 import type { SpoolConfig } from '../config/schema.js';
 import type { OwnerOfName, Principal } from '../core/access/access-control.js';
 import type { SpoolCore } from '../core/spool-core.js';
+import type { ProtocolMetrics } from '../host/metrics.js';
 import type { HttpErrorResponse } from '../transport/http/errors.js';
 import type { WsConnection, WsHandshakeOptions } from '../transport/websocket/index.js';
 import type { AccessRule } from './access-rule.js';
@@ -73,6 +74,15 @@ export interface ProtocolDeps {
   /** Already a child logger carrying `protocol: <name>`. */
   logger: Logger;
   urls: PublicUrls;
+  /** Its own metrics, `spool_<protocol>_…` (uploads, followers and bytes are counted for it already). */
+  metrics: ProtocolMetrics;
+  /** Where the server is in its life (readiness). */
+  lifecycle: Lifecycle;
+}
+
+/** `starting` until every listener is up, `serving`, then `stopping` from the start of shutdown. */
+export interface Lifecycle {
+  readonly state: 'starting' | 'serving' | 'stopping';
 }
 
 /** The bases clients reach this server at: the public URL if configured, else the request's `Host`. */

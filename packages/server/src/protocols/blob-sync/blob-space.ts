@@ -35,6 +35,8 @@ export class BlobSpace {
   constructor(
     private readonly core: SpoolCore,
     private readonly logger: Logger,
+    /** Counts blobs by event (metrics: `spool_blob_sync_blobs_total`). */
+    private readonly counted: (event: 'created' | 'discarded' | 'removed') => void = () => undefined,
   ) {}
 
   /** The resource of a blob, whatever its state, if any. */
@@ -114,11 +116,13 @@ export class BlobSpace {
     session.on('error', (err: Error) =>
       this.logger.warn('blob upload ended by the server', { resourceId: session.id, error: err.message }),
     );
+    this.counted('created');
     return session;
   }
 
   /** Ends an unfinished blob: FAILED with `reason` (followers learn it), then deleted (its id is free again). */
   async discard(session: UploadSession, reason: string): Promise<void> {
+    this.counted('discarded');
     await session.fail(reason).catch(() => undefined);
     await this.core.delete(session.id).catch((err: unknown) => {
       if (err instanceof SpoolError && err.code === ErrorCode.RESOURCE_NOT_FOUND) return;
@@ -131,6 +135,7 @@ export class BlobSpace {
     const record = await this.find(blob);
     if (!record) throw blobNotFound([blob.id], `No blob ${blob.id} in namespace ${blob.namespace}`);
     await this.core.delete(record.id);
+    this.counted('removed');
   }
 
   flags(record: ResourceRecord): BlobFlag[] {

@@ -32,11 +32,12 @@ const EXPOSED_HEADERS = [TAG_HEADER, RESOURCE_ID_HEADER, 'Content-Range', 'Accep
 export const blobSyncProtocol = defineProtocol(
   'blob-sync',
   (deps) => {
+    const blobs = deps.metrics.counter('blobs_total', 'Blobs created, discarded unfinished, or removed', ['event']);
     const ctx: BlobContext = {
       core: deps.core,
       config: deps.config,
       logger: deps.logger,
-      space: new BlobSpace(deps.core, deps.logger),
+      space: new BlobSpace(deps.core, deps.logger, (event) => blobs.inc({ event })),
       quota: new BlobQuota(deps.core, deps.config.blobQuotaBytes),
     };
     const route = (method: HttpMethod, path: string, access: HttpRoute['access'], handle: (ctx: BlobContext) => Handler): HttpRoute => ({

@@ -27,17 +27,24 @@ export class HspDispatcher implements HspRouteTable {
   constructor(
     private readonly routes: Readonly<Record<string, HspRoute>>,
     private readonly access: AccessControl,
+    /** Counts each request by route (a known one, else `unknown`) and outcome. */
+    private readonly counted: (route: string, outcome: 'ok' | 'error') => void = () => undefined,
   ) {}
 
   async dispatch(packet: HspPacket, exchange: HspExchange): Promise<void> {
+    const name = packet.headers.get(HSP_HEADER.ROUTE);
+    const route = name !== undefined && Object.hasOwn(this.routes, name) ? name : 'unknown';
     try {
       const { request, route } = this.resolve(packet);
       const principal = await enforce(this.access, route.access, credentialOfAuth(packet.headers.get(HSP_HEADER.AUTH)), request);
       await route.handle(request, exchange, principal);
     } catch (err) {
+      this.counted(route, 'error');
       if (exchange.answered) throw err;
       await exchange.replyError(err);
+      return;
     }
+    this.counted(route, 'ok');
   }
 
   private resolve(packet: HspPacket): { request: HspRequest; route: HspRoute } {

@@ -39,7 +39,8 @@ export const hspProtocol = defineProtocol('hsp', (deps) => {
     '/download': downloadRoute(ctx),
     '/list': listRoute(ctx),
   };
-  const dispatcher = new HspDispatcher(routes, core.access);
+  const requests = deps.metrics.counter('requests_total', 'HSP requests by route and outcome', ['route', 'outcome']);
+  const dispatcher = new HspDispatcher(routes, core.access, (route, outcome) => requests.inc({ route, outcome }));
   const options = {
     limits: { maxHeaderBytes: config.hspMaxHeaderBytes, maxPayloadBytes: config.hspMaxPayloadBytes },
     idleTimeoutMs: config.hspIdleTimeoutMs,

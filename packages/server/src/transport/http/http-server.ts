@@ -43,10 +43,12 @@ export function createHttpServer(app: Express, config: SpoolConfig): Server {
       requireHostHeader: false,
     },
     (req: IncomingMessage, res: ServerResponse) => {
+      serving(req, res);
       if (!refused(req, res)) app(req, res);
     },
   );
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    serving(req, res);
     if (refused(req, res)) return;
     deferContinue(req);
     app(req, res);
@@ -123,9 +125,22 @@ function refuseConnect(req: IncomingMessage, socket: Duplex): void {
   endSocket(socket, rawErrorResponse(501, HttpErrorCode.NOT_IMPLEMENTED, `${req.method} is not supported: this server is not a proxy`));
 }
 
-/** The response a socket is serving, if any (Node's own clientError default checks the same). */
+/** The response each socket is serving until it is finished (what Node's own clientError default checks). */
+const inFlight = new WeakMap<Duplex, ServerResponse>();
+
+function serving(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  inFlight.set(socket, res);
+  const done = () => {
+    if (inFlight.get(socket) === res) inFlight.delete(socket);
+  };
+  res.once('finish', done);
+  res.once('close', done);
+}
+
+/** The response a socket is serving, if any. */
 function inFlightResponse(socket: Duplex): ServerResponse | undefined {
-  return (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage ?? undefined;
+  return inFlight.get(socket);
 }
 
 /**

@@ -29,7 +29,8 @@ export class TextAccumulator {
     const needed = this.length + piece.length;
     if (!this.owned || this.buffer.length < needed) {
       const capacity = Math.max(needed, Math.min(announcedBytes, this.maxBytes, Math.max(2 * this.buffer.length, 1024)));
-      const grown = Buffer.allocUnsafe(capacity);
+      // Its own memory, never a slice of Node's shared pool (64 KiB from Node 24): a held message keeps no pool alive.
+      const grown = Buffer.allocUnsafeSlow(capacity);
       this.buffer.copy(grown, 0, 0, this.length);
       this.buffer = grown;
       this.owned = true;

@@ -9,7 +9,7 @@ import { type HttpContext, respondWithResource } from '../context.js';
 import { describeUpload, metadataOf } from '../upload-metadata.js';
 import { uploadMultipart } from './upload-multipart.js';
 
-const CreateBodySchema = z
+export const CreateBodySchema = z
   .object({
     filename: z.string().optional(),
     mimeType: z.string().optional(),

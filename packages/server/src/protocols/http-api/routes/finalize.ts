@@ -5,7 +5,7 @@ import { reopenUpload } from '../../shared/http/sessions.js';
 import { resourceChecksums, uploadChecksums } from '../checksum.js';
 import { type HttpContext, resourceIdOf, respondWithResource } from '../context.js';
 
-const CompleteBodySchema = z
+export const CompleteBodySchema = z
   .object({
     md5: z
       .string()
@@ -13,7 +13,7 @@ const CompleteBodySchema = z
       .optional(),
   })
   .strict();
-const FailBodySchema = z.object({ reason: z.string().max(1024).optional() }).strict();
+export const FailBodySchema = z.object({ reason: z.string().max(1024).optional() }).strict();
 
 /**
  * `POST /api/v1/resources/:id/complete` — ends an open (released) resource as COMPLETED

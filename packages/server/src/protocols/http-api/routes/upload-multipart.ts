@@ -36,6 +36,8 @@ const FILE_HIGH_WATER_MARK = 256 * 1024;
 interface FormFile {
   session: UploadSession | undefined;
   part: Readable;
+  /** The parser pushed the part's end (its data is all in the stream), read or not. */
+  ended: boolean;
   /** Its capability tokens, when access control issued them. */
   tokens: IssuedTokens | undefined;
   /** Copying its bytes into the session; undefined before and after. */
@@ -161,7 +163,13 @@ class MultipartUpload {
   }
 
   private onFile(part: Readable, filename: string, partType: string): void {
-    const file: FormFile = { part, tokens: undefined, session: undefined, pump: undefined, cutShort: undefined };
+    const file: FormFile = { part, ended: false, tokens: undefined, session: undefined, pump: undefined, cutShort: undefined };
+    // Readable has no public "end pushed" flag ('end' comes only after the last read): the parser's push(null) says it.
+    const push = part.push.bind(part);
+    part.push = (chunk: unknown, encoding?: BufferEncoding) => {
+      if (chunk === null) file.ended = true;
+      return push(chunk, encoding);
+    };
     part.on('error', (err: Error) => {
       file.cutShort ??= err;
     });
@@ -222,7 +230,7 @@ class MultipartUpload {
 
   /** On a parser error, every file part whose data had not ended is incomplete. */
   private markCutShort(err: Error): void {
-    for (const file of this.files) if (!producerEnded(file.part)) file.cutShort ??= err;
+    for (const file of this.files) if (!file.ended) file.cutShort ??= err;
   }
 
   /**
@@ -245,15 +253,6 @@ class MultipartUpload {
       this.rejectRun(new SpoolError(failure.code, `${failure.message}${outcome}`, { ...failure.details, resources }, { cause: failure }));
     });
   }
-}
-
-/**
- * True once the stream's producer pushed its end, even if nobody read up to it yet.
- * Readable has no public flag for this ('end' comes only after the last read), so this
- * reads the stream state Node has kept under the same name since streams2.
- */
-function producerEnded(stream: Readable): boolean {
-  return (stream as Readable & { _readableState?: { ended?: boolean } })._readableState?.ended === true;
 }
 
 /** `POST /api/v1/resources` with a multipart/form-data body: 201 `{"resources": [...]}` in form order. */

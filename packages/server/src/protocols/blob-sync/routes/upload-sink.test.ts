@@ -92,6 +92,19 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
     }
   }
 
+  /** What `run` resolves to, and the most upload sessions the core held open meanwhile. */
+  async function mostOpenDuring<T>(run: () => Promise<T>): Promise<[T, number]> {
+    let mostOpen = 0;
+    const watch = setInterval(() => {
+      mostOpen = Math.max(mostOpen, core.activeUploads);
+    }, 0);
+    try {
+      return [await run(), mostOpen];
+    } finally {
+      clearInterval(watch);
+    }
+  }
+
   async function storedBytes(space: BlobSpaceRef, id: string): Promise<Buffer | undefined> {
     const record = await blobs.find(blobIn(space, id));
     if (!record) return undefined;
@@ -165,13 +178,8 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
 
   it('stores small blobs without an upload session, and refuses one whose id was taken meanwhile (409), keeping the others', async () => {
     const space = freshSpace();
-    let mostOpen = 0;
-    const watch = setInterval(() => {
-      mostOpen = Math.max(mostOpen, core.activeUploads);
-    }, 0);
     const list = Array.from({ length: 50 }, (_, i): [string, Buffer] => [`s${i}`, Buffer.alloc(i * 20, i)]);
-    const result = await upload(space, chunked(bodyOf(list), [10, 500, 501, 9000]), { window: 8 });
-    clearInterval(watch);
+    const [result, mostOpen] = await mostOpenDuring(() => upload(space, chunked(bodyOf(list), [10, 500, 501, 9000]), { window: 8 }));
     expect(result).to.deep.equal({ stored: 50 });
     expect(mostOpen).to.equal(0);
     for (const [id, bytes] of list) expect(await storedBytes(space, id), id).to.deep.equal(bytes);
@@ -222,13 +230,8 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
 
   it('holds one blob open at a time without a window (maxActiveUploads)', async () => {
     const space = freshSpace();
-    let mostOpen = 0;
-    const watch = setInterval(() => {
-      mostOpen = Math.max(mostOpen, core.activeUploads);
-    }, 0);
     const list = Array.from({ length: 20 }, (_, i): [string, Buffer] => [`w${i}`, Buffer.alloc(i * 10, i)]);
-    const result = await upload(space, chunked(bodyOf(list), [50, 51, 300, 301, 1000]), { window: 0 });
-    clearInterval(watch);
+    const [result, mostOpen] = await mostOpenDuring(() => upload(space, chunked(bodyOf(list), [50, 51, 300, 301, 1000]), { window: 0 }));
     expect(result).to.deep.equal({ stored: 20 });
     expect(mostOpen).to.be.at.most(1);
   });

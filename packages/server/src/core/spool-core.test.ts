@@ -492,6 +492,53 @@ describe('SpoolCore', () => {
   });
 });
 
+describe('SpoolCore.storeWhole (small resources known whole)', () => {
+  const blobMeta = { filename: 'b', mimeType: 'application/octet-stream', supportsLineAccess: false };
+
+  it('stores, records COMPLETED and publishes it once, without an upload session; a name unique forever is refused again', async () => {
+    const { core } = await openCore();
+    const seen: ResourceStatus[] = [];
+    await core.subscribeContext('sync-1', (s) => seen.push(s));
+    const record = await core.storeWhole(
+      blobMeta,
+      { name: 'blobs/one', uniqueName: 'always', contextId: 'sync-1' },
+      Buffer.from('ciphertext'),
+    );
+    expect(record).to.include({ state: 'COMPLETED', size: 10, name: 'blobs/one' });
+    expect(core.activeUploads).to.equal(0);
+    expect((await core.read(record.id, 0, 10)).toString()).to.equal('ciphertext');
+    expect(seen.map((s) => [s.state, s.size])).to.deep.equal([['COMPLETED', 10]]);
+    const empty = await core.storeWhole(blobMeta, {}, Buffer.alloc(0));
+    expect(await core.getStatus(empty.id)).to.include({ state: 'COMPLETED', size: 0 });
+    const again = await core
+      .storeWhole(blobMeta, { name: 'blobs/one', uniqueName: 'always' }, Buffer.from('x'))
+      .catch((e: SpoolError) => e);
+    expect((again as SpoolError).code).to.equal('NAME_TAKEN');
+    await core.close();
+  });
+
+  it('leaves nothing behind when the bytes cannot be written: the resource is deleted, the error thrown', async () => {
+    const { core } = await openCore(
+      undefined,
+      {},
+      {
+        wrap: (real) => ({
+          ...real,
+          store: appendingThrough(real.store, async () => {
+            throw new Error('disk on fire');
+          }),
+        }),
+      },
+    );
+    const failed = await core.storeWhole(blobMeta, { name: 'blobs/two' }, Buffer.from('lost')).catch((e: Error) => e);
+    expect((failed as Error).message).to.match(/disk on fire/);
+    expect(await core.list({ nameStartsWith: 'blobs/' })).to.deep.equal([]);
+    // The name is free again.
+    expect(await core.storeWhole(blobMeta, { name: 'blobs/two', uniqueName: 'always' }, Buffer.alloc(0)).then((r) => r.size)).to.equal(0);
+    await core.close();
+  });
+});
+
 describe('SpoolCore upload idle timeout', () => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

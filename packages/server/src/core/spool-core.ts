@@ -446,19 +446,72 @@ export class SpoolCore {
 
   /** Registers a resource (INITIATED) and returns its writer. Validates the metadata. */
   async createUpload(metadata: unknown, options: CreateUploadOptions = {}): Promise<UploadSession> {
-    const parsed = ResourceMetadataSchema.safeParse(metadata);
-    if (!parsed.success) throw new InvalidMetadataError(`Invalid metadata: ${describeZodError(parsed.error)}`);
     const { maxActiveUploads } = this.options;
     if (maxActiveUploads > 0 && this.active.size >= maxActiveUploads) {
       throw new QuotaExceededError(`Too many uploads in progress (limit ${maxActiveUploads})`, { limit: maxActiveUploads });
     }
-    const { catalog } = this;
-    const { logger } = this.deps;
+    const { record, lease } = await this.register(metadata, options);
+    const session = await this.attachWriter(record, lease, { checksums: checksumAlgorithms(options.checksum) });
+    this.deps.logger.info('upload created', { resourceId: record.id, filename: record.filename, contextId: record.contextId });
+    await this.publish(record, session.status);
+    return session;
+  }
+
+  /**
+   * Stores a resource whose bytes are all known and small (a blob of a stream upload):
+   * registered, written, made durable (`syncOnCheckpoint`) and recorded COMPLETED in one
+   * call, without an UploadSession (no timers, no queue, no hashes: checksums as
+   * `checksum: false`) and with one status published. Followers see it only once
+   * COMPLETED. If writing or recording fails, the resource is deleted and the error
+   * thrown: nothing half-stored stays. NAME_TAKEN like `createUpload`.
+   */
+  async storeWhole(
+    metadata: unknown,
+    options: Omit<CreateUploadOptions, 'checksum' | 'resumable'>,
+    bytes: Buffer,
+  ): Promise<ResourceRecord> {
+    const { record, lease } = await this.register(metadata, options);
+    const { store, logger } = this.deps;
+    let completed: ResourceRecord;
+    try {
+      const writer = await store.openWriter(record.id, { at: 0, fence: lease.token });
+      try {
+        if (bytes.length > 0) await writer.append([bytes]);
+        if (this.options.syncOnCheckpoint) await writer.sync();
+      } finally {
+        await writer.close().catch(() => undefined);
+      }
+      completed = await this.catalog.checkpoint(record.id, {
+        size: bytes.length,
+        newlines: 0,
+        lines: 0,
+        state: TransferState.COMPLETED,
+        checksum: null,
+        error: null,
+        indexEntries: [],
+        fence: lease.token,
+      });
+    } catch (err) {
+      logger.warn('storing a whole resource failed', { resourceId: record.id, error: (err as Error).message });
+      await this.delete(record.id).catch(() => undefined);
+      throw err;
+    } finally {
+      await lease.release();
+    }
+    logger.debug('resource stored whole', { resourceId: record.id, size: bytes.length });
+    await this.publish(completed, statusOf(completed));
+    return completed;
+  }
+
+  /** Validates the metadata and records a new resource (INITIATED) under its writer's lease. */
+  private async register(metadata: unknown, options: CreateUploadOptions): Promise<{ record: ResourceRecord; lease: WriterLease }> {
+    const parsed = ResourceMetadataSchema.safeParse(metadata);
+    if (!parsed.success) throw new InvalidMetadataError(`Invalid metadata: ${describeZodError(parsed.error)}`);
     const name = options.name ? validateResourceName(options.name) : null;
     const id = uuidv7();
     // Held before the resource exists: a node recovering at that moment must not take it for an orphan.
     const lease = await this.leases.acquire(id);
-    const record = await catalog
+    const record = await this.catalog
       .create(
         {
           ...parsed.data,
@@ -476,10 +529,7 @@ export class SpoolCore {
         await lease.release();
         throw err;
       });
-    const session = await this.attachWriter(record, lease, { checksums: checksumAlgorithms(options.checksum) });
-    logger.info('upload created', { resourceId: record.id, filename: record.filename, contextId: record.contextId });
-    await this.publish(record, session.status);
-    return session;
+    return { record, lease };
   }
 
   /**

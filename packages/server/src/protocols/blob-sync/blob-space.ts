@@ -24,6 +24,25 @@ export function blobExists(ids: readonly string[]): BlobError {
   });
 }
 
+function blobMetadata(blob: BlobRef) {
+  return { filename: blob.id, mimeType: 'application/octet-stream', supportsLineAccess: false };
+}
+
+/** A name unique forever: a blob id is stored once, never reused. */
+function blobOptions(blob: BlobRef) {
+  return { name: blobResourceName(blob), uniqueName: 'always' as const };
+}
+
+/** `create`, with NAME_TAKEN told as the blob API's 409. */
+async function refuseTaken<T>(blob: BlobRef, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    if (err instanceof SpoolError && err.code === ErrorCode.NAME_TAKEN) throw blobExists([blob.id]);
+    throw err;
+  }
+}
+
 /**
  * The blobs of every user as core resources (blob-names.ts): one resource per blob,
  * created with a name unique forever, binary (no line index), without an MD5 (blobs are
@@ -101,16 +120,7 @@ export class BlobSpace {
 
   /** Registers a blob and returns its writer; 409 if the id exists (in any state). */
   async create(blob: BlobRef): Promise<UploadSession> {
-    let session: UploadSession;
-    try {
-      session = await this.core.createUpload(
-        { filename: blob.id, mimeType: 'application/octet-stream', supportsLineAccess: false },
-        { name: blobResourceName(blob), uniqueName: 'always', checksum: false },
-      );
-    } catch (err) {
-      if (err instanceof SpoolError && err.code === ErrorCode.NAME_TAKEN) throw blobExists([blob.id]);
-      throw err;
-    }
+    const session = await refuseTaken(blob, () => this.core.createUpload(blobMetadata(blob), { ...blobOptions(blob), checksum: false }));
     // The server may end an upload on its own (storage failure, deletion) while nobody
     // writes: without a listener that 'error' would throw. Writers learn it from their calls.
     session.on('error', (err: Error) =>
@@ -118,6 +128,14 @@ export class BlobSpace {
     );
     this.counted('created');
     return session;
+  }
+
+  /**
+   * Stores a blob whose bytes are all here (a small blob of a stream upload) in one core
+   * call: COMPLETED once it resolves, nothing stored if it rejects. 409 if the id exists.
+   */
+  storeWhole(blob: BlobRef, bytes: Buffer): Promise<ResourceRecord> {
+    return refuseTaken(blob, () => this.core.storeWhole(blobMetadata(blob), blobOptions(blob), bytes));
   }
 
   /** Ends an unfinished blob: FAILED with `reason` (followers learn it), then deleted (its id is free again). */

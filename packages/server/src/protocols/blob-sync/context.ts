@@ -13,5 +13,8 @@ export interface BlobContext {
   quota: BlobQuota;
 }
 
-/** A blob at most this large is read whole at once (its tag comes from the same read); larger ones are streamed. */
+/**
+ * A blob at most this large is read whole at once (its tag comes from the same read), and
+ * in a stream upload collected whole and stored in one core call; larger ones are streamed.
+ */
 export const SMALL_BLOB_BYTES = 64 * 1024;

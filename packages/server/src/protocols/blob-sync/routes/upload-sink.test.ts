@@ -65,13 +65,19 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
   async function upload(
     space: BlobSpaceRef,
     chunks: Buffer[],
-    options: { window?: number; maxListBytes?: number; admit?: (entries: readonly BlobUploadEntry[]) => Promise<void> } = {},
+    options: {
+      window?: number;
+      maxListBytes?: number;
+      smallBlobBytes?: number;
+      admit?: (entries: readonly BlobUploadEntry[]) => Promise<void>;
+    } = {},
   ): Promise<{ stored: number; error?: BlobError | Error }> {
     const sink = new BlobUploadSink({
       blobs,
       space,
       maxListBytes: options.maxListBytes ?? 1024 * 1024,
       window: options.window ?? 4,
+      ...(options.smallBlobBytes === undefined ? {} : { smallBlobBytes: options.smallBlobBytes }),
       admit: options.admit ?? (async () => undefined),
     });
     try {
@@ -86,6 +92,19 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
     }
   }
 
+  /** What `run` resolves to, and the most upload sessions the core held open meanwhile. */
+  async function mostOpenDuring<T>(run: () => Promise<T>): Promise<[T, number]> {
+    let mostOpen = 0;
+    const watch = setInterval(() => {
+      mostOpen = Math.max(mostOpen, core.activeUploads);
+    }, 0);
+    try {
+      return [await run(), mostOpen];
+    } finally {
+      clearInterval(watch);
+    }
+  }
+
   async function storedBytes(space: BlobSpaceRef, id: string): Promise<Buffer | undefined> {
     const record = await blobs.find(blobIn(space, id));
     if (!record) return undefined;
@@ -93,16 +112,17 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
     return core.read(record.id, 0, record.size);
   }
 
-  it('stores every blob byte for byte whatever the chunking (fuzzed: sizes 0 … 3000, any cuts)', async () => {
+  it('stores every blob byte for byte whatever the chunking, small (stored whole) or not (fuzzed: sizes 0 … 3000, any cuts)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 8 }),
         fc.array(fc.nat({ max: 30_000 }), { maxLength: 12 }),
         fc.integer({ min: 0, max: 3 }),
-        async (contents, cuts, window) => {
+        fc.constantFrom(0, 1500, 3000),
+        async (contents, cuts, window, smallBlobBytes) => {
           const space = freshSpace();
           const list = contents.map((bytes, i): [string, Buffer] => [`b${i}`, Buffer.from(bytes)]);
-          const result = await upload(space, chunked(bodyOf(list), cuts), { window });
+          const result = await upload(space, chunked(bodyOf(list), cuts), { window, smallBlobBytes });
           expect(result.error).to.equal(undefined);
           expect(result.stored).to.equal(list.length);
           for (const [id, bytes] of list) expect(await storedBytes(space, id), id).to.deep.equal(bytes);
@@ -156,6 +176,30 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
     expect(await blobs.find(blobIn(space, 'third'))).to.equal(undefined);
   });
 
+  it('stores small blobs without an upload session, and refuses one whose id was taken meanwhile (409), keeping the others', async () => {
+    const space = freshSpace();
+    const list = Array.from({ length: 50 }, (_, i): [string, Buffer] => [`s${i}`, Buffer.alloc(i * 20, i)]);
+    const [result, mostOpen] = await mostOpenDuring(() => upload(space, chunked(bodyOf(list), [10, 500, 501, 9000]), { window: 8 }));
+    expect(result).to.deep.equal({ stored: 50 });
+    expect(mostOpen).to.equal(0);
+    for (const [id, bytes] of list) expect(await storedBytes(space, id), id).to.deep.equal(bytes);
+    // Admitted, then taken by another writer before its bytes came: 409, nothing half-stored.
+    const again = freshSpace();
+    await blobs.storeWhole(blobIn(again, 'taken'), Buffer.from('first'));
+    const raced = await upload(again, [
+      bodyOf([
+        ['free', Buffer.from('ok')],
+        ['taken', Buffer.from('second')],
+      ]),
+    ]);
+    expect((raced.error as BlobError).status).to.equal(409);
+    expect(raced.stored).to.equal(1);
+    expect((await storedBytes(again, 'taken'))?.toString()).to.equal('first');
+    expect((await storedBytes(again, 'free'))?.toString()).to.equal('ok');
+    const left = await core.list({ nameStartsWith: `blob-sync/u/${again.namespace}/` });
+    expect(left.map((record) => record.state)).to.deep.equal([TransferState.COMPLETED, TransferState.COMPLETED]);
+  });
+
   it('refuses bytes past the last blob (400), keeping the complete blobs', async () => {
     const space = freshSpace();
     const result = await upload(space, [bodyOf([['only', Buffer.from('abc')]]), Buffer.from('extra')]);
@@ -186,13 +230,8 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
 
   it('holds one blob open at a time without a window (maxActiveUploads)', async () => {
     const space = freshSpace();
-    let mostOpen = 0;
-    const watch = setInterval(() => {
-      mostOpen = Math.max(mostOpen, core.activeUploads);
-    }, 0);
     const list = Array.from({ length: 20 }, (_, i): [string, Buffer] => [`w${i}`, Buffer.alloc(i * 10, i)]);
-    const result = await upload(space, chunked(bodyOf(list), [50, 51, 300, 301, 1000]), { window: 0 });
-    clearInterval(watch);
+    const [result, mostOpen] = await mostOpenDuring(() => upload(space, chunked(bodyOf(list), [50, 51, 300, 301, 1000]), { window: 0 }));
     expect(result).to.deep.equal({ stored: 20 });
     expect(mostOpen).to.be.at.most(1);
   });

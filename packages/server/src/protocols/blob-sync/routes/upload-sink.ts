@@ -4,6 +4,7 @@ import type { UploadSession } from '../../../core/upload-session.js';
 import type { ChunkSink } from '../../../transport/http/body-pump.js';
 import { type BlobSpaceRef, blobIn } from '../blob-names.js';
 import type { BlobSpace } from '../blob-space.js';
+import { SMALL_BLOB_BYTES } from '../context.js';
 import { BlobError, invalidRequest } from '../errors.js';
 
 const NEWLINE = 0x0a;
@@ -20,22 +21,31 @@ export interface BlobUploadSinkOptions {
    * next ones arrive (0: one blob open at a time, for `maxActiveUploads`).
    */
   window: number;
+  /**
+   * Largest blob collected whole and stored in one core call, without an upload session
+   * (default SMALL_BLOB_BYTES; none without a window). Memory: at most `window` such blobs.
+   */
+  smallBlobBytes?: number;
 }
 
 /** The blob being written: how many of its bytes are still to come. */
 interface CurrentBlob {
   readonly id: string;
   readonly size: number;
-  readonly session: UploadSession;
+  /** Where a large blob's bytes go as they arrive. */
+  readonly session?: UploadSession;
+  /** A small blob's bytes, collected until its last one (then stored whole). */
+  readonly parts?: Buffer[];
   remaining: number;
 }
 
 /**
  * Where an upload stream's body goes (the request body pump feeds it, with its
  * back-pressure, idle timeout and deadline): the first line is collected (bounded) and
- * parsed, the list admitted, then exactly `size` bytes go into each blob's UploadSession,
- * each finished as soon as its last byte is in, the next created as soon as the previous
- * is complete. `write` returns false while something is awaited (a blob being created, a
+ * parsed, the list admitted, then exactly `size` bytes go into each blob: a large one's
+ * UploadSession (created ahead, finished as soon as its last byte is in), a small one
+ * collected and stored whole in one core call (`BlobSpace.storeWhole`) while the next
+ * arrive. `write` returns false while something is awaited (a blob being created, a
  * session draining to disk, the list being checked): the pump pauses the client until
  * 'drain'. Memory: the first line, and at most what the pump hands over while paused.
  *
@@ -115,8 +125,8 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
   async abort(reason: string): Promise<number> {
     this.failure ??= new Error(reason);
     const ahead = await Promise.allSettled(this.created.splice(0));
-    const unfinished = ahead.flatMap((result) => (result.status === 'fulfilled' ? [result.value.session] : []));
-    if (this.current) unfinished.push(this.current.session);
+    const unfinished = ahead.flatMap((result) => (result.status === 'fulfilled' && result.value.session ? [result.value.session] : []));
+    if (this.current?.session) unfinished.push(this.current.session);
     this.current = undefined;
     await Promise.allSettled(this.finishing);
     unfinished.push(...this.unfinished);
@@ -127,6 +137,7 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
   /** Processes queued bytes until one needs an await (or none is left). */
   private work(): void {
     while (!this.busy && this.failure === undefined) {
+      if (this.current === undefined && this.created.length === 0 && this.takeSmall()) continue;
       if (this.current === undefined && this.createAhead()) {
         // Taken off the list only once created: until then `abort` finds it there.
         this.await(this.created[0] as Promise<CurrentBlob>, (current) => {
@@ -155,15 +166,19 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
       }
       const part = this.take(current.remaining);
       current.remaining -= part.length;
-      let more: boolean;
-      try {
-        more = current.session.write(part);
-      } catch (err) {
-        this.fail(err);
-        return;
+      const { session } = current;
+      let more = true;
+      if (session === undefined) current.parts?.push(part);
+      else {
+        try {
+          more = session.write(part);
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
       }
       if (current.remaining === 0) this.complete(current);
-      else if (!more) this.await(new Promise<void>((resolve) => current.session.once('drain', resolve)));
+      else if (!more) this.await(new Promise<void>((resolve) => session?.once('drain', resolve)));
     }
     if (this.busy || this.queue.length > 0) return;
     this.onIdle?.();
@@ -213,14 +228,33 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
     });
   }
 
-  /** Starts creating the next blobs, up to the window; true if one is (being) created for the writer to take. */
+  private isSmall([, size]: BlobUploadEntry): boolean {
+    return this.options.window > 0 && size <= (this.options.smallBlobBytes ?? SMALL_BLOB_BYTES);
+  }
+
+  /** The next blob, if small (and a window allows storing it whole): its bytes are collected, nothing awaited. */
+  private takeSmall(): boolean {
+    const entry = this.entries?.[this.next];
+    if (entry === undefined || !this.isSmall(entry)) return false;
+    this.next++;
+    const [id, size] = entry;
+    const current: CurrentBlob = { id, size, parts: [], remaining: size };
+    this.current = current;
+    if (size === 0) this.complete(current);
+    return true;
+  }
+
+  /** Starts creating the next blobs, up to the window (large ones: a small one is taken when reached); true if one is (being) created for the writer to take. */
   private createAhead(): boolean {
     const entries = this.entries;
     if (entries === undefined) return false;
     // Without a window, one blob is open at a time: the next is created once the current one ended.
     const ahead = this.options.window > 0 ? this.options.window : this.current === undefined ? 1 : 0;
     while (this.next < entries.length && this.created.length < ahead) {
-      const created = this.create(entries[this.next++] as BlobUploadEntry);
+      const entry = entries[this.next] as BlobUploadEntry;
+      if (this.isSmall(entry)) break;
+      this.next++;
+      const created = this.create(entry);
       // Reported when the writer reaches it (or discarded by abort), never unhandled.
       created.catch(() => undefined);
       this.created.push(created);
@@ -237,15 +271,17 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
   /** The blob's last byte is in: its end is recorded while the next blob arrives (within the window). */
   private complete(current: CurrentBlob): void {
     this.current = undefined;
-    const finished = current.session.finish().then(
-      () => {
-        this.stored++;
-      },
-      (err: unknown) => {
-        this.unfinished.push(current.session);
-        throw err;
-      },
-    );
+    const { session, parts } = current;
+    const count = () => {
+      this.stored++;
+    };
+    const finished =
+      session === undefined
+        ? this.options.blobs.storeWhole(blobIn(this.options.space, current.id), Buffer.concat(parts ?? [])).then(count)
+        : session.finish().then(count, (err: unknown) => {
+            this.unfinished.push(session);
+            throw err;
+          });
     finished.catch((err: unknown) => this.fail(err));
     this.finishing.push(finished);
     if (this.finishing.length > this.options.window) this.await(this.finishing.shift() as Promise<void>);

@@ -1,4 +1,4 @@
-import { closeSync, promises as fs, openSync, readSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageFailureError } from '@spool/common';
@@ -94,31 +94,6 @@ export interface FileByteStoreOptions {
 export const DEFAULT_READ_HANDLES = 64;
 
 /** The embedded byte store: one file per resource under `<dataDir>/blobs`. */
-/**
- * A read this small of a file without a cached handle (a small blob of a stream download,
- * one read per file) blocks: open, read and close on this thread cost ≈20 µs from the page
- * cache, against ≈180 µs of this thread's CPU to hand the three calls to the thread pool
- * and take their results back (measured on this project's 2-core VM). At most this many
- * bytes wait on the disk while the event loop does.
- */
-const BLOCKING_READ_BYTES = 64 * 1024;
-
-/** `buffer.length` bytes of `file` from `start`, with blocking calls; `short()` if it holds fewer. */
-function readBlocking(file: string, buffer: Buffer, start: number, short: () => Error): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    let filled = 0;
-    while (filled < buffer.length) {
-      const bytesRead = readSync(fd, buffer, filled, buffer.length - filled, start + filled);
-      if (bytesRead === 0) throw short();
-      filled += bytesRead;
-    }
-    return buffer;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export class FileByteStore implements ByteStore {
   private readonly dir: string;
   private ready: Promise<void> | undefined;
@@ -188,13 +163,11 @@ export class FileByteStore implements ByteStore {
     const length = Math.max(0, end - start);
     const buffer = Buffer.allocUnsafe(length);
     if (length === 0) return buffer;
-    const short = () => new StorageFailureError(`Resource ${id} holds fewer bytes than ${end}`);
-    if (length <= BLOCKING_READ_BYTES && !this.handles.has(id)) return readBlocking(this.pathOf(id), buffer, start, short);
     return this.handles.use(id, this.pathOf(id), async (handle) => {
       let filled = 0;
       while (filled < length) {
         const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
-        if (bytesRead === 0) throw short();
+        if (bytesRead === 0) throw new StorageFailureError(`Resource ${id} holds fewer bytes than ${end}`);
         filled += bytesRead;
       }
       return buffer;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, configHelp, wantsHelp } from './config/load.js';
+import { retainFreedMemory } from './malloc-tuning.js';
 import { startServer } from './server.js';
 
 // `pnpm start -- --port 9000` passes the `--` through: it separates nothing here.
@@ -8,6 +9,7 @@ if (wantsHelp(argv)) {
   process.stdout.write(`${configHelp()}\n`);
   process.exit(0);
 }
+retainFreedMemory();
 try {
   const server = await startServer({}, { argv, env: process.env });
   let stopping = false;

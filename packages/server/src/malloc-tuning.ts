@@ -15,7 +15,7 @@ export const MALLOC_PRIMING_BYTES = 31 * 1024 * 1024;
  * (docs/benchmarks.md, "pipe"). One block allocated and dropped here moves the threshold,
  * as `MALLOC_TRIM_THRESHOLD_=65011712` would; glibc ignores it when the
  * `MALLOC_*_` variables were set (tune there), and other allocators are not affected.
- * Peak memory is not raised (the GC frees at the same points); idle RSS may stay higher.
+ * The cost: up to ~62 MiB of freed heap may stay resident (upload peaks +4–6 MB).
  */
 export function retainFreedMemory(): void {
   // Never touched, so never resident; freed (and the thresholds moved) at the next GC.

@@ -1,4 +1,5 @@
 import { ConfigError } from './config/load.js';
+import { retainFreedMemory } from './malloc-tuning.js';
 import { type SpoolServer, startServer } from './server.js';
 
 /**
@@ -10,6 +11,8 @@ import { type SpoolServer, startServer } from './server.js';
 export async function serveUntilSignal(program: string, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<SpoolServer | undefined> {
   // Listen for signals before starting: one that comes while the server starts (it logs
   // where it listens before startServer resolves) stops it as soon as it is up.
+  // A server process (not an embedding program) keeps freed heap instead of refaulting it.
+  retainFreedMemory();
   let server: SpoolServer | undefined;
   let signalled: string | undefined;
   const stop = (signal: string) => {

@@ -255,8 +255,9 @@ describe('Rendezvous: the http-rendezvous API', function () {
     const listed = (await request(`${base}/stream`)).json<(SessionJson & { resource_id: string })[]>();
     const mine = listed.find((s) => s.id === id);
     expect(mine?.state).to.equal('STREAMING');
-    const resourceId = await eventually(async () => (await status(id)) as SessionJson & { resource_id: string | null }).then(
-      (s) => s.resource_id as string,
+    // The pair forms (STREAMING) before its core resource is registered: wait for the id.
+    const resourceId = await eventually(
+      async () => ((await status(id)) as SessionJson & { resource_id: string | null }).resource_id ?? undefined,
     );
     const record = await server.core.getRecord(resourceId);
     expect(record.state).to.equal('INITIATED');

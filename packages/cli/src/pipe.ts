@@ -33,7 +33,11 @@ export function addPipeCommands(program: Command, settingsOf: SettingsOf): void 
         duplex: 'half',
       } as RequestInit);
       if (!response.ok) throw await refusal(response, `PUT ${url.pathname}`);
-      await response.body?.cancel();
+      // The answer comes at once and tells the transfer's progress until it ends: read it to
+      // the end (cancelling it would abort the request, and with it the body still sending).
+      const report = await response.text();
+      const error = report.split('\n').find((line) => line.startsWith('[ERROR]'));
+      if (error) throw new CliError(`PUT ${url.pathname}: ${error.replace(/^\[ERROR\]\s*/, '')}`, EXIT.CONNECTION);
     });
 
   program

@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { BlobStreamDecoder } from '@spool/common';
 import { expect } from 'chai';
-import { type CliServer, freePort, rssOf, startCli } from './helpers/cli-process.js';
+import { type CliServer, freePort, MEASURED_LAUNCH, rssOf, startCli } from './helpers/cli-process.js';
 import { request } from './helpers/http-client.js';
 import { freshDataDir } from './helpers/server.js';
 
@@ -31,7 +31,7 @@ describe('Blob sync: memory of a slow reader', function () {
   before(async function () {
     if (process.platform !== 'linux') this.skip();
     const port = await freePort();
-    cli = await startCli({ SPOOL_PORT: String(port), SPOOL_DATA_DIR: freshDataDir() });
+    cli = await startCli({ SPOOL_PORT: String(port), SPOOL_DATA_DIR: freshDataDir() }, undefined, MEASURED_LAUNCH);
   });
   after(() => cli?.child.kill('SIGTERM'));
 

@@ -1,15 +1,15 @@
 /**
  * Bounded memory of a pipe, measured on the server as users run it (its own process): a
- * 100 MB transfer to a deliberately slow receiver leaves the server's RSS flat — the
+ * 256 MB transfer to a deliberately slow receiver leaves the server's RSS flat — the
  * sender is held back to the receiver's pace instead of being read ahead into memory.
  */
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { type CliServer, freePort, rssOf, startCli } from './helpers/cli-process.js';
+import { type CliServer, freePort, MEASURED_LAUNCH, rssOf, startCli } from './helpers/cli-process.js';
 import { freshDataDir } from './helpers/server.js';
 
-const TOTAL = 100 * 1024 * 1024;
+const TOTAL = 256 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 
 /** Byte `i` of the transfer is `i % 251`: checkable without keeping it. */
@@ -30,11 +30,11 @@ describe('Pipe: memory with a slow receiver', function () {
   let cli: CliServer;
   before(async function () {
     if (process.platform !== 'linux') this.skip();
-    cli = await startCli({ SPOOL_PORT: String(await freePort()), SPOOL_DATA_DIR: freshDataDir() });
+    cli = await startCli({ SPOOL_PORT: String(await freePort()), SPOOL_DATA_DIR: freshDataDir() }, undefined, MEASURED_LAUNCH);
   });
   after(() => cli?.child.kill('SIGTERM'));
 
-  it('keeps the server RSS flat while a slow receiver takes 100 MB', async () => {
+  it('keeps the server RSS flat while a slow receiver takes 256 MB', async () => {
     const url = `${cli.url}/pipe/memory/big.bin`;
     const pid = cli.child.pid as number;
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -86,8 +86,10 @@ describe('Pipe: memory with a slow receiver', function () {
     expect(progress).to.include('[INFO] Sent successfully!');
     const growth = peak - baseline;
     console.log(`      RSS ${(baseline / 1048576).toFixed(1)} MiB → peak ${(peak / 1048576).toFixed(1)} MiB`);
-    // A server reading ahead would hold the whole 100 MB during the receiver's first pause; the
-    // pipe holds a few chunks (the rest of the growth is garbage not yet collected).
-    expect(growth, `RSS grew by ${(growth / 1048576).toFixed(1)} MiB`).to.be.below(50 * 1024 * 1024);
+    // A server reading ahead would hold the whole 256 MB during the receiver's first pause; the
+    // pipe holds a few chunks. The rest of the growth is garbage not yet collected: Node
+    // collects body buffers in bulk, ≈64 MiB at a time, and glibc keeps freed heap
+    // (malloc-tuning.ts) — hence a bound well above that, and far below the transfer.
+    expect(growth, `RSS grew by ${(growth / 1048576).toFixed(1)} MiB`).to.be.below(110 * 1024 * 1024);
   });
 });

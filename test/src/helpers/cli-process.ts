@@ -39,6 +39,13 @@ export interface Launch {
   cwd?: string;
 }
 
+/**
+ * A server whose RSS a test measures: V8's young generation pinned to 16 MiB (Node 20's
+ * size; Node 22 and 24 size it larger), so the figure is Spool's buffers, not the garbage
+ * a newer V8 lets pile up between collections.
+ */
+export const MEASURED_LAUNCH: Launch = { file: process.execPath, args: ['--max-semi-space-size=16', cli] };
+
 /** Starts the CLI with `env` (SPOOL_*); resolves once it logged where it listens. */
 export function startCli(
   env: Record<string, string>,

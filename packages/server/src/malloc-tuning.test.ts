@@ -44,6 +44,7 @@ describe('retainFreedMemory', function () {
   it("raises glibc's malloc thresholds: 1 MiB blocks come from the heap, whose freed top is kept", async function () {
     if (!glibc) this.skip();
     expect(await heapGrowth('default')).to.be.lessThan(8 * 1024 * 1024);
-    expect(await heapGrowth('tuned')).to.be.at.least(16 * 1024 * 1024);
+    // Nearly all 16 MiB (free space the heap already had may take a little of it).
+    expect(await heapGrowth('tuned')).to.be.at.least(12 * 1024 * 1024);
   });
 });

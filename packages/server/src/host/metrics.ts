@@ -215,11 +215,15 @@ export class ServerMetrics implements CoreMetrics {
       if (isEngineError(err)) this.backendErrors.inc({ backend, operation });
       throw err;
     };
+    // One wrapper per method, made on first use: writers' `write` is on the upload path.
+    const wrappers = new Map<string, (...args: unknown[]) => unknown>();
     return new Proxy(target, {
       get: (object, property) => {
         const value: unknown = Reflect.get(object, property, object);
         if (typeof value !== 'function' || typeof property !== 'string') return value;
-        return (...args: unknown[]) => {
+        const known = wrappers.get(property);
+        if (known) return known;
+        const wrapper = (...args: unknown[]) => {
           let result: unknown;
           try {
             result = (value as (...a: unknown[]) => unknown).apply(object, args);
@@ -239,6 +243,8 @@ export class ServerMetrics implements CoreMetrics {
           }
           return result;
         };
+        wrappers.set(property, wrapper);
+        return wrapper;
       },
     });
   }

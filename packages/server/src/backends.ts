@@ -4,6 +4,7 @@ import { parseOctalMode, type SpoolConfig } from './config/schema.js';
 import { CachingCatalog } from './core/catalog/caching-catalog.js';
 import type { Catalog } from './core/catalog/catalog.js';
 import { SqliteCatalog } from './core/catalog/sqlite-catalog.js';
+import { type KeyOwners, LocalKeyOwners } from './core/cluster/key-owners.js';
 import type { EventBus } from './core/events/event-bus.js';
 import { MemoryEventBus } from './core/events/memory-event-bus.js';
 import type { WriterLeases } from './core/leases/writer-leases.js';
@@ -16,6 +17,8 @@ import { createDirSync } from './core/storage/file-modes.js';
 /** The catalog, store, bus and leases the config chooses, and how to let go of what they share. */
 export interface Backends {
   deps: Omit<SpoolCoreDeps, 'logger' | 'access'>;
+  /** Which node owns a meeting point (pipes, rendezvous streams): Redis with events redis, else this node. */
+  owners: KeyOwners;
   /** Closes what the core does not (the PostgreSQL pool); after `SpoolCore.close`. */
   close(): Promise<void>;
 }
@@ -41,7 +44,7 @@ function localParts(config: SpoolConfig): { catalog: Catalog; store: ByteStore }
  */
 export async function openBackends(config: SpoolConfig, logger: Logger): Promise<Backends> {
   if (config.catalog === 'sqlite' && config.events === 'memory' && config.bytes === 'files') {
-    return { deps: embeddedDeps(config, logger), close: async () => undefined };
+    return { deps: embeddedDeps(config, logger), owners: new LocalKeyOwners(), close: async () => undefined };
   }
   const opened: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -56,13 +59,19 @@ export async function openBackends(config: SpoolConfig, logger: Logger): Promise
       db = connected;
     }
     let bus: EventBus;
+    let owners: KeyOwners;
     if (config.events === 'redis') {
       const { RedisEventBus } = await import('./core/events/redis-event-bus.js');
+      const { RedisKeyOwners } = await import('./core/cluster/redis-key-owners.js');
       const redis = await RedisEventBus.connect(config.redisUrl as string, config.redisKeyPrefix, logger);
       opened.push(() => redis.close());
       bus = redis;
+      const redisOwners = await RedisKeyOwners.connect(config.redisUrl as string, config.redisKeyPrefix, logger);
+      opened.push(() => redisOwners.close());
+      owners = redisOwners;
     } else {
       bus = new MemoryEventBus();
+      owners = new LocalKeyOwners();
     }
     let catalog: Catalog;
     let leases: WriterLeases | undefined;
@@ -94,9 +103,9 @@ export async function openBackends(config: SpoolConfig, logger: Logger): Promise
       if (config.catalog === 'postgres')
         logger.warn('bytes files keeps bytes on this node only: several nodes need bytes shared-dir or postgres');
     }
-    // The core closes catalog, store and bus (and leases); the pool goes after them.
-    opened.splice(0, opened.length, ...(db ? [() => (db as PostgresDatabase).release()] : []));
-    return { deps: { catalog, store, bus, ...(leases ? { leases } : {}) }, close: closeAll };
+    // The core closes catalog, store and bus (and leases); the pool and the key owners go after them.
+    opened.splice(0, opened.length, () => owners.close(), ...(db ? [() => (db as PostgresDatabase).release()] : []));
+    return { deps: { catalog, store, bus, ...(leases ? { leases } : {}) }, owners, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -4,6 +4,8 @@ import { openBackends } from './backends.js';
 import { type ConfigSources, loadConfig } from './config/load.js';
 import type { SpoolConfig, SpoolConfigInput } from './config/schema.js';
 import { AccessControl } from './core/access/access-control.js';
+import { LocalKeyOwners } from './core/cluster/key-owners.js';
+import { nodeUrlOf } from './core/cluster/node-url.js';
 import { SpoolCore, type SpoolCoreDeps } from './core/spool-core.js';
 import { type Host, HostUrls, startHost } from './host/host.js';
 import { ServerMetrics } from './host/metrics.js';
@@ -102,6 +104,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
   }
 
   const urls = new HostUrls(config.publicUrl);
+  const owners = backends?.owners ?? new LocalKeyOwners();
   const protocols = definitions.map((protocol) =>
     protocol.create({
       core: metrics.coreFor(protocol.name, core),
@@ -110,12 +113,14 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
       urls,
       metrics: metrics.forProtocol(protocol.name),
       lifecycle,
+      owners,
     }),
   );
   let host: Host;
   try {
     host = await startHost(protocols, { core, config, logger, urls, metrics });
     connections = () => host.connections.byProtocol();
+    owners.attach(nodeUrlOf(config, host.port));
     lifecycle.state = 'serving';
   } catch (err) {
     await core.close();

@@ -289,6 +289,12 @@ export const ConfigSchema = z
       .describe(
         'bytes shared-dir: fdatasync each checkpoint so other nodes see the bytes (NFS/EFS need it); false where the file system is coherent (CephFS, a local directory)',
       ),
+    nodeUrl: z
+      .url({ protocol: /^http$/ })
+      .optional()
+      .describe(
+        "Cluster: the URL other nodes reach this node at directly (http://10.0.0.5:8080), where a pipe or rendezvous party arriving at another node is forwarded; default: http://<host>:<port>, with host 0.0.0.0 or :: this machine's first non-internal IPv4 address",
+      ),
     writerLeaseTtlMs: z.coerce
       .number()
       .int()

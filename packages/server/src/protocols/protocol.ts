@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
 import type { SpoolConfig } from '../config/schema.js';
 import type { OwnerOfName, Principal } from '../core/access/access-control.js';
+import type { KeyOwners } from '../core/cluster/key-owners.js';
 import type { SpoolCore } from '../core/spool-core.js';
 import type { ProtocolMetrics } from '../host/metrics.js';
 import type { HttpErrorResponse } from '../transport/http/errors.js';
@@ -78,6 +79,8 @@ export interface ProtocolDeps {
   metrics: ProtocolMetrics;
   /** Where the server is in its life (readiness). */
   lifecycle: Lifecycle;
+  /** Which node of a cluster owns a meeting point (one node: always this one). */
+  owners: KeyOwners;
 }
 
 /** `starting` until every listener is up, `serving`, then `stopping` from the start of shutdown. */

@@ -1,14 +1,10 @@
-import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'winston';
-import { redactUrl } from '../redact-url.js';
+import { connectRedis } from '../redis-clients.js';
 import type { BusListener, EventBus } from './event-bus.js';
 
 /** Channels whose newest message waits for Redis to come back; beyond, the oldest waiting ones are dropped (logged). */
 const MAX_WAITING_CHANNELS = 10_000;
-/** Longest pause between two reconnect attempts. */
-const MAX_RECONNECT_DELAY_MS = 1_000;
-/** How long a start waits for Redis before it fails. */
-const CONNECT_TIMEOUT_MS = 5_000;
 
 interface Channel {
   readonly listeners: Set<BusListener<unknown>>;
@@ -72,33 +68,8 @@ export class RedisEventBus implements EventBus {
 
   /** Connects both connections, failing with a message naming the server if Redis cannot be reached. */
   static async connect(url: string, keyPrefix: string, logger: Logger): Promise<RedisEventBus> {
-    const { Redis } = await import('ioredis');
-    let started = false;
-    const options: RedisOptions = {
-      lazyConnect: true,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      // At start, no retry: a misconfigured or absent Redis stops the start. After, retry forever.
-      retryStrategy: (times) => (started ? Math.min(times * 100, MAX_RECONNECT_DELAY_MS) : null),
-      // A publish while Redis is away fails at once (and waits in `waiting`) instead of queueing unbounded.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-    };
-    const pub = new Redis(url, options);
-    const sub = new Redis(url, { ...options, enableOfflineQueue: true });
-    // The failure is reported by connect() below; the instance's listeners are set once it is up.
-    const ignore = () => undefined;
-    pub.on('error', ignore);
-    sub.on('error', ignore);
-    try {
-      await Promise.all([pub.connect(), sub.connect()]);
-    } catch (err) {
-      pub.disconnect();
-      sub.disconnect();
-      throw new Error(`Cannot use Redis at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
-    }
-    started = true;
-    pub.off('error', ignore);
-    sub.off('error', ignore);
+    // A publish while Redis is away fails at once (and waits in `waiting`) instead of queueing unbounded.
+    const [pub, sub] = (await connectRedis(url, [{}, { enableOfflineQueue: true }])) as [RedisClient, RedisClient];
     return new RedisEventBus(pub, sub, keyPrefix, logger);
   }
 

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { Request, Response } from 'express';
 import winston from 'winston';
 import type { SpoolConfig } from '../../config/schema.js';
+import { LocalKeyOwners } from '../../core/cluster/key-owners.js';
 import type { SpoolCore } from '../../core/spool-core.js';
 import { ServerMetrics } from '../../host/metrics.js';
 import type { Lifecycle, PublicUrls } from '../protocol.js';
@@ -35,6 +36,7 @@ describe('operations protocol: /ready', () => {
       urls: {} as PublicUrls,
       metrics: new ServerMetrics(() => ({})).forProtocol('operations'),
       lifecycle,
+      owners: new LocalKeyOwners(),
     });
     const route = protocol.http?.routes.find((r) => r.path === '/ready');
     return async () => {

@@ -1,5 +1,6 @@
 import { SpoolError } from '@spool/common';
 import { type HttpErrorResponse, httpErrorFor } from '../../transport/http/errors.js';
+import { NodeUnreachableError } from '../shared/rendezvous/owner-routing.js';
 
 /** A refusal worded as piping-server words it (`[ERROR] … .`), 400 unless said otherwise. */
 export class PipeRefusal extends Error {
@@ -18,8 +19,9 @@ export class PipeRefusal extends Error {
  * and say their code.
  */
 export function pipeErrorResponse(err: unknown): HttpErrorResponse<string> {
-  if (err instanceof PipeRefusal) {
-    return { status: err.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `[ERROR] ${err.message}\n` };
+  if (err instanceof PipeRefusal || err instanceof NodeUnreachableError) {
+    const status = err instanceof PipeRefusal ? err.status : 502;
+    return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `[ERROR] ${err.message}\n` };
   }
   const answer = httpErrorFor(err);
   const { code, message } = answer.body.error;

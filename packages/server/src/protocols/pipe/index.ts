@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { requires } from '../access-rule.js';
 import { defineProtocol, type HttpRoute } from '../protocol.js';
+import { atOwner } from '../shared/rendezvous/owner-routing.js';
 import { PipeRefusal, pipeErrorResponse } from './errors.js';
 import { PipeMeetings } from './meetings.js';
 
@@ -44,13 +45,13 @@ function helpText(base: string): string {
 export const pipeProtocol = defineProtocol('pipe', (deps) => {
   const meetings = new PipeMeetings(deps.core, deps.logger);
   const base = deps.config.pipeBasePath.replace(/\/+$/, '');
-  const send = (req: Request, res: Response) => {
+  const send = async (req: Request, res: Response) => {
     const path = meetingPath(req);
     if (RESERVED_PATHS.has(path)) throw new PipeRefusal(`Cannot send to the reserved path '${path}'. (e.g. '/mypath123')`);
     if (req.headers['content-range'] !== undefined) throw new PipeRefusal(`Content-Range is not supported for now in ${req.method}`);
-    meetings.send(req, res, path);
+    return atOwner(deps.owners, deps.logger, `pipe:${path}`, req, res, () => meetings.send(req, res, path));
   };
-  const receive = (req: Request, res: Response) => {
+  const receive = async (req: Request, res: Response) => {
     const path = meetingPath(req);
     if (path === '/' || path === '/help') {
       res.type('text/plain').send(helpText(`${deps.urls.httpBase(req)}${base}`));
@@ -68,12 +69,12 @@ export const pipeProtocol = defineProtocol('pipe', (deps) => {
       res.status(404).end();
       return;
     }
-    meetings.receive(req, res, path);
+    return atOwner(deps.owners, deps.logger, `pipe:${path}`, req, res, () => meetings.receive(req, res, path));
   };
   // A HEAD would take a receiver's place and get no byte: refused, as piping-server does (its reserved paths answer).
   const head = (req: Request, res: Response) => {
     if (!RESERVED_PATHS.has(meetingPath(req))) throw new PipeRefusal(`Unsupported method: ${req.method}.`, 405);
-    receive(req, res);
+    return receive(req, res);
   };
   const toSend = requires<Request>('create');
   const toReceive = requires<Request>('read');

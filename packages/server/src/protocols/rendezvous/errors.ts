@@ -1,5 +1,6 @@
 import { ErrorCode, SpoolError } from '@spool/common';
 import { HttpError, HttpErrorCode, type HttpErrorResponse, httpErrorFor } from '../../transport/http/errors.js';
+import { NodeUnreachableError } from '../shared/rendezvous/owner-routing.js';
 
 /** An http-rendezvous error: its status and `{"name","message"}` body, as the original answers. */
 export class RendezvousError extends Error {
@@ -40,6 +41,8 @@ function nameOfCode(code: string): string {
 export function rendezvousErrorResponse(err: unknown): HttpErrorResponse<object> {
   if (err instanceof RendezvousError)
     return { status: err.status, headers: {}, body: { name: err.name, message: err.message }, expected: true };
+  if (err instanceof NodeUnreachableError)
+    return { status: 502, headers: {}, body: { name: err.name, message: err.message, code: err.code } };
   const answer = httpErrorFor(err);
   const { code, message } = answer.body.error;
   const routing = err instanceof HttpError && (err.code === HttpErrorCode.NOT_FOUND || err.code === HttpErrorCode.METHOD_NOT_ALLOWED);

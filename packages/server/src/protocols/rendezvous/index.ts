@@ -5,6 +5,7 @@ import type { SpoolConfig } from '../../config/schema.js';
 import { publicAccess, requires } from '../access-rule.js';
 import { defineProtocol, type HttpRoute } from '../protocol.js';
 import { readJsonBody } from '../shared/http/json-body.js';
+import { atOwner } from '../shared/rendezvous/owner-routing.js';
 import { destinationError, invalidBody, RendezvousError, rendezvousErrorResponse, sourceError } from './errors.js';
 import { type ClientError, RendezvousSessions, sessionJson } from './sessions.js';
 
@@ -68,7 +69,7 @@ function streamId(req: Request): string {
  */
 export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
   const { config } = deps;
-  const sessions = new RendezvousSessions(deps.core, deps.logger, {
+  const sessions = new RendezvousSessions(deps.core, deps.logger, deps.owners, {
     waitMs: config.rendezvousWaitMs,
     keepEndedMs: config.rendezvousKeepEndedMs,
   });
@@ -76,7 +77,7 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
   const create = async (req: Request, res: Response) => {
     const body = await optionalJson(config, req, res);
     if (body !== undefined && !isObject(body)) throw invalidBody('Invalid JSON: the body must be an object');
-    const session = sessions.create(
+    const session = await sessions.create(
       headersOf(body?.download_headers, 'download_headers'),
       headersOf(body?.upload_headers, 'upload_headers'),
     );
@@ -100,6 +101,11 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
     res.status(200).end();
   };
 
+  /** A stream's routes run on the node that created it (forwarded there from any other). */
+  const atStreamOwner =
+    (handle: (req: Request, res: Response) => Promise<void> | void) =>
+    (req: Request, res: Response): Promise<void> =>
+      atOwner(deps.owners, deps.logger, `rendezvous:${streamId(req)}`, req, res, () => handle(req, res));
   const routes: HttpRoute[] = [
     {
       method: 'GET',
@@ -109,8 +115,8 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
     },
     { method: 'POST', path: '/stream', access: requires('create'), handle: create },
     { method: 'GET', path: '/stream', access: requires('list'), handle: (_req, res) => void res.json(sessions.list().map(sessionJson)) },
-    { method: 'PUT', path: '/stream/:id', access: requires('create'), handle: upload },
-    { method: 'GET', path: '/stream/:id', access: requires('read'), handle: download },
+    { method: 'PUT', path: '/stream/:id', access: requires('create'), handle: atStreamOwner(upload) },
+    { method: 'GET', path: '/stream/:id', access: requires('read'), handle: atStreamOwner(download) },
     // A HEAD would connect as the destination and take no byte.
     {
       method: 'HEAD',
@@ -124,9 +130,9 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
       method: 'GET',
       path: '/stream/:id/status',
       access: requires('read'),
-      handle: (req, res) => void res.json(sessionJson(sessions.get(streamId(req)))),
+      handle: atStreamOwner((req, res) => void res.json(sessionJson(sessions.get(streamId(req))))),
     },
-    { method: 'POST', path: '/stream/:id/error', access: requires('read'), handle: reportError },
+    { method: 'POST', path: '/stream/:id/error', access: requires('read'), handle: atStreamOwner(reportError) },
   ];
   return {
     http: { basePath: '/', routes, errorResponse: rendezvousErrorResponse },

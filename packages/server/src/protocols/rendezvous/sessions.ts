@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
+import type { KeyOwners } from '../../core/cluster/key-owners.js';
 import type { SpoolCore } from '../../core/spool-core.js';
 import { acceptBody } from '../../transport/http/request-body.js';
 import { type FanOutResult, fanOut } from '../shared/rendezvous/fan-out.js';
@@ -57,6 +58,8 @@ export interface RendezvousSession {
   dst: Waiting | undefined;
   clientError: ClientError | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Lets go of the stream's id in the cluster (its other routes then go nowhere). */
+  readonly release: () => void;
 }
 
 const SIDE_NAME: Record<Side, string> = { src: 'source', dst: 'destination' };
@@ -82,15 +85,31 @@ export class RendezvousSessions {
   constructor(
     private readonly core: SpoolCore,
     private readonly logger: Logger,
+    private readonly owners: KeyOwners,
     private readonly options: RendezvousOptions,
   ) {}
 
-  create(downloadHeaders: Record<string, string>, uploadHeaders: Record<string, string>): RendezvousSession {
+  private checkRoom(): void {
     if (this.sessions.size >= MAX_RENDEZVOUS_SESSIONS) {
       throw new RendezvousError(503, 'TooManyStreamsError', `Too many streams (limit ${MAX_RENDEZVOUS_SESSIONS}); try again later`);
     }
+  }
+
+  /** A new stream, owned by this node: its PUT, GET, status and error routes arriving at other nodes come here. */
+  async create(downloadHeaders: Record<string, string>, uploadHeaders: Record<string, string>): Promise<RendezvousSession> {
+    this.checkRoom();
+    const id = randomUUID();
+    const ownership = await this.owners.claim(`rendezvous:${id}`);
+    if (!ownership.here) throw new Error(`Stream id ${id} is already owned by ${ownership.nodeUrl}`);
+    // Checked again after the wait: creations running together stay within the limit.
+    try {
+      this.checkRoom();
+    } catch (err) {
+      ownership.release();
+      throw err;
+    }
     const session: RendezvousSession = {
-      id: randomUUID(),
+      id,
       state: 'CREATED',
       downloadHeaders,
       uploadHeaders,
@@ -102,6 +121,7 @@ export class RendezvousSessions {
       dst: undefined,
       clientError: undefined,
       timer: undefined,
+      release: ownership.release,
     };
     session.timer = setTimeout(() => this.timeOut(session), this.options.waitMs);
     session.timer.unref();
@@ -132,7 +152,10 @@ export class RendezvousSessions {
     session.src = undefined;
     session.dst = undefined;
     clearTimeout(session.timer);
-    session.timer = setTimeout(() => this.sessions.delete(session.id), this.options.keepEndedMs);
+    session.timer = setTimeout(() => {
+      this.sessions.delete(session.id);
+      session.release();
+    }, this.options.keepEndedMs);
     session.timer.unref();
     this.logger.info('rendezvous stream ended', { streamId: session.id, state, bytes: session.bytes });
   }
@@ -242,6 +265,7 @@ export class RendezvousSessions {
   async stop(): Promise<void> {
     for (const session of this.sessions.values()) {
       clearTimeout(session.timer);
+      session.release();
       session.src?.req.destroy();
       session.src?.res.destroy();
       session.dst?.res.destroy();

@@ -10,9 +10,9 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { type CliServer, exited } from './helpers/cli-process.js';
-import { TestCluster } from './helpers/cluster.js';
+import { OwnRedis, TestCluster } from './helpers/cluster.js';
 import { GeneratedSource, MIB } from './helpers/generated-source.js';
-import { request } from './helpers/http-client.js';
+import { eventually, request } from './helpers/http-client.js';
 import { type Received, receive } from './helpers/receiver.js';
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -225,6 +225,39 @@ describe('Cluster: pipes across nodes (sender on one node, receivers on others)'
     expect(up.text).to.include('[INFO] All receiver(s) was/were received successfully.');
     expect(sha(down.body)).to.equal(sha(body));
     expect(ranTransfer(y, path)).to.equal(true);
+  });
+
+  it('Redis away: a new party gets a clear error (nothing half-met); pipes meet across nodes again once it is back', async () => {
+    const redis = await OwnRedis.start();
+    const own = await TestCluster.create({ SPOOL_REDIS_URL: redis.url });
+    try {
+      const [x, y] = [await own.start(), await own.start()];
+      await redis.kill();
+      const refused = await request(`${x.url}/pipe/cross/no-redis`);
+      expect(refused.status).to.equal(500);
+      expect(refused.text()).to.match(/^\[ERROR\] STORAGE_FAILURE: Redis is unreachable: cannot tell which node holds this meeting point/);
+      await redis.restart();
+      const body = randomBytes(MIB);
+      // A sender asking for n=0 is refused by the meeting, past the claim: 400 once a node reaches Redis again, 500 before.
+      for (const node of [x, y]) {
+        await eventually(
+          async () => ((await request(`${node.url}/pipe/cross/probe?n=0`, { method: 'PUT', body: 'x' })).status === 400 ? true : undefined),
+          20_000,
+          'the node reaching Redis again',
+        );
+      }
+      const got = receive(`${y.url}/pipe/cross/redis-back`);
+      await pause(300);
+      const sent = send(`${x.url}/pipe/cross/redis-back`, body);
+      const [up, down] = await Promise.all([sent.done, got]);
+      expect(down.complete).to.equal(true);
+      expect(sha(down.body)).to.equal(sha(body));
+      expect(up.text).to.include('[INFO] All receiver(s) was/were received successfully.');
+      expect(ranTransfer(y, '/cross/redis-back')).to.equal(true);
+    } finally {
+      await own.stop();
+      await redis.kill();
+    }
   });
 
   describe('the owner node killed mid-transfer', () => {

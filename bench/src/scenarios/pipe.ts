@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freshPostgresDatabase, freshRedisPrefix, TEST_REDIS_URL } from '@spool/server/testing';
 import { ServerProcess } from '../process.js';
 import {
   type BenchContext,
@@ -86,6 +87,52 @@ async function spoolRun(context: BenchContext, dataDir: string): Promise<RunMeas
   }
 }
 
+/**
+ * Two Spool nodes on PostgreSQL + Redis (docs/cluster.md); the receiver curl on node 1
+ * (it arrives first: node 1 owns the path), the sender curl on node 1 (`same node`) or
+ * node 2 (`cross node`: its request forwarded to node 1, one more hop). Server CPU is
+ * both nodes' together.
+ */
+async function clusterRun(context: BenchContext, name: string, crossNode: boolean): Promise<RunMeasurement> {
+  const file = await context.fixtures.sourceFile();
+  const db = await freshPostgresDatabase();
+  const env = {
+    SPOOL_CATALOG: 'postgres',
+    SPOOL_EVENTS: 'redis',
+    SPOOL_BYTES: 'shared-dir',
+    SPOOL_DATABASE_URL: db.url,
+    SPOOL_REDIS_URL: TEST_REDIS_URL,
+    SPOOL_REDIS_KEY_PREFIX: freshRedisPrefix(),
+    SPOOL_SHARED_DIR: path.join(context.tempDir, `${name}-shared`),
+  };
+  const nodes: SpoolServerProcess[] = [];
+  try {
+    for (const i of [1, 2]) {
+      nodes.push(
+        await SpoolServerProcess.start({ dataDir: path.join(context.tempDir, `${name}-${i}`), profileDir: context.profileDir, env }),
+      );
+    }
+    const [owner, other] = nodes as [SpoolServerProcess, SpoolServerProcess];
+    const url = `/pipe/bench/file.bin`;
+    const otherBefore = other.process.cpuSeconds();
+    const timed = await timeTransfer(owner.process, async () => {
+      const receiver = runCurl(['--fail', '--output', '/dev/null', '--write-out', '%{size_download}', `${owner.httpUrl}${url}`]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const sender = runCurl(['--fail', '-T', file, `${(crossNode ? other : owner).httpUrl}${url}`]);
+      const [got, sent] = await Promise.all([receiver, sender]);
+      verify(got.code === 0 && sent.code === 0, `curl exited ${got.code} / ${sent.code}: ${got.stderr} ${sent.stderr}`);
+      verify(Number(got.stdout) === context.sizeBytes, `the receiver got ${got.stdout} bytes of ${context.sizeBytes}`);
+      return ['size (curl exit 0 both sides)'];
+    });
+    const cpu = { ...timed.cpu, serverSeconds: timed.cpu.serverSeconds + other.process.cpuSeconds() - otherBefore };
+    const memory = await owner.stop();
+    return { bytes: context.sizeBytes, seconds: timed.seconds, cpu, server: memory, checks: timed.result };
+  } finally {
+    for (const node of nodes) await node.stop();
+    await db.drop();
+  }
+}
+
 export const pipeScenario: Scenario = {
   name: 'pipe',
   description: '`curl -T file` → `curl` through a pipe: plain node:http pass-through vs piping-server (npm) vs Spool /pipe/',
@@ -100,6 +147,17 @@ export const pipeScenario: Scenario = {
       },
       { key: '(b)', label: 'piping-server 1.12 (npm, peer)', run: () => peerRun(context, 'piping-server', 'piping-server.js', '') },
       { key: '(c)', label: 'Spool /pipe/', run: () => spoolRun(context, path.join(context.tempDir, `spool-pipe-${++runIndex}`)) },
+      {
+        key: '(d)',
+        label: 'Spool /pipe/, 2 cluster nodes, both curls on node 1 (same node)',
+        run: () => clusterRun(context, `spool-pipe-cluster-${++runIndex}`, false),
+      },
+      {
+        key: '(e)',
+        label: 'Spool /pipe/, 2 cluster nodes, receiver on node 1, sender on node 2 (cross node: one hop)',
+        baselineKey: '(d)',
+        run: () => clusterRun(context, `spool-pipe-cluster-${++runIndex}`, true),
+      },
     ];
     const results = await measureRows(context, 'pipe', rows);
     return {
@@ -119,6 +177,7 @@ export const pipeScenario: Scenario = {
       ],
       notes: [
         'The receiver curl starts first and writes to /dev/null; the sender curl sends the fixture file (-T, with Content-Length). Bytes never touch the disk on any server.',
+        '(d)/(e): two Spool nodes on PostgreSQL + Redis; the receiver arrives first on node 1, which owns the path; in (e) the sender goes to node 2, whose request is forwarded to node 1 (docs/cluster.md, "Pipes across nodes"). Server CPU there is both nodes\' together; (e)\'s ratio is against (d).',
         'Spool also registers each transfer as a core resource (two catalog writes per transfer, none per chunk) and applies access rules; piping-server pipes each receiver through a PassThrough.',
       ],
     };

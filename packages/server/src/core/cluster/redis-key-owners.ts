@@ -1,3 +1,4 @@
+import { ErrorCode, SpoolError } from '@spool/common';
 import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'winston';
 import { connectRedis } from '../redis-clients.js';
@@ -80,7 +81,14 @@ export class RedisKeyOwners implements KeyOwners {
       owner = String(await this.redis.eval(CLAIM, 1, this.redisKey(key), self, OWNERSHIP_TTL_MS));
     } catch (err) {
       this.drop(key);
-      throw err;
+      throw new SpoolError(
+        ErrorCode.STORAGE_FAILURE,
+        `Redis is unreachable: cannot tell which node holds this meeting point (${(err as Error).message})`,
+        undefined,
+        {
+          cause: err,
+        },
+      );
     }
     if (owner !== self) {
       this.drop(key);

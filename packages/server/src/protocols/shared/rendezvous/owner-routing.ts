@@ -144,6 +144,8 @@ export async function atOwner(
   for (let attempt = 0; ; attempt++) {
     const ownership = await owners.claim(key);
     if (ownership.here) {
+      // A client gone during the claim: its answer will not close again, so let go now.
+      if (res.closed || res.destroyed || req.socket.destroyed) return ownership.release();
       res.once('close', ownership.release);
       return await here();
     }

@@ -28,6 +28,11 @@ export interface ResourceRecord extends ResourceMetadata {
   checksums: Checksums;
   /** Why the resource FAILED. */
   error: string | null;
+  /**
+   * Its bytes are kept in the catalog row (`Catalog.createWhole`: a small resource stored
+   * whole), not in the byte store: read them with `Catalog.readInline`.
+   */
+  inline: boolean;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;

@@ -2,7 +2,7 @@ import { ErrorCode, isTerminal, NameTakenError, ResourceNotFoundError, ResourceT
 import Database from 'better-sqlite3';
 import { DEFAULT_DATA_FILE_MODE, setFileModesSync } from '../storage/file-modes.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
-import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
+import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from './catalog.js';
 import { type ResourceRowOf, recordOf } from './resource-row.js';
 
 /** SQLite keeps flags as 0/1 and attributes as JSON text. */
@@ -51,6 +51,9 @@ const MIGRATIONS: readonly string[] = [
   // 2: several checksums per resource (JSON, hex); the MD5s recorded so far are among them.
   `ALTER TABLE resources ADD COLUMN checksums TEXT NOT NULL DEFAULT '{}';
    UPDATE resources SET checksums = json_object('md5', checksum) WHERE checksum IS NOT NULL;`,
+  // 3: small resources stored whole keep their bytes here (a table apart, so listing never reads them).
+  `ALTER TABLE resources ADD COLUMN stored_inline INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE inline_bytes (resource_id TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;`,
 ];
 
 const LIVE = "state IN ('INITIATED', 'IN_PROGRESS')";
@@ -60,6 +63,23 @@ function nameRange(prefix: string): [string, string, number, string] {
   return [prefix, `${prefix}\u{10FFFF}`, [...prefix].length, prefix];
 }
 const NAME_RANGE = 'name >= ? AND name < ? AND substr(name, 1, ?) = ?';
+
+/** The INSERT parameters of a new resource's row. */
+function rowParams(resource: NewResource, now: number) {
+  return {
+    id: resource.id,
+    name: resource.name ?? null,
+    attributes: JSON.stringify(resource.attributes ?? {}),
+    filename: resource.filename,
+    mimeType: resource.mimeType,
+    supportsLineAccess: resource.supportsLineAccess ? 1 : 0,
+    contextId: resource.contextId,
+    resumable: resource.resumable ? 1 : 0,
+    writeTokenHash: resource.writeTokenHash ?? null,
+    readTokenHash: resource.readTokenHash ?? null,
+    now,
+  };
+}
 
 const toRecord = (row: ResourceRow): ResourceRecord =>
   recordOf(row, { flag: (value) => value === 1, attributes: (text) => JSON.parse(text) as Record<string, string> });
@@ -98,6 +118,15 @@ export class SqliteCatalog implements Catalog {
          VALUES (@id, @name, @attributes, @filename, @mimeType, @supportsLineAccess, @contextId, @resumable, @writeTokenHash, @readTokenHash,
            'INITIATED', @now, @now)`,
       ),
+      insertWhole: this.db.prepare(
+        `INSERT INTO resources (id, name, attributes, filename, mime_type, supports_line_access, context_id, resumable, write_token_hash,
+           read_token_hash, state, size, checksums, stored_inline, created_at, updated_at, completed_at)
+         VALUES (@id, @name, @attributes, @filename, @mimeType, @supportsLineAccess, @contextId, @resumable, @writeTokenHash, @readTokenHash,
+           'COMPLETED', @size, '{}', 1, @now, @now, @now)`,
+      ),
+      insertBytes: this.db.prepare('INSERT INTO inline_bytes (resource_id, bytes) VALUES (?, ?)'),
+      readBytes: this.db.prepare<[string], { bytes: Buffer }>('SELECT bytes FROM inline_bytes WHERE resource_id = ?'),
+      deleteBytes: this.db.prepare('DELETE FROM inline_bytes WHERE resource_id = ?'),
       nameHolder: this.db.prepare<[string], { id: string }>(`SELECT id FROM resources WHERE name = ? AND ${LIVE} LIMIT 1`),
       nameEverHeld: this.db.prepare<[string], { id: string }>('SELECT id FROM resources WHERE name = ? ORDER BY seq DESC LIMIT 1'),
       byName: this.db.prepare<[string], ResourceRow>(`SELECT * FROM resources WHERE name = ? ORDER BY (${LIVE}) DESC, seq DESC LIMIT 1`),
@@ -123,27 +152,49 @@ export class SqliteCatalog implements Catalog {
   }
 
   async create(resource: NewResource, options: { uniqueName?: NameUniqueness } = {}): Promise<ResourceRecord> {
-    const name = resource.name ?? null;
     this.db.transaction(() => {
-      if (name !== null) {
-        const holder = (options.uniqueName === 'always' ? this.statements.nameEverHeld : this.statements.nameHolder).get(name);
-        if (holder) throw new NameTakenError(name, holder.id);
-      }
-      this.statements.insert.run({
-        id: resource.id,
-        name,
-        attributes: JSON.stringify(resource.attributes ?? {}),
-        filename: resource.filename,
-        mimeType: resource.mimeType,
-        supportsLineAccess: resource.supportsLineAccess ? 1 : 0,
-        contextId: resource.contextId,
-        resumable: resource.resumable ? 1 : 0,
-        writeTokenHash: resource.writeTokenHash ?? null,
-        readTokenHash: resource.readTokenHash ?? null,
-        now: Date.now(),
-      });
+      const taken = this.nameTaken(resource, options.uniqueName);
+      if (taken) throw taken;
+      this.statements.insert.run(rowParams(resource, Date.now()));
     })();
     return this.mustGet(resource.id);
+  }
+
+  async createWhole(resources: readonly WholeResource[], options: { uniqueName?: NameUniqueness } = {}): Promise<CreatedWhole> {
+    const now = Date.now();
+    let created = 0;
+    const refused = this.db.transaction(() => {
+      for (const { resource, bytes } of resources) {
+        const taken = this.nameTaken(resource, options.uniqueName);
+        if (taken) return taken;
+        this.statements.insertWhole.run({ ...rowParams(resource, now), size: bytes.length });
+        this.statements.insertBytes.run(resource.id, bytes);
+        created++;
+      }
+      return undefined;
+    })();
+    const records = resources.slice(0, created).map(({ resource }) => this.mustGet(resource.id));
+    return refused ? { records, refused } : { records };
+  }
+
+  async readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    // One prepared lookup per id inside one read transaction: SQLite runs in this process, so a query per id costs no round trip.
+    this.db.transaction(() => {
+      for (const id of ids) {
+        const row = this.statements.readBytes.get(id);
+        if (row) out.set(id, row.bytes);
+      }
+    })();
+    return out;
+  }
+
+  /** NAME_TAKEN if `resource`'s name is held (live, or ever with `always`); call inside the inserting transaction. */
+  private nameTaken(resource: NewResource, uniqueName: NameUniqueness | undefined): NameTakenError | undefined {
+    const name = resource.name ?? null;
+    if (name === null) return undefined;
+    const holder = (uniqueName === 'always' ? this.statements.nameEverHeld : this.statements.nameHolder).get(name);
+    return holder ? new NameTakenError(name, holder.id) : undefined;
   }
 
   async findByName(name: string): Promise<ResourceRecord | undefined> {
@@ -260,6 +311,7 @@ export class SqliteCatalog implements Catalog {
   async delete(id: string): Promise<boolean> {
     return this.db.transaction(() => {
       this.statements.deleteIndex.run(id);
+      this.statements.deleteBytes.run(id);
       return this.statements.delete.run(id).changes > 0;
     })();
   }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from '../catalog/catalog.js';
+import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from '../catalog/catalog.js';
 import type { ByteStore, ByteWriter, WriterOptions } from '../storage/byte-store.js';
 import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
 
@@ -129,6 +129,14 @@ class FullDiskCatalog implements Catalog {
 
   create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord> {
     return this.disk.write(() => this.inner.create(resource, options));
+  }
+
+  createWhole(resources: readonly WholeResource[], options?: { uniqueName?: NameUniqueness }): Promise<CreatedWhole> {
+    return this.disk.write(() => this.inner.createWhole(resources, options));
+  }
+
+  readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    return this.inner.readInline(ids);
   }
 
   findByName(name: string): Promise<ResourceRecord | undefined> {

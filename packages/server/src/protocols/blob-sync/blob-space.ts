@@ -6,6 +6,12 @@ import type { UploadSession } from '../../core/upload-session.js';
 import { type BlobRef, type BlobSpaceRef, blobIn, blobResourceName, namespacePrefix } from './blob-names.js';
 import { BlobError } from './errors.js';
 
+/** A small blob whose bytes are all here (stored whole). */
+export interface SmallBlob {
+  id: string;
+  bytes: Buffer;
+}
+
 /** Resources per catalog page (the catalog's largest). */
 const PAGE = 1000;
 /** The attribute keeping a blob's flags (a JSON array). */
@@ -136,6 +142,23 @@ export class BlobSpace {
    */
   storeWhole(blob: BlobRef, bytes: Buffer): Promise<ResourceRecord> {
     return refuseTaken(blob, () => this.core.storeWhole(blobMetadata(blob), blobOptions(blob), bytes));
+  }
+
+  /**
+   * Stores many small blobs of one namespace whose bytes are all here, in one core call
+   * (one catalog transaction, bytes inline): in order, up to the first whose id exists —
+   * returned as the API's 409 (`refused`) with how many were stored before it.
+   */
+  async storeWholeMany(space: BlobSpaceRef, blobs: readonly SmallBlob[]): Promise<{ stored: number; refused?: BlobError }> {
+    const { records, refused } = await this.core.storeWholeMany(
+      blobs.map(({ id, bytes }) => {
+        const blob = blobIn(space, id);
+        return { metadata: blobMetadata(blob), options: { name: blobResourceName(blob) }, bytes };
+      }),
+      { uniqueName: 'always' },
+    );
+    const stored = records.length;
+    return refused ? { stored, refused: blobExists([(blobs[stored] as SmallBlob).id]) } : { stored };
   }
 
   /** Ends an unfinished blob: FAILED with `reason` (followers learn it), then deleted (its id is free again). */

@@ -36,7 +36,7 @@ import { LinePage } from './lines/line-page.js';
 import { looksLikeId, validateResourceName } from './names.js';
 import { RemoteTails } from './remote-tails.js';
 import type { ByteStore } from './storage/byte-store.js';
-import { LINE_INDEX_STRIDE, type ListFilter, type NewResource, type ResourceRecord } from './types.js';
+import { LINE_INDEX_STRIDE, type ListFilter, type NamedResource, type NewResource, type ResourceRecord } from './types.js';
 import { DELETED_REASON, type UploadLimits, UploadSession, type UploadSessionDeps } from './upload-session.js';
 
 export interface SpoolCoreOptions extends UploadLimits {
@@ -729,6 +729,11 @@ export class SpoolCore {
     const record = await this.deps.catalog.findByName(ref);
     if (!record) throw new ResourceNotFoundError(ref);
     return record;
+  }
+
+  /** What each of many names refers to (as `resolve` for a name), in brief, in one catalog query; names of nothing are absent. */
+  findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    return this.catalog.findNamed(names);
   }
 
   /** Replaces a resource's attributes. */

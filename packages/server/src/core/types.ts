@@ -38,6 +38,9 @@ export interface ResourceRecord extends ResourceMetadata {
   completedAt: number | null;
 }
 
+/** What a name refers to, in brief (`Catalog.findNamed`): enough to plan reading many small resources. */
+export type NamedResource = Pick<ResourceRecord, 'id' | 'name' | 'state' | 'size' | 'inline'>;
+
 export interface NewResource extends ResourceMetadata {
   id: string;
   name?: string | null;

@@ -1,7 +1,7 @@
 import { isTerminal } from '@spool/common';
 import type { EventBus } from '../events/event-bus.js';
 import { LruMap } from '../lru-map.js';
-import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from './catalog.js';
 
 /** Default number of terminal records kept: a few hundred bytes each. */
@@ -61,6 +61,10 @@ export class CachingCatalog implements Catalog {
 
   readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
     return this.inner.readInline(ids);
+  }
+
+  findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    return this.inner.findNamed(names);
   }
 
   findByName(name: string): Promise<ResourceRecord | undefined> {

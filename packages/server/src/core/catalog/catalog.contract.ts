@@ -285,6 +285,25 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
         expect((await catalog.createWhole([whole('c1', 'c', 'blobs/taken')])).records.map((r) => r.id)).to.deep.equal(['c1']);
       });
 
+      it('finds what many names refer to in brief: the live holder, else the newest', async () => {
+        await catalog.createWhole([whole('f1', 'abc'), whole('f2', '')]);
+        await catalog.create({ ...meta('f3'), name: 'blobs/open' });
+        await catalog.create({ ...meta('old'), name: 'blobs/again' });
+        await catalog.checkpoint('old', { size: 1, newlines: 0, lines: 0, state: 'FAILED', indexEntries: [] });
+        await catalog.create({ ...meta('new'), name: 'blobs/again' });
+        await catalog.checkpoint('new', { size: 2, newlines: 0, lines: 0, state: 'IN_PROGRESS', indexEntries: [] });
+        const found = await catalog.findNamed(['blobs/f2', 'blobs/f1', 'blobs/open', 'blobs/again', 'blobs/none', 'blobs/f1']);
+        expect(Object.fromEntries(found)).to.deep.equal({
+          'blobs/f1': { id: 'f1', name: 'blobs/f1', state: 'COMPLETED', size: 3, inline: true },
+          'blobs/f2': { id: 'f2', name: 'blobs/f2', state: 'COMPLETED', size: 0, inline: true },
+          'blobs/open': { id: 'f3', name: 'blobs/open', state: 'INITIATED', size: 0, inline: false },
+          'blobs/again': { id: 'new', name: 'blobs/again', state: 'IN_PROGRESS', size: 2, inline: false },
+        });
+        expect((await catalog.findNamed([])).size).to.equal(0);
+        await catalog.delete('f1');
+        expect([...(await catalog.findNamed(['blobs/f1', 'blobs/f2'])).keys()]).to.deep.equal(['blobs/f2']);
+      });
+
       it('deletes the bytes with the resource, and keeps a terminal state final', async () => {
         await catalog.createWhole([whole('gone', 'bytes'), whole('kept', 'more')]);
         const err = await catalog

@@ -1,5 +1,5 @@
 import type { Checksums, SpoolError, TransferState } from '@spool/common';
-import type { LineIndexEntry, ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { LineIndexEntry, ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
 
 /** A checkpoint as one atomic catalog change: size, line count and the new index entries. */
 export interface CatalogCheckpoint {
@@ -67,6 +67,8 @@ export interface Catalog {
   get(id: string): Promise<ResourceRecord | undefined>;
   /** The resource a name refers to: the live one holding it, else the newest that had it. */
   findByName(name: string): Promise<ResourceRecord | undefined>;
+  /** `findByName` for many names in one query, in brief; names referring to nothing are absent. */
+  findNamed(names: readonly string[]): Promise<Map<string, NamedResource>>;
   /** Replaces a resource's attributes (RESOURCE_NOT_FOUND if unknown). */
   setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord>;
   /** How many resources, and how many bytes (visible sizes), have names starting with `nameStartsWith`. */

@@ -5,10 +5,11 @@ import {
   ResourceNotFoundError,
   ResourceTerminalError,
   SpoolError,
+  type TransferState,
   WriterFencedError,
 } from '@spool/common';
 import { isUniqueViolation, type PostgresDatabase, type Queryable } from '../postgres/database.js';
-import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from './catalog.js';
 import { type ResourceRowOf, recordOf } from './resource-row.js';
 
@@ -171,6 +172,18 @@ export class PostgresCatalog implements Catalog {
 
   async findByName(name: string): Promise<ResourceRecord | undefined> {
     return this.one(`SELECT * FROM resources WHERE name = $1 ORDER BY (${LIVE}) DESC, seq DESC LIMIT 1`, [name]);
+  }
+
+  async findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    if (names.length === 0) return new Map();
+    const { rows } = await this.db.query<{ id: string; name: string; state: TransferState; size: number; stored_inline: boolean }>(
+      `SELECT DISTINCT ON (name) id, name, state, size, stored_inline FROM resources WHERE name = ANY($1::text[])
+       ORDER BY name, (${LIVE}) DESC, seq DESC`,
+      [names],
+    );
+    return new Map(
+      rows.map((row) => [row.name, { id: row.id, name: row.name, state: row.state, size: row.size, inline: row.stored_inline }]),
+    );
   }
 
   async setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {

@@ -1,7 +1,15 @@
-import { ErrorCode, isTerminal, NameTakenError, ResourceNotFoundError, ResourceTerminalError, SpoolError } from '@spool/common';
+import {
+  ErrorCode,
+  isTerminal,
+  NameTakenError,
+  ResourceNotFoundError,
+  ResourceTerminalError,
+  SpoolError,
+  type TransferState,
+} from '@spool/common';
 import Database from 'better-sqlite3';
 import { DEFAULT_DATA_FILE_MODE, setFileModesSync } from '../storage/file-modes.js';
-import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
 import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from './catalog.js';
 import { type ResourceRowOf, recordOf } from './resource-row.js';
 
@@ -51,9 +59,10 @@ const MIGRATIONS: readonly string[] = [
   // 2: several checksums per resource (JSON, hex); the MD5s recorded so far are among them.
   `ALTER TABLE resources ADD COLUMN checksums TEXT NOT NULL DEFAULT '{}';
    UPDATE resources SET checksums = json_object('md5', checksum) WHERE checksum IS NOT NULL;`,
-  // 3: small resources stored whole keep their bytes here (a table apart, so listing never reads them).
+  // 3: small resources stored whole keep their bytes here (a table apart, so listing never reads them). A rowid
+  // table: a WITHOUT ROWID row of more than ≈1,000 bytes spills into an overflow page, one more read per blob.
   `ALTER TABLE resources ADD COLUMN stored_inline INTEGER NOT NULL DEFAULT 0;
-   CREATE TABLE inline_bytes (resource_id TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;`,
+   CREATE TABLE inline_bytes (resource_id TEXT PRIMARY KEY, bytes BLOB NOT NULL);`,
 ];
 
 const LIVE = "state IN ('INITIATED', 'IN_PROGRESS')";
@@ -122,11 +131,17 @@ export class SqliteCatalog implements Catalog {
         `INSERT INTO resources (id, name, attributes, filename, mime_type, supports_line_access, context_id, resumable, write_token_hash,
            read_token_hash, state, size, checksums, stored_inline, created_at, updated_at, completed_at)
          VALUES (@id, @name, @attributes, @filename, @mimeType, @supportsLineAccess, @contextId, @resumable, @writeTokenHash, @readTokenHash,
-           'COMPLETED', @size, '{}', 1, @now, @now, @now)`,
+           'COMPLETED', @size, '{}', 1, @now, @now, @now) RETURNING *`,
       ),
       insertBytes: this.db.prepare('INSERT INTO inline_bytes (resource_id, bytes) VALUES (?, ?)'),
-      readBytes: this.db.prepare<[string], { bytes: Buffer }>('SELECT bytes FROM inline_bytes WHERE resource_id = ?'),
+      readBytes: this.db.prepare<[string], { resource_id: string; bytes: Buffer }>(
+        'SELECT resource_id, bytes FROM inline_bytes WHERE resource_id IN (SELECT value FROM json_each(?))',
+      ),
       deleteBytes: this.db.prepare('DELETE FROM inline_bytes WHERE resource_id = ?'),
+      named: this.db.prepare<[string], { id: string; name: string; state: TransferState; size: number; stored_inline: number }>(
+        `SELECT id, name, state, size, stored_inline FROM resources WHERE name IN (SELECT value FROM json_each(?))
+         ORDER BY name, (${LIVE}) DESC, seq DESC`,
+      ),
       nameHolder: this.db.prepare<[string], { id: string }>(`SELECT id FROM resources WHERE name = ? AND ${LIVE} LIMIT 1`),
       nameEverHeld: this.db.prepare<[string], { id: string }>('SELECT id FROM resources WHERE name = ? ORDER BY seq DESC LIMIT 1'),
       byName: this.db.prepare<[string], ResourceRow>(`SELECT * FROM resources WHERE name = ? ORDER BY (${LIVE}) DESC, seq DESC LIMIT 1`),
@@ -162,31 +177,22 @@ export class SqliteCatalog implements Catalog {
 
   async createWhole(resources: readonly WholeResource[], options: { uniqueName?: NameUniqueness } = {}): Promise<CreatedWhole> {
     const now = Date.now();
-    let created = 0;
+    const records: ResourceRecord[] = [];
     const refused = this.db.transaction(() => {
       for (const { resource, bytes } of resources) {
         const taken = this.nameTaken(resource, options.uniqueName);
         if (taken) return taken;
-        this.statements.insertWhole.run({ ...rowParams(resource, now), size: bytes.length });
+        records.push(toRecord(this.statements.insertWhole.get({ ...rowParams(resource, now), size: bytes.length }) as ResourceRow));
         this.statements.insertBytes.run(resource.id, bytes);
-        created++;
       }
       return undefined;
     })();
-    const records = resources.slice(0, created).map(({ resource }) => this.mustGet(resource.id));
     return refused ? { records, refused } : { records };
   }
 
   async readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
-    const out = new Map<string, Buffer>();
-    // One prepared lookup per id inside one read transaction: SQLite runs in this process, so a query per id costs no round trip.
-    this.db.transaction(() => {
-      for (const id of ids) {
-        const row = this.statements.readBytes.get(id);
-        if (row) out.set(id, row.bytes);
-      }
-    })();
-    return out;
+    if (ids.length === 0) return new Map();
+    return new Map(this.statements.readBytes.all(JSON.stringify(ids)).map((row) => [row.resource_id, row.bytes]));
   }
 
   /** NAME_TAKEN if `resource`'s name is held (live, or ever with `always`); call inside the inserting transaction. */
@@ -200,6 +206,17 @@ export class SqliteCatalog implements Catalog {
   async findByName(name: string): Promise<ResourceRecord | undefined> {
     const row = this.statements.byName.get(name);
     return row ? toRecord(row) : undefined;
+  }
+
+  async findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    const found = new Map<string, NamedResource>();
+    if (names.length === 0) return found;
+    // Ordered so that the first row of each name is the one it refers to.
+    for (const row of this.statements.named.all(JSON.stringify(names))) {
+      if (!found.has(row.name))
+        found.set(row.name, { id: row.id, name: row.name, state: row.state, size: row.size, inline: row.stored_inline === 1 });
+    }
+    return found;
   }
 
   async setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from '../catalog/catalog.js';
 import type { ByteStore, ByteWriter, WriterOptions } from '../storage/byte-store.js';
-import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
 
 /** What a file system answers a write that does not fit. */
 export function noSpaceError(): Error {
@@ -137,6 +137,10 @@ class FullDiskCatalog implements Catalog {
 
   readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
     return this.inner.readInline(ids);
+  }
+
+  findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    return this.inner.findNamed(names);
   }
 
   findByName(name: string): Promise<ResourceRecord | undefined> {

@@ -5,6 +5,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { BlobStreamDecoder, blobTag } from '@spool/common';
+import { createDownloadClient, type SpoolRemoteResource } from '@spool/impl-websocket';
 import type { SpoolServer } from '@spool/server';
 import { expect } from 'chai';
 import { curl, eventually, hasCurl, request, streamingRequest } from './helpers/http-client.js';
@@ -317,6 +318,53 @@ describe('Blob sync (Soledad blob API)', () => {
         [big.length, blobTag(big), true],
         [5, blobTag(Buffer.from('small')), true],
       ]);
+    });
+
+    it('serves blobs of a stream upload, kept in the catalog, through the HTTP range API and WebSocket, and deletes them', async () => {
+      const kilo = contentOf('kilo', 1024);
+      const up = await stream(
+        'alice',
+        'upload',
+        uploadBody([
+          ['empty', Buffer.alloc(0)],
+          ['short', Buffer.from('tiny')],
+          ['kilo', kilo],
+        ]),
+        asAlice,
+        'inline',
+      );
+      expect(up.status).to.equal(200);
+      const get = await request(`${base}/blobs/alice/kilo?namespace=inline`, { headers: { ...asAlice, Range: 'bytes=10-19' } });
+      expect([get.status, get.body.equals(kilo.subarray(10, 20)), get.headers.tag]).to.deep.equal([206, true, blobTag(kilo)]);
+      const id = get.headers['spool-resource-id'] as string;
+      expect((await server.core.getRecord(id)).inline).to.equal(true);
+      // The HTTP API: a range, and a follow of the COMPLETED resource (its bytes, then the end).
+      const range = await request(`${server.url}/api/v1/resources/${id}/content`, { headers: { ...bearer(ALICE), Range: 'bytes=1000-' } });
+      expect([range.status, range.body.equals(kilo.subarray(1000))]).to.deep.equal([206, true]);
+      const followed = await request(`${server.url}/api/v1/resources/${id}/content?follow=1`, { headers: bearer(ALICE) });
+      expect([followed.status, followed.body.equals(kilo)]).to.deep.equal([200, true]);
+      // The Spool WebSocket protocol: a range read and a follow.
+      const resource = (await createDownloadClient({ url: server.url, headers: bearer(ALICE) }).open({ id })) as SpoolRemoteResource;
+      try {
+        expect((await resource.readRange(100, 300)).equals(kilo.subarray(100, 300))).to.equal(true);
+        const chunks: Buffer[] = [];
+        for await (const chunk of resource.follow()) chunks.push(chunk as Buffer);
+        expect(Buffer.concat(chunks).equals(kilo)).to.equal(true);
+      } finally {
+        await resource.close();
+      }
+      const down = await stream('alice', 'download', '["kilo","empty","short"]', asAlice, 'inline');
+      expect(records(down.body).map(([size, , bytes]) => [size, bytes.toString('hex')])).to.deep.equal([
+        [1024, kilo.toString('hex')],
+        [0, ''],
+        [4, Buffer.from('tiny').toString('hex')],
+      ]);
+      expect((await request(`${base}/blobs/alice/kilo?namespace=inline`, { method: 'DELETE', headers: asAlice })).status).to.equal(204);
+      expect((await request(`${base}/blobs/alice/kilo?namespace=inline`, { headers: asAlice })).status).to.equal(404);
+      expect((await request(`${server.url}/api/v1/resources/${id}/content`, { headers: bearer(ALICE) })).status).to.equal(404);
+      expect((await server.core.readInline([id])).size).to.equal(0);
+      const count = await request(`${base}/blobs/alice/?namespace=inline&only_count=true`, { headers: asAlice });
+      expect(count.json()).to.deep.equal({ count: 2 });
     });
 
     it('keeps flags (406 for others), filters and orders listings', async () => {

@@ -194,7 +194,7 @@ export const blobSyncScenario: Scenario = {
       notes: [
         "Requests go one after the other on one keep-alive connection, as a sync client without concurrency sends them; every answer is checked (status, every blob's bytes).",
         'Upload runs start a server on an empty data directory; download runs on one seeded once (warm page cache). Default settings: log level info, no quota, access control off.',
-        'Every blob is a core resource both ways (a catalog row, a file, COMPLETED status published): the per-blob costs of the core are in both rows; the stream saves the HTTP round trip and request handling of each blob.',
+        'Every blob is a core resource both ways (a catalog row, COMPLETED status published). A PUT streams its blob into a file through an upload session (followable while it arrives); a stream upload stores its 1 KiB blobs in batches of up to 512, bytes in their catalog rows (inlineMaxBytes), and a stream download reads them back 128 at a time (a GET reads the same catalog bytes, one blob each): the stream saves the HTTP round trip and request handling of each blob, and the file and transactions of each.',
       ],
     };
   },

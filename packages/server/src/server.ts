@@ -90,6 +90,7 @@ export async function startServer(overrides: Partial<SpoolConfigInput> = {}, opt
     syncOnCheckpoint: config.syncOnCheckpoint || (config.bytes === 'shared-dir' && config.sharedDirSync),
     maxLinesReplyBytes: config.maxLinesReplyBytes,
     catchUpReadBudgetBytes: config.catchUpReadBudgetBytes,
+    inlineMaxBytes: config.inlineMaxBytes,
     resumeGraceMs: config.resumeGraceMs,
     retentionMs: config.retentionMs,
     sweepIntervalMs: config.sweepIntervalMs,

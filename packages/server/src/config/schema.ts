@@ -123,6 +123,12 @@ export const ConfigSchema = z
       .describe(
         'Most bytes of unfinished WebSocket text messages held at once, all connections together; a connection whose message would pass it is closed 1013',
       ),
+    inlineMaxBytes: bytes
+      .max(1024 * 1024)
+      .default(64 * 1024)
+      .describe(
+        'Largest resource stored whole (a blob of a stream upload) whose bytes are kept in its catalog row instead of a file; 0: none',
+      ),
     maxLinesReplyBytes: bytes
       .min(1024)
       .default(64 * 1024 * 1024)

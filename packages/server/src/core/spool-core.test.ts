@@ -14,7 +14,7 @@ import { FileByteStore } from './storage/file-byte-store.js';
 import { TEST_CORE_OPTIONS } from './testing/core-options.js';
 import { FullDisk } from './testing/full-disk.js';
 import { freshTempDir } from './testing/temp-dirs.js';
-import { LINE_INDEX_STRIDE } from './types.js';
+import { LINE_INDEX_STRIDE, type ResourceRecord } from './types.js';
 import type { UploadSession } from './upload-session.js';
 
 const logger = winston.createLogger({ silent: true });
@@ -520,7 +520,8 @@ describe('SpoolCore.storeWhole (small resources known whole)', () => {
   it('leaves nothing behind when the bytes cannot be written: the resource is deleted, the error thrown', async () => {
     const { core } = await openCore(
       undefined,
-      {},
+      // Bytes in the byte store (none kept in the catalog).
+      { inlineMaxBytes: 0 },
       {
         wrap: (real) => ({
           ...real,
@@ -535,6 +536,63 @@ describe('SpoolCore.storeWhole (small resources known whole)', () => {
     expect(await core.list({ nameStartsWith: 'blobs/' })).to.deep.equal([]);
     // The name is free again.
     expect(await core.storeWhole(blobMeta, { name: 'blobs/two', uniqueName: 'always' }, Buffer.alloc(0)).then((r) => r.size)).to.equal(0);
+    await core.close();
+  });
+});
+
+describe('SpoolCore.storeWholeMany (small resources kept in the catalog)', () => {
+  const blobMeta = { filename: 'b', mimeType: 'application/octet-stream', supportsLineAccess: false };
+  const upload = (name: string, bytes: string) => ({ metadata: blobMeta, options: { name }, bytes: Buffer.from(bytes) });
+
+  it('stores many in one call, readable through every read path, without a file; deletable', async () => {
+    const { core, real } = await openCore();
+    const { records, refused } = await core.storeWholeMany([upload('blobs/a', 'alpha bytes'), upload('blobs/b', '')], {
+      uniqueName: 'always',
+    });
+    expect(refused).to.equal(undefined);
+    expect(records.map((r) => [r.name, r.state, r.size, r.inline])).to.deep.equal([
+      ['blobs/a', 'COMPLETED', 11, true],
+      ['blobs/b', 'COMPLETED', 0, true],
+    ]);
+    const [a, b] = records as [ResourceRecord, ResourceRecord];
+    expect(await real.store.size(a.id)).to.equal(0);
+    expect((await core.read(a.id, 6, 11)).toString()).to.equal('bytes');
+    expect(Buffer.concat(await (await core.openRange(a.id, 0, 5)).toArray()).toString()).to.equal('alpha');
+    const pieces: Buffer[] = [];
+    for await (const piece of await core.openCatchUp(a.id, 1, 11)) pieces.push(piece);
+    expect(Buffer.concat(pieces).toString()).to.equal('lpha bytes');
+    expect((await core.read(b.id, 0, 0)).length).to.equal(0);
+    expect(((await core.read(a.id, 0, 12).catch((e: SpoolError) => e)) as SpoolError).code).to.equal('INVALID_RANGE');
+    const seen: ResourceStatus[] = [];
+    const stop = await core.subscribe(a.id, (s) => seen.push(s));
+    stop();
+    expect(seen.map((s) => [s.state, s.size])).to.deep.equal([['COMPLETED', 11]]);
+    expect([...(await core.readInline([b.id, a.id, 'unknown'])).keys()].sort()).to.deep.equal([a.id, b.id].sort());
+    await core.delete(a.id);
+    expect(((await core.read(a.id, 0, 1).catch((e: SpoolError) => e)) as SpoolError).code).to.equal('RESOURCE_NOT_FOUND');
+    expect([...(await core.readInline([a.id, b.id])).keys()]).to.deep.equal([b.id]);
+    expect(await core.usage('blobs/')).to.deep.equal({ count: 1, bytes: 0 });
+    await core.close();
+  });
+
+  it('stops at the first name taken, keeping those before it; storeWhole keeps small ones inline too', async () => {
+    const { core } = await openCore();
+    const single = await core.storeWhole(blobMeta, { name: 'blobs/x', uniqueName: 'always' }, Buffer.from('one'));
+    expect(single.inline).to.equal(true);
+    const { records, refused } = await core.storeWholeMany(
+      [upload('blobs/before', '1'), upload('blobs/x', '2'), upload('blobs/after', '3')],
+      { uniqueName: 'always' },
+    );
+    expect(records.map((r) => r.name)).to.deep.equal(['blobs/before']);
+    expect(refused?.code).to.equal('NAME_TAKEN');
+    expect((await core.list({ nameStartsWith: 'blobs/' })).map((r) => r.name)).to.deep.equal(['blobs/x', 'blobs/before']);
+    const tooLarge = await core
+      .storeWholeMany([{ metadata: blobMeta, options: {}, bytes: Buffer.alloc(64 * 1024 + 1) }])
+      .catch((e: SpoolError) => e);
+    expect((tooLarge as SpoolError).code).to.equal('INVALID_METADATA');
+    const large = await core.storeWhole(blobMeta, { name: 'blobs/large' }, Buffer.alloc(64 * 1024 + 1, 7));
+    expect(large.inline).to.equal(false);
+    expect((await core.read(large.id, 64 * 1024, 64 * 1024 + 1))[0]).to.equal(7);
     await core.close();
   });
 });

@@ -24,7 +24,7 @@ import {
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'winston';
 import { AccessControl } from './access/access-control.js';
-import type { Catalog, NameUniqueness, Usage } from './catalog/catalog.js';
+import type { Catalog, CreatedWhole, NameUniqueness, Usage } from './catalog/catalog.js';
 import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
 import { CatchUpReads } from './catch-up-reads.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
@@ -36,7 +36,7 @@ import { LinePage } from './lines/line-page.js';
 import { looksLikeId, validateResourceName } from './names.js';
 import { RemoteTails } from './remote-tails.js';
 import type { ByteStore } from './storage/byte-store.js';
-import { LINE_INDEX_STRIDE, type ListFilter, type ResourceRecord } from './types.js';
+import { LINE_INDEX_STRIDE, type ListFilter, type NamedResource, type NewResource, type ResourceRecord } from './types.js';
 import { DELETED_REASON, type UploadLimits, UploadSession, type UploadSessionDeps } from './upload-session.js';
 
 export interface SpoolCoreOptions extends UploadLimits {
@@ -53,7 +53,24 @@ export interface SpoolCoreOptions extends UploadLimits {
   maxLinesReplyBytes: number;
   /** Bytes that readers behind the tail hold in total, as read pieces (see CatchUpReads); default 256 MiB. */
   catchUpReadBudgetBytes?: number | undefined;
+  /**
+   * Largest resource stored whole (`storeWhole`, `storeWholeMany`) whose bytes are kept in
+   * its catalog row instead of the byte store; 0: none. Default 64 KiB.
+   */
+  inlineMaxBytes?: number | undefined;
 }
+
+/** Default of `inlineMaxBytes`. */
+export const DEFAULT_INLINE_MAX_BYTES = 64 * 1024;
+
+/** One resource of `storeWholeMany`: its metadata, how it is named, and all its bytes. */
+export interface WholeUpload {
+  metadata: unknown;
+  options: Omit<StoreWholeOptions, 'uniqueName'>;
+  bytes: Buffer;
+}
+
+export type StoreWholeOptions = Omit<CreateUploadOptions, 'checksum' | 'resumable'>;
 
 /** Hooks the core reports its timings to (the server's metrics; the core knows nothing of Prometheus). */
 export interface CoreMetrics {
@@ -306,7 +323,8 @@ export class SpoolCore {
       const status = session ? await session.endDeleted() : statusOf(record);
       // Also for a writer that left (resumable) or one that was detaching meanwhile.
       if (!isTerminal(status.state)) await this.publish(record, { ...status, state: TransferState.FAILED, error: DELETED_REASON });
-      await this.deps.store.delete(id);
+      // An inline resource's bytes go with its catalog row.
+      if (!record.inline) await this.deps.store.delete(id);
       await this.catalog.delete(id);
     } finally {
       this.deleting.delete(id);
@@ -459,17 +477,19 @@ export class SpoolCore {
 
   /**
    * Stores a resource whose bytes are all known and small (a blob of a stream upload):
-   * registered, written, made durable (`syncOnCheckpoint`) and recorded COMPLETED in one
-   * call, without an UploadSession (no timers, no queue, no hashes: checksums as
-   * `checksum: false`) and with one status published. Followers see it only once
-   * COMPLETED. If writing or recording fails, the resource is deleted and the error
-   * thrown: nothing half-stored stays. NAME_TAKEN like `createUpload`.
+   * registered, stored and recorded COMPLETED in one call, without an UploadSession (no
+   * timers, no queue, no hashes: checksums as `checksum: false`) and with one status
+   * published. Followers see it only once COMPLETED. Up to `inlineMaxBytes` its bytes go
+   * into its catalog row (`storeWholeMany`); larger, into the byte store (made durable
+   * as `syncOnCheckpoint` says): if writing or recording fails, the resource is deleted and
+   * the error thrown — nothing half-stored stays. NAME_TAKEN like `createUpload`.
    */
-  async storeWhole(
-    metadata: unknown,
-    options: Omit<CreateUploadOptions, 'checksum' | 'resumable'>,
-    bytes: Buffer,
-  ): Promise<ResourceRecord> {
+  async storeWhole(metadata: unknown, options: StoreWholeOptions, bytes: Buffer): Promise<ResourceRecord> {
+    if (bytes.length <= this.inlineMaxBytes) {
+      const { records, refused } = await this.storeWholeMany([{ metadata, options, bytes }], options);
+      if (refused) throw refused;
+      return records[0] as ResourceRecord;
+    }
     const { record, lease } = await this.register(metadata, options);
     const { store, logger } = this.deps;
     let completed: ResourceRecord;
@@ -503,33 +523,69 @@ export class SpoolCore {
     return completed;
   }
 
+  /**
+   * Stores many small resources whose bytes are all known (the blobs of a stream upload)
+   * in one catalog transaction, each COMPLETED with its bytes in its catalog row: no file,
+   * no writer, no lease (born complete, no recovery can find them half-written). In order,
+   * up to the first whose name is taken: that one and the rest are not stored, and the
+   * refusal (NAME_TAKEN) is returned with the records stored before it. Every one must be
+   * at most `inlineMaxBytes` (INVALID_METADATA otherwise: a caller's bug); each publishes
+   * its COMPLETED status.
+   */
+  async storeWholeMany(uploads: readonly WholeUpload[], naming: { uniqueName?: NameUniqueness | undefined } = {}): Promise<CreatedWhole> {
+    const resources = uploads.map(({ metadata, options, bytes }) => {
+      if (bytes.length > this.inlineMaxBytes) {
+        throw new InvalidMetadataError(
+          `A resource stored in the catalog is at most ${this.inlineMaxBytes} bytes (inlineMaxBytes), not ${bytes.length}`,
+        );
+      }
+      return { resource: this.newResource(metadata, options), bytes };
+    });
+    const created = await this.catalog.createWhole(resources, { uniqueName: naming.uniqueName ?? 'live' });
+    for (const record of created.records) await this.publish(record, statusOf(record));
+    return created;
+  }
+
+  /** Largest resource whose bytes `storeWhole` keeps in the catalog. */
+  get inlineMaxBytes(): number {
+    return this.options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+  }
+
+  /**
+   * The bytes of the inline resources (`ResourceRecord.inline`) among `ids`, in one catalog
+   * query: many small resources read at once (a blob stream download). Ids unknown, deleted
+   * or not inline are absent; read those with `openRange`.
+   */
+  readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    return this.catalog.readInline(ids);
+  }
+
   /** Validates the metadata and records a new resource (INITIATED) under its writer's lease. */
   private async register(metadata: unknown, options: CreateUploadOptions): Promise<{ record: ResourceRecord; lease: WriterLease }> {
+    const resource = this.newResource(metadata, options);
+    // Held before the resource exists: a node recovering at that moment must not take it for an orphan.
+    const lease = await this.leases.acquire(resource.id);
+    const record = await this.catalog.create(resource, { uniqueName: options.uniqueName ?? 'live' }).catch(async (err: unknown) => {
+      await lease.release();
+      throw err;
+    });
+    return { record, lease };
+  }
+
+  /** A new resource (fresh id) from validated metadata and its options: INVALID_METADATA, INVALID_NAME otherwise. */
+  private newResource(metadata: unknown, options: CreateUploadOptions): NewResource {
     const parsed = ResourceMetadataSchema.safeParse(metadata);
     if (!parsed.success) throw new InvalidMetadataError(`Invalid metadata: ${describeZodError(parsed.error)}`);
-    const name = options.name ? validateResourceName(options.name) : null;
-    const id = uuidv7();
-    // Held before the resource exists: a node recovering at that moment must not take it for an orphan.
-    const lease = await this.leases.acquire(id);
-    const record = await this.catalog
-      .create(
-        {
-          ...parsed.data,
-          id,
-          name,
-          attributes: options.attributes ?? {},
-          contextId: options.contextId ?? null,
-          resumable: options.resumable ?? false,
-          writeTokenHash: options.writeTokenHash ?? null,
-          readTokenHash: options.readTokenHash ?? null,
-        },
-        { uniqueName: options.uniqueName ?? 'live' },
-      )
-      .catch(async (err: unknown) => {
-        await lease.release();
-        throw err;
-      });
-    return { record, lease };
+    return {
+      ...parsed.data,
+      id: uuidv7(),
+      name: options.name ? validateResourceName(options.name) : null,
+      attributes: options.attributes ?? {},
+      contextId: options.contextId ?? null,
+      resumable: options.resumable ?? false,
+      writeTokenHash: options.writeTokenHash ?? null,
+      readTokenHash: options.readTokenHash ?? null,
+    };
   }
 
   /**
@@ -675,6 +731,11 @@ export class SpoolCore {
     return record;
   }
 
+  /** What each of many names refers to (as `resolve` for a name), in brief, in one catalog query; names of nothing are absent. */
+  findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    return this.catalog.findNamed(names);
+  }
+
   /** Replaces a resource's attributes. */
   setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {
     return this.deps.catalog.setAttributes(id, attributes);
@@ -758,7 +819,8 @@ export class SpoolCore {
 
   /** Streams bytes `[start, end)`; `end` must be within the visible size. */
   async openRange(id: string, start: number, end: number): Promise<Readable> {
-    await this.checkRange(id, start, end);
+    const stored = await this.checkRange(id, start, end);
+    if (stored?.inline) return Readable.from([await this.inlineRange(id, start, end)]);
     // Followers at the tail read what was just written: from memory, not one file read each.
     const recent = this.recentBytes(id, start, end);
     if (recent) return Readable.from(recent);
@@ -772,7 +834,8 @@ export class SpoolCore {
    * every such reader (`CatchUpReads`). Pull the next piece once the previous one is sent.
    */
   async openCatchUp(id: string, start: number, end: number): Promise<AsyncIterable<Buffer>> {
-    await this.checkRange(id, start, end);
+    const stored = await this.checkRange(id, start, end);
+    if (stored?.inline) return Readable.from([await this.inlineRange(id, start, end)]);
     const recent = this.recentBytes(id, start, end);
     if (recent) return Readable.from(recent);
     return this.catchUp.pieces(start, end, (from, to) => this.deps.store.read(id, from, to));
@@ -783,15 +846,33 @@ export class SpoolCore {
    * ranges only (a blob's tag, a small blob), whose stream would cost more than the read.
    */
   async read(id: string, start: number, end: number): Promise<Buffer> {
-    await this.checkRange(id, start, end);
+    const stored = await this.checkRange(id, start, end);
+    if (stored?.inline) return this.inlineRange(id, start, end);
     const recent = this.recentBytes(id, start, end);
     if (recent) return Buffer.concat(recent);
     return this.deps.store.read(id, start, end);
   }
 
-  /** INVALID_RANGE unless `[start, end)` is within the visible bytes of `id`. */
-  private async checkRange(id: string, start: number, end: number): Promise<void> {
-    const status = await this.getStatus(id);
+  /** Bytes `[start, end)` of an inline resource (RESOURCE_NOT_FOUND once deleted). */
+  private async inlineRange(id: string, start: number, end: number): Promise<Buffer> {
+    const bytes = (await this.catalog.readInline([id])).get(id);
+    if (!bytes) throw new ResourceNotFoundError(id);
+    return bytes.subarray(start, end);
+  }
+
+  /** Bytes `[start, end)` of a resource, wherever they are kept (`[start, end)` within what it holds). */
+  private readStored(record: ResourceRecord, start: number, end: number): Promise<Buffer> {
+    return record.inline ? this.inlineRange(record.id, start, end) : this.deps.store.read(record.id, start, end);
+  }
+
+  /**
+   * INVALID_RANGE unless `[start, end)` is within the visible bytes of `id`. Returns its
+   * catalog record when no upload in this process writes it (the record the check used).
+   */
+  private async checkRange(id: string, start: number, end: number): Promise<ResourceRecord | undefined> {
+    const upload = this.activeUpload(id);
+    const record = upload ? undefined : await this.getRecord(id);
+    const status = upload?.status ?? statusOf(record as ResourceRecord);
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > status.size) {
       throw new InvalidRangeError(`Range [${start}, ${end}) is not within [0, ${status.size}] of resource ${id}`, {
         start,
@@ -799,6 +880,7 @@ export class SpoolCore {
         size: status.size,
       });
     }
+    return record;
   }
 
   /**
@@ -840,7 +922,7 @@ export class SpoolCore {
         lines: available,
       });
     }
-    const { catalog, store } = this.deps;
+    const { catalog } = this.deps;
     const block = Math.floor(start / LINE_INDEX_STRIDE);
     // Lines visible before a checkpoint recorded their index entries: the upload has them.
     const blockAt = (b: number) => this.activeUpload(id)?.lineBlockOffset(b) ?? catalog.lineBlockOffset(id, b);
@@ -854,7 +936,7 @@ export class SpoolCore {
     const step = limit - blockOffset <= LINE_SPAN_READ_MAX_BYTES ? limit - blockOffset : LINE_SCAN_BYTES;
     const page = new LinePage(start - block * LINE_INDEX_STRIDE, count, this.options.maxLinesReplyBytes, blockOffset);
     for (let offset = blockOffset; !page.full && offset < limit; ) {
-      const chunk = await store.read(id, offset, Math.min(limit, offset + step));
+      const chunk = await this.readStored(record, offset, Math.min(limit, offset + step));
       offset += chunk.length;
       page.add(chunk);
     }

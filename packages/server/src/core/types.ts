@@ -28,10 +28,18 @@ export interface ResourceRecord extends ResourceMetadata {
   checksums: Checksums;
   /** Why the resource FAILED. */
   error: string | null;
+  /**
+   * Its bytes are kept in the catalog row (`Catalog.createWhole`: a small resource stored
+   * whole), not in the byte store: read them with `Catalog.readInline`.
+   */
+  inline: boolean;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
 }
+
+/** What a name refers to, in brief (`Catalog.findNamed`): enough to plan reading many small resources. */
+export type NamedResource = Pick<ResourceRecord, 'id' | 'name' | 'state' | 'size' | 'inline'>;
 
 export interface NewResource extends ResourceMetadata {
   id: string;

@@ -1,8 +1,8 @@
 import { isTerminal } from '@spool/common';
 import type { EventBus } from '../events/event-bus.js';
 import { LruMap } from '../lru-map.js';
-import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
-import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
+import type { ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
+import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from './catalog.js';
 
 /** Default number of terminal records kept: a few hundred bytes each. */
 export const DEFAULT_CACHED_RECORDS = 1024;
@@ -53,6 +53,18 @@ export class CachingCatalog implements Catalog {
 
   create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord> {
     return this.inner.create(resource, options);
+  }
+
+  createWhole(resources: readonly WholeResource[], options?: { uniqueName?: NameUniqueness }): Promise<CreatedWhole> {
+    return this.inner.createWhole(resources, options);
+  }
+
+  readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    return this.inner.readInline(ids);
+  }
+
+  findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    return this.inner.findNamed(names);
   }
 
   findByName(name: string): Promise<ResourceRecord | undefined> {

@@ -231,5 +231,89 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
       expect(await catalog.lineBlockOffset('d', 1)).to.equal(undefined);
       expect(await catalog.delete('d')).to.equal(false);
     });
+
+    describe('small resources stored whole (createWhole, readInline)', () => {
+      const whole = (id: string, bytes: string, name: string | null = `blobs/${id}`) => ({
+        resource: { ...meta(id), name, supportsLineAccess: false },
+        bytes: Buffer.from(bytes),
+      });
+
+      it('records many resources COMPLETED with their bytes, in order, in one call', async () => {
+        const created = await catalog.createWhole([whole('w1', 'one'), whole('w2', ''), whole('w3', 'x'.repeat(3000))], {
+          uniqueName: 'always',
+        });
+        expect(created.refused).to.equal(undefined);
+        expect(created.records.map((r) => [r.id, r.state, r.size, r.inline])).to.deep.equal([
+          ['w1', 'COMPLETED', 3, true],
+          ['w2', 'COMPLETED', 0, true],
+          ['w3', 'COMPLETED', 3000, true],
+        ]);
+        expect(created.records[0]?.completedAt).to.be.a('number');
+        expect(await catalog.get('w1')).to.deep.equal(created.records[0]);
+        const bytes = await catalog.readInline(['w3', 'w1', 'w2', 'unknown']);
+        expect([...bytes.keys()].sort()).to.deep.equal(['w1', 'w2', 'w3']);
+        expect(bytes.get('w1')?.toString()).to.equal('one');
+        expect(bytes.get('w2')?.length).to.equal(0);
+        expect(bytes.get('w3')?.toString()).to.equal('x'.repeat(3000));
+        expect(await catalog.usage('blobs/')).to.deep.equal({ count: 3, bytes: 3003 });
+        expect((await catalog.list({ nameStartsWith: 'blobs/' })).map((r) => r.id)).to.deep.equal(['w1', 'w2', 'w3']);
+        expect((await catalog.findByName('blobs/w2'))?.id).to.equal('w2');
+      });
+
+      it('keeps resources created otherwise out of the catalog bytes', async () => {
+        const created = await catalog.create(meta('file'));
+        expect(created.inline).to.equal(false);
+        expect((await catalog.readInline(['file'])).size).to.equal(0);
+        expect((await catalog.createWhole([])).records).to.deep.equal([]);
+      });
+
+      it('stops at the first name taken — also within the batch — keeping those before it', async () => {
+        await catalog.create({ ...meta('old'), name: 'blobs/taken' }, { uniqueName: 'always' });
+        const created = await catalog.createWhole([whole('a1', 'a'), whole('a2', 'b', 'blobs/taken'), whole('a3', 'c')], {
+          uniqueName: 'always',
+        });
+        expect(created.records.map((r) => r.id)).to.deep.equal(['a1']);
+        expect(created.refused?.code).to.equal(ErrorCode.NAME_TAKEN);
+        expect(await catalog.get('a2')).to.equal(undefined);
+        expect(await catalog.get('a3')).to.equal(undefined);
+        const twice = await catalog.createWhole([whole('b1', 'a', 'blobs/same'), whole('b2', 'b', 'blobs/same')], { uniqueName: 'always' });
+        expect(twice.records.map((r) => r.id)).to.deep.equal(['b1']);
+        expect(twice.refused?.code).to.equal(ErrorCode.NAME_TAKEN);
+        expect((await catalog.readInline(['a1', 'a2', 'b1', 'b2'])).size).to.equal(2);
+        // A live name only: one that ended may be taken again.
+        await catalog.checkpoint('old', { size: 0, newlines: 0, lines: 0, state: 'COMPLETED', indexEntries: [] });
+        expect((await catalog.createWhole([whole('c1', 'c', 'blobs/taken')])).records.map((r) => r.id)).to.deep.equal(['c1']);
+      });
+
+      it('finds what many names refer to in brief: the live holder, else the newest', async () => {
+        await catalog.createWhole([whole('f1', 'abc'), whole('f2', '')]);
+        await catalog.create({ ...meta('f3'), name: 'blobs/open' });
+        await catalog.create({ ...meta('old'), name: 'blobs/again' });
+        await catalog.checkpoint('old', { size: 1, newlines: 0, lines: 0, state: 'FAILED', indexEntries: [] });
+        await catalog.create({ ...meta('new'), name: 'blobs/again' });
+        await catalog.checkpoint('new', { size: 2, newlines: 0, lines: 0, state: 'IN_PROGRESS', indexEntries: [] });
+        const found = await catalog.findNamed(['blobs/f2', 'blobs/f1', 'blobs/open', 'blobs/again', 'blobs/none', 'blobs/f1']);
+        expect(Object.fromEntries(found)).to.deep.equal({
+          'blobs/f1': { id: 'f1', name: 'blobs/f1', state: 'COMPLETED', size: 3, inline: true },
+          'blobs/f2': { id: 'f2', name: 'blobs/f2', state: 'COMPLETED', size: 0, inline: true },
+          'blobs/open': { id: 'f3', name: 'blobs/open', state: 'INITIATED', size: 0, inline: false },
+          'blobs/again': { id: 'new', name: 'blobs/again', state: 'IN_PROGRESS', size: 2, inline: false },
+        });
+        expect((await catalog.findNamed([])).size).to.equal(0);
+        await catalog.delete('f1');
+        expect([...(await catalog.findNamed(['blobs/f1', 'blobs/f2'])).keys()]).to.deep.equal(['blobs/f2']);
+      });
+
+      it('deletes the bytes with the resource, and keeps a terminal state final', async () => {
+        await catalog.createWhole([whole('gone', 'bytes'), whole('kept', 'more')]);
+        const err = await catalog
+          .checkpoint('kept', { size: 4, newlines: 0, lines: 0, state: 'FAILED', indexEntries: [] })
+          .catch((e: unknown) => e);
+        expect((err as SpoolError).code).to.equal(ErrorCode.RESOURCE_TERMINAL);
+        expect(await catalog.delete('gone')).to.equal(true);
+        expect(await catalog.get('gone')).to.equal(undefined);
+        expect([...(await catalog.readInline(['gone', 'kept'])).keys()]).to.deep.equal(['kept']);
+      });
+    });
   });
 }

@@ -1,5 +1,5 @@
-import type { Checksums, TransferState } from '@spool/common';
-import type { LineIndexEntry, ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { Checksums, SpoolError, TransferState } from '@spool/common';
+import type { LineIndexEntry, ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
 
 /** A checkpoint as one atomic catalog change: size, line count and the new index entries. */
 export interface CatalogCheckpoint {
@@ -35,6 +35,19 @@ export interface Usage {
   bytes: number;
 }
 
+/** A small resource whose bytes are all known: recorded COMPLETED with them, in the catalog itself. */
+export interface WholeResource {
+  resource: NewResource;
+  bytes: Buffer;
+}
+
+/** What `createWhole` recorded: a prefix of what it was given, and why it stopped there, if it did. */
+export interface CreatedWhole {
+  records: ResourceRecord[];
+  /** The first resource whose name was taken (NAME_TAKEN): neither it nor any after it was created. */
+  refused?: SpoolError;
+}
+
 export interface Catalog {
   /**
    * Registers a resource. A name must not be held by a live (INITIATED, IN_PROGRESS)
@@ -42,9 +55,20 @@ export interface Catalog {
    * and the insert are one atomic step.
    */
   create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord>;
+  /**
+   * Registers many small resources at once, each COMPLETED with its bytes kept in the
+   * catalog (`inline`): one transaction for all of them — no byte store file, no
+   * checkpoint. In order, up to the first whose name is taken (as `create`, with
+   * `uniqueName`): that one and the rest are not created, and the refusal is returned.
+   */
+  createWhole(resources: readonly WholeResource[], options?: { uniqueName?: NameUniqueness }): Promise<CreatedWhole>;
+  /** The bytes of the inline resources among `ids` (one query); ids unknown or not inline are absent. */
+  readInline(ids: readonly string[]): Promise<Map<string, Buffer>>;
   get(id: string): Promise<ResourceRecord | undefined>;
   /** The resource a name refers to: the live one holding it, else the newest that had it. */
   findByName(name: string): Promise<ResourceRecord | undefined>;
+  /** `findByName` for many names in one query, in brief; names referring to nothing are absent. */
+  findNamed(names: readonly string[]): Promise<Map<string, NamedResource>>;
   /** Replaces a resource's attributes (RESOURCE_NOT_FOUND if unknown). */
   setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord>;
   /** How many resources, and how many bytes (visible sizes), have names starting with `nameStartsWith`. */

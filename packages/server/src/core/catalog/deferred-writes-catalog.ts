@@ -1,7 +1,7 @@
 import { ErrorCode, ResourceNotFoundError, ResourceTerminalError, SpoolError, TransferState } from '@spool/common';
 import type { Logger } from 'winston';
-import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
-import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
+import type { ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
+import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from './catalog.js';
 
 /** A change the catalog underneath could not record yet: a FAILED ending, or a delete. */
 type DeferredChange = { kind: 'fail'; checkpoint: CatalogCheckpoint; at: number } | { kind: 'delete' };
@@ -44,6 +44,29 @@ export class DeferredWritesCatalog implements Catalog {
 
   create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord> {
     return this.inner.create(resource, options);
+  }
+
+  createWhole(resources: readonly WholeResource[], options?: { uniqueName?: NameUniqueness }): Promise<CreatedWhole> {
+    return this.inner.createWhole(resources, options);
+  }
+
+  /** As the catalog reads them, but for resources whose delete waits here: gone. */
+  async readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    const found = await this.inner.readInline(ids);
+    if (this.deferred.size > 0) for (const id of found.keys()) if (this.deferred.get(id)?.kind === 'delete') found.delete(id);
+    return found;
+  }
+
+  /** As the catalog finds them, but for resources whose delete waits here: gone (a FAILED ending shown as recorded). */
+  async findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    const found = await this.inner.findNamed(names);
+    if (this.deferred.size === 0) return found;
+    for (const [name, named] of found) {
+      const change = this.deferred.get(named.id);
+      if (change?.kind === 'delete') found.delete(name);
+      else if (change) found.set(name, { ...named, state: change.checkpoint.state, size: change.checkpoint.size });
+    }
+    return found;
   }
 
   async findByName(name: string): Promise<ResourceRecord | undefined> {

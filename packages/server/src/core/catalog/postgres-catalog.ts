@@ -5,11 +5,12 @@ import {
   ResourceNotFoundError,
   ResourceTerminalError,
   SpoolError,
+  type TransferState,
   WriterFencedError,
 } from '@spool/common';
 import { isUniqueViolation, type PostgresDatabase, type Queryable } from '../postgres/database.js';
-import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
-import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from './catalog.js';
+import type { ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
+import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from './catalog.js';
 import { type ResourceRowOf, recordOf } from './resource-row.js';
 
 /** PostgreSQL has booleans and JSONB: they arrive as they are. */
@@ -80,12 +81,109 @@ export class PostgresCatalog implements Catalog {
     }
   }
 
+  /**
+   * One transaction: every name is locked as `create` locks one (in sorted order, so two
+   * batches cannot deadlock), the taken ones found in one query, then the rows before the
+   * first taken one inserted with their bytes, each table in one statement.
+   */
+  async createWhole(resources: readonly WholeResource[], options: { uniqueName?: NameUniqueness } = {}): Promise<CreatedWhole> {
+    if (resources.length === 0) return { records: [] };
+    const names = resources.flatMap(({ resource }) => (resource.name ? [resource.name] : []));
+    try {
+      return await this.db.transaction(async (client) => {
+        const held = new Map<string, string>();
+        if (names.length > 0) {
+          await client.query(
+            'SELECT pg_advisory_xact_lock($1, hashtext(n)) FROM (SELECT DISTINCT unnest($2::text[]) AS n ORDER BY 1) AS names',
+            [NAME_LOCK_SPACE, names],
+          );
+          const { rows } = await client.query<{ name: string; id: string }>(
+            `SELECT DISTINCT ON (name) name, id FROM resources WHERE name = ANY($1::text[])${options.uniqueName === 'always' ? '' : ` AND ${LIVE}`}
+             ORDER BY name, seq DESC`,
+            [names],
+          );
+          for (const row of rows) held.set(row.name, row.id);
+        }
+        // The first resource whose name is held, or repeated within the batch.
+        let refused: NameTakenError | undefined;
+        let count = 0;
+        for (const { resource } of resources) {
+          const name = resource.name ?? null;
+          const holder = name === null ? undefined : held.get(name);
+          if (name !== null && holder !== undefined) {
+            refused = new NameTakenError(name, holder);
+            break;
+          }
+          if (name !== null) held.set(name, resource.id);
+          count++;
+        }
+        const taken = resources.slice(0, count);
+        const column = <T>(pick: (whole: WholeResource) => T) => taken.map(pick);
+        const { rows } = await client.query<ResourceRow>(
+          `INSERT INTO resources (id, name, attributes, filename, mime_type, supports_line_access, context_id, resumable,
+             write_token_hash, read_token_hash, state, size, stored_inline, created_at, updated_at, completed_at)
+           SELECT id, name, attributes, filename, mime_type, line_access, context_id, resumable, write_hash, read_hash,
+             'COMPLETED', size, TRUE, $11, $11, $11
+           FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::boolean[],
+             $9::text[], $10::text[], $12::bigint[])
+             AS r(id, name, attributes, filename, mime_type, line_access, context_id, resumable, write_hash, read_hash, size)
+           RETURNING *`,
+          [
+            column(({ resource }) => resource.id),
+            column(({ resource }) => resource.name ?? null),
+            column(({ resource }) => JSON.stringify(resource.attributes ?? {})),
+            column(({ resource }) => resource.filename),
+            column(({ resource }) => resource.mimeType),
+            column(({ resource }) => resource.supportsLineAccess),
+            column(({ resource }) => resource.contextId),
+            column(({ resource }) => resource.resumable ?? false),
+            column(({ resource }) => resource.writeTokenHash ?? null),
+            column(({ resource }) => resource.readTokenHash ?? null),
+            Date.now(),
+            column(({ bytes }) => bytes.length),
+          ],
+        );
+        await client.query('INSERT INTO inline_bytes (resource_id, bytes) SELECT * FROM unnest($1::text[], $2::bytea[])', [
+          column(({ resource }) => resource.id),
+          column(({ bytes }) => bytes),
+        ]);
+        // RETURNING gives no order: back in the order given.
+        const byId = new Map(rows.map((row) => [row.id, toRecord(row)]));
+        const records = taken.map(({ resource }) => byId.get(resource.id) as ResourceRecord);
+        return refused ? { records, refused } : { records };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'resources_live_name')) throw new NameTakenError(names.join(', '), 'another');
+      throw err;
+    }
+  }
+
+  async readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    const { rows } = await this.db.query<{ resource_id: string; bytes: Buffer }>(
+      'SELECT resource_id, bytes FROM inline_bytes WHERE resource_id = ANY($1::text[])',
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.resource_id, row.bytes]));
+  }
+
   async get(id: string): Promise<ResourceRecord | undefined> {
     return this.one('SELECT * FROM resources WHERE id = $1', [id]);
   }
 
   async findByName(name: string): Promise<ResourceRecord | undefined> {
     return this.one(`SELECT * FROM resources WHERE name = $1 ORDER BY (${LIVE}) DESC, seq DESC LIMIT 1`, [name]);
+  }
+
+  async findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    if (names.length === 0) return new Map();
+    const { rows } = await this.db.query<{ id: string; name: string; state: TransferState; size: number; stored_inline: boolean }>(
+      `SELECT DISTINCT ON (name) id, name, state, size, stored_inline FROM resources WHERE name = ANY($1::text[])
+       ORDER BY name, (${LIVE}) DESC, seq DESC`,
+      [names],
+    );
+    return new Map(
+      rows.map((row) => [row.name, { id: row.id, name: row.name, state: row.state, size: row.size, inline: row.stored_inline }]),
+    );
   }
 
   async setAttributes(id: string, attributes: Record<string, string>): Promise<ResourceRecord> {
@@ -218,6 +316,7 @@ export class PostgresCatalog implements Catalog {
     return this.db.transaction(async (client) => {
       await client.query('DELETE FROM line_index WHERE resource_id = $1', [id]);
       await client.query('DELETE FROM writer_leases WHERE resource_id = $1', [id]);
+      await client.query('DELETE FROM inline_bytes WHERE resource_id = $1', [id]);
       const { rowCount } = await client.query('DELETE FROM resources WHERE id = $1', [id]);
       return (rowCount ?? 0) > 0;
     });

@@ -27,6 +27,8 @@ export interface ResourceRowOf<Flag, Attributes> {
   /** JSON (text in SQLite, JSONB in PostgreSQL) of the checksums, hex. */
   checksums: Attributes;
   error: string | null;
+  /** The bytes are in the `inline_bytes` table. */
+  stored_inline: Flag;
   created_at: number;
   updated_at: number;
   completed_at: number | null;
@@ -54,6 +56,7 @@ export function recordOf<Flag, Attributes>(
     checksum: row.checksum,
     checksums: decode.attributes(row.checksums) as Checksums,
     error: row.error,
+    inline: decode.flag(row.stored_inline),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,

@@ -64,4 +64,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // 2: several checksums per resource (hex); the MD5s recorded so far are among them.
   `ALTER TABLE resources ADD COLUMN checksums JSONB NOT NULL DEFAULT '{}';
    UPDATE resources SET checksums = jsonb_build_object('md5', checksum) WHERE checksum IS NOT NULL;`,
+  // 3: small resources stored whole keep their bytes here (a table apart, so listing never reads them).
+  `ALTER TABLE resources ADD COLUMN stored_inline BOOLEAN NOT NULL DEFAULT FALSE;
+   CREATE TABLE inline_bytes (resource_id TEXT PRIMARY KEY, bytes BYTEA NOT NULL);`,
 ];

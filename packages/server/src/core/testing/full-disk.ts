@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { Catalog, CatalogCheckpoint, NameUniqueness, Usage } from '../catalog/catalog.js';
+import type { Catalog, CatalogCheckpoint, CreatedWhole, NameUniqueness, Usage, WholeResource } from '../catalog/catalog.js';
 import type { ByteStore, ByteWriter, WriterOptions } from '../storage/byte-store.js';
-import type { ListFilter, NewResource, ResourceRecord } from '../types.js';
+import type { ListFilter, NamedResource, NewResource, ResourceRecord } from '../types.js';
 
 /** What a file system answers a write that does not fit. */
 export function noSpaceError(): Error {
@@ -129,6 +129,18 @@ class FullDiskCatalog implements Catalog {
 
   create(resource: NewResource, options?: { uniqueName?: NameUniqueness }): Promise<ResourceRecord> {
     return this.disk.write(() => this.inner.create(resource, options));
+  }
+
+  createWhole(resources: readonly WholeResource[], options?: { uniqueName?: NameUniqueness }): Promise<CreatedWhole> {
+    return this.disk.write(() => this.inner.createWhole(resources, options));
+  }
+
+  readInline(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    return this.inner.readInline(ids);
+  }
+
+  findNamed(names: readonly string[]): Promise<Map<string, NamedResource>> {
+    return this.inner.findNamed(names);
   }
 
   findByName(name: string): Promise<ResourceRecord | undefined> {

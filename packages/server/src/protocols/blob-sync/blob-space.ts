@@ -1,10 +1,16 @@
 import { type BlobFlag, ErrorCode, SpoolError, TransferState } from '@spool/common';
 import type { Logger } from 'winston';
 import type { SpoolCore } from '../../core/spool-core.js';
-import type { ResourceRecord } from '../../core/types.js';
+import type { NamedResource, ResourceRecord } from '../../core/types.js';
 import type { UploadSession } from '../../core/upload-session.js';
 import { type BlobRef, type BlobSpaceRef, blobIn, blobResourceName, namespacePrefix } from './blob-names.js';
 import { BlobError } from './errors.js';
+
+/** A small blob whose bytes are all here (stored whole). */
+export interface SmallBlob {
+  id: string;
+  bytes: Buffer;
+}
 
 /** Resources per catalog page (the catalog's largest). */
 const PAGE = 1000;
@@ -80,28 +86,13 @@ export class BlobSpace {
     }
   }
 
-  /**
-   * The resources of many blobs of a namespace, by id: one lookup each — or, asking for a
-   * good share of the namespace (a download of 10,000 blobs), the namespace read page by
-   * page: ten queries instead of ten thousand.
-   */
-  async findMany(space: BlobSpaceRef, ids: readonly string[]): Promise<Map<string, ResourceRecord>> {
-    const found = new Map<string, ResourceRecord>();
-    const wanted = new Set(ids);
-    const byPages = wanted.size >= PAGE / 4 && wanted.size * 4 >= (await this.core.usage(namespacePrefix(space))).count;
-    if (!byPages) {
-      for (const id of wanted) {
-        const record = await this.find(blobIn(space, id));
-        if (record) found.set(id, record);
-      }
-      return found;
-    }
-    const prefix = namespacePrefix(space);
-    for await (const page of this.pages(space)) {
-      for (const record of page) {
-        const id = (record.name as string).slice(prefix.length);
-        if (wanted.has(id)) found.set(id, record);
-      }
+  /** The resources of many blobs of a namespace, by id, in brief: one catalog query. Ids of no resource are absent. */
+  async findMany(space: BlobSpaceRef, ids: readonly string[]): Promise<Map<string, NamedResource>> {
+    const byName = await this.core.findNamed(ids.map((id) => blobResourceName(blobIn(space, id))));
+    const found = new Map<string, NamedResource>();
+    for (const id of ids) {
+      const named = byName.get(blobResourceName(blobIn(space, id)));
+      if (named) found.set(id, named);
     }
     return found;
   }
@@ -136,6 +127,23 @@ export class BlobSpace {
    */
   storeWhole(blob: BlobRef, bytes: Buffer): Promise<ResourceRecord> {
     return refuseTaken(blob, () => this.core.storeWhole(blobMetadata(blob), blobOptions(blob), bytes));
+  }
+
+  /**
+   * Stores many small blobs of one namespace whose bytes are all here, in one core call
+   * (one catalog transaction, bytes inline): in order, up to the first whose id exists —
+   * returned as the API's 409 (`refused`) with how many were stored before it.
+   */
+  async storeWholeMany(space: BlobSpaceRef, blobs: readonly SmallBlob[]): Promise<{ stored: number; refused?: BlobError }> {
+    const { records, refused } = await this.core.storeWholeMany(
+      blobs.map(({ id, bytes }) => {
+        const blob = blobIn(space, id);
+        return { metadata: blobMetadata(blob), options: { name: blobResourceName(blob) }, bytes };
+      }),
+      { uniqueName: 'always' },
+    );
+    const stored = records.length;
+    return refused ? { stored, refused: blobExists([(blobs[stored] as SmallBlob).id]) } : { stored };
   }
 
   /** Ends an unfinished blob: FAILED with `reason` (followers learn it), then deleted (its id is free again). */

@@ -9,8 +9,8 @@ import { blobNotFound } from '../blob-space.js';
 import { type BlobContext, SMALL_BLOB_BYTES } from '../context.js';
 import { BlobError } from '../errors.js';
 
-/** Reads ahead of the writer: at most this many blobs … */
-const READ_AHEAD_BLOBS = 64;
+/** Reads ahead of the writer: at most this many blobs (refilled once half are written: inline ones read in one query per refill) … */
+const READ_AHEAD_BLOBS = 256;
 /** … and this many bytes of them. */
 const READ_AHEAD_BYTES = 1024 * 1024;
 /** Small records are joined into writes of about this size (one chunk of the chunked body each). */
@@ -21,6 +21,8 @@ export interface PlannedBlob {
   readonly id: string;
   readonly resourceId: string;
   readonly size: number;
+  /** Its bytes are in the catalog (`ResourceRecord.inline`): read with others in one query. */
+  readonly inline: boolean;
 }
 
 /** What the writer gets per blob: the record header, then the bytes (small) or how to stream them. */
@@ -43,7 +45,7 @@ export async function planDownload(ctx: BlobContext, space: BlobSpaceRef, ids: r
     const record = records.get(id);
     if (record?.state !== TransferState.COMPLETED) missing.add(id);
     else if (record.size > MAX_STREAM_BLOB_BYTES) tooLarge.push(id);
-    else plan.push({ id, resourceId: record.id, size: record.size });
+    else plan.push({ id, resourceId: record.id, size: record.size, inline: record.inline });
   }
   if (missing.size > 0) {
     throw blobNotFound([...missing], `${missing.size} of the ${ids.length} requested blobs are not stored in namespace ${space.namespace}`);
@@ -70,10 +72,18 @@ async function fetchBlob(core: SpoolCore, blob: PlannedBlob): Promise<FetchedBlo
   return { header: blobRecordHeader(blob.size, tail) };
 }
 
+/** A blob of `inline`, read by `core.readInline` with others (a blob deleted since the plan: an error). */
+function inlineBlob(blob: PlannedBlob, inline: Map<string, Buffer>): FetchedBlob {
+  const bytes = inline.get(blob.resourceId);
+  if (bytes?.length !== blob.size) throw new Error(`Blob ${blob.id} was deleted while the stream was being sent`);
+  return { header: blobRecordHeader(blob.size, bytes), bytes };
+}
+
 /**
  * Fetches blobs ahead of the writer, bounded by count and bytes, so reads from storage
- * overlap the socket instead of alternating with it. A fetch that fails is reported when
- * the writer reaches that blob (never as an unhandled rejection).
+ * overlap the socket instead of alternating with it: refilled once half the window is
+ * written, the inline blobs of a refill in one catalog query. A fetch that fails is
+ * reported when the writer reaches that blob (never as an unhandled rejection).
  */
 class ReadAhead {
   private readonly pending: { blob: PlannedBlob; fetched: Promise<FetchedBlob> }[] = [];
@@ -95,15 +105,23 @@ class ReadAhead {
   }
 
   private fill(): void {
+    if (this.pending.length > READ_AHEAD_BLOBS / 2 || this.pendingBytes > READ_AHEAD_BYTES / 2) return;
+    const adding: PlannedBlob[] = [];
     while (
       this.next < this.plan.length &&
-      (this.pending.length === 0 || (this.pending.length < READ_AHEAD_BLOBS && this.pendingBytes < READ_AHEAD_BYTES))
+      (this.pending.length + adding.length === 0 ||
+        (this.pending.length + adding.length < READ_AHEAD_BLOBS && this.pendingBytes < READ_AHEAD_BYTES))
     ) {
       const blob = this.plan[this.next++] as PlannedBlob;
-      const fetched = fetchBlob(this.core, blob);
+      adding.push(blob);
+      this.pendingBytes += weight(blob);
+    }
+    const inlineIds = adding.flatMap((blob) => (blob.inline ? [blob.resourceId] : []));
+    const inline = inlineIds.length > 0 ? this.core.readInline(inlineIds) : undefined;
+    for (const blob of adding) {
+      const fetched = inline && blob.inline ? inline.then((found) => inlineBlob(blob, found)) : fetchBlob(this.core, blob);
       fetched.catch(() => undefined);
       this.pending.push({ blob, fetched });
-      this.pendingBytes += weight(blob);
     }
   }
 }

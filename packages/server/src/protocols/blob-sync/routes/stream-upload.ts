@@ -4,9 +4,9 @@ import { pumpRequestBody } from '../../../transport/http/body-pump.js';
 import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
 import { acceptBody } from '../../../transport/http/request-body.js';
 import { bodyTimeouts, refuseDeclaredOverBudget, requestBudget } from '../../shared/http/upload-budget.js';
-import { type BlobSpaceRef, blobIn } from '../blob-names.js';
+import type { BlobSpaceRef } from '../blob-names.js';
 import { blobExists } from '../blob-space.js';
-import type { BlobContext } from '../context.js';
+import { type BlobContext, SMALL_BLOB_BYTES } from '../context.js';
 import { asBlobError } from '../errors.js';
 import type { QuotaReservation } from '../quota.js';
 import { blobSizeLimit } from './blob.js';
@@ -23,9 +23,13 @@ const PIPELINE_WINDOW = 16;
 async function admit(ctx: BlobContext, space: BlobSpaceRef, entries: readonly BlobUploadEntry[]): Promise<QuotaReservation> {
   const limit = blobSizeLimit(ctx.config);
   if (entries.some(([, size]) => size > limit.room)) throw limit.tooLarge();
-  const existing: string[] = [];
-  for (const [id] of entries) if (await ctx.space.find(blobIn(space, id))) existing.push(id);
-  if (existing.length > 0) throw blobExists(existing);
+  // Many ids: the namespace read a page at a time, not one lookup per id.
+  const found = await ctx.space.findMany(
+    space,
+    entries.map(([id]) => id),
+  );
+  const existing = entries.flatMap(([id]) => (found.has(id) ? [id] : []));
+  if (existing.length > 0) throw blobExists([...new Set(existing)]);
   return ctx.quota.reserve(
     space.user,
     entries.reduce((total, [, size]) => total + size, 0),
@@ -52,6 +56,8 @@ export async function streamUpload(ctx: BlobContext, req: Request, res: Response
     space,
     maxListBytes: ctx.config.blobMaxListBytes,
     window: ctx.config.maxActiveUploads > 0 ? 0 : PIPELINE_WINDOW,
+    // Small blobs are stored in batches with their bytes in the catalog: as large as it keeps.
+    smallBlobBytes: Math.min(SMALL_BLOB_BYTES, ctx.core.inlineMaxBytes),
     admit: async (entries) => {
       reservation = await admit(ctx, space, entries);
     },

@@ -13,7 +13,7 @@ import { pumpStream } from '../../../transport/http/body-pump.js';
 import { type BlobSpaceRef, blobIn } from '../blob-names.js';
 import { BlobSpace } from '../blob-space.js';
 import { BlobError } from '../errors.js';
-import { BlobUploadSink } from './upload-sink.js';
+import { BATCH_BLOBS, BATCH_DELAY_MS, BlobUploadSink } from './upload-sink.js';
 
 const logger = winston.createLogger({ silent: true });
 
@@ -198,6 +198,60 @@ describe('BlobUploadSink (the stream upload demultiplexer)', () => {
     expect((await storedBytes(again, 'free'))?.toString()).to.equal('ok');
     const left = await core.list({ nameStartsWith: `blob-sync/u/${again.namespace}/` });
     expect(left.map((record) => record.state)).to.deep.equal([TransferState.COMPLETED, TransferState.COMPLETED]);
+  });
+
+  it('stores small blobs in batches bounded by count, bytes inline; a cut in a later batch keeps every complete blob before it', async () => {
+    const space = freshSpace();
+    const count = BATCH_BLOBS * 2 + 100;
+    const list = Array.from({ length: count }, (_, i): [string, Buffer] => [`m${i}`, Buffer.from(`blob number ${i}`)]);
+    const body = bodyOf(list);
+    const calls: number[] = [];
+    const storeWholeMany = blobs.storeWholeMany.bind(blobs);
+    blobs.storeWholeMany = (to, batch) => {
+      calls.push(batch.length);
+      return storeWholeMany(to, batch);
+    };
+    let result: Awaited<ReturnType<typeof upload>>;
+    try {
+      // Cut 3 bytes into the last blob.
+      result = await upload(space, chunked(body.subarray(0, body.length - (list.at(-1)?.[1].length ?? 0) + 3), [4096, 50_000]));
+    } finally {
+      blobs.storeWholeMany = storeWholeMany;
+    }
+    expect((result.error as BlobError).errorName).to.equal('BlobTruncated');
+    expect(result.stored).to.equal(count - 1);
+    expect(calls.slice(0, 2)).to.deep.equal([BATCH_BLOBS, BATCH_BLOBS]);
+    expect(calls.reduce((a, b) => a + b, 0)).to.equal(count - 1);
+    const stored = await core.list({ nameStartsWith: `blob-sync/u/${space.namespace}/`, limit: 1000 });
+    expect(stored.length).to.equal(Math.min(1000, count - 1));
+    expect(stored.every((record) => record.inline && record.state === TransferState.COMPLETED)).to.equal(true);
+    expect((await storedBytes(space, `m${count - 2}`))?.toString()).to.equal(`blob number ${count - 2}`);
+    expect(await blobs.find(blobIn(space, `m${count - 1}`))).to.equal(undefined);
+  });
+
+  it('stores a batch not full once BATCH_DELAY_MS passed, while the body is still coming', async () => {
+    const space = freshSpace();
+    const body = bodyOf([
+      ['early', Buffer.from('here soon')],
+      ['late', Buffer.from('later')],
+    ]);
+    const cut = body.length - 'later'.length;
+    let readableBeforeEnd: Buffer | undefined;
+    async function* slowly() {
+      yield body.subarray(0, cut);
+      await new Promise((resolve) => setTimeout(resolve, BATCH_DELAY_MS * 5));
+      readableBeforeEnd = await storedBytes(space, 'early');
+      yield body.subarray(cut);
+    }
+    const sink = new BlobUploadSink({ blobs, space, maxListBytes: 1024, window: 4, admit: async () => undefined });
+    await pumpStream(Readable.from(slowly()), sink, {
+      room: Number.POSITIVE_INFINITY,
+      tooLarge: () => new MessageTooLargeError(0),
+      interrupted: () => undefined,
+    }).done;
+    expect(await sink.end()).to.equal(2);
+    expect(readableBeforeEnd?.toString()).to.equal('here soon');
+    expect((await storedBytes(space, 'late'))?.toString()).to.equal('later');
   });
 
   it('refuses bytes past the last blob (400), keeping the complete blobs', async () => {

@@ -3,11 +3,20 @@ import { type BlobUploadEntry, ErrorCode, parseBlobUploadPreamble } from '@spool
 import type { UploadSession } from '../../../core/upload-session.js';
 import type { ChunkSink } from '../../../transport/http/body-pump.js';
 import { type BlobSpaceRef, blobIn } from '../blob-names.js';
-import type { BlobSpace } from '../blob-space.js';
+import type { BlobSpace, SmallBlob } from '../blob-space.js';
 import { SMALL_BLOB_BYTES } from '../context.js';
 import { BlobError, invalidRequest } from '../errors.js';
 
 const NEWLINE = 0x0a;
+
+/** Small blobs stored in one core call (one catalog transaction): at most this many … */
+export const BATCH_BLOBS = 512;
+/** … and this many bytes of them. */
+export const BATCH_BYTES = 1024 * 1024;
+/** A batch not full is stored this long after its first blob completed (a slow client's blobs become readable). */
+export const BATCH_DELAY_MS = 20;
+/** Batches held at once (being stored and waiting to be): the sink's memory is at most this many BATCH_BYTES. */
+const BATCHES_HELD = 2;
 
 export interface BlobUploadSinkOptions {
   blobs: BlobSpace;
@@ -22,8 +31,9 @@ export interface BlobUploadSinkOptions {
    */
   window: number;
   /**
-   * Largest blob collected whole and stored in one core call, without an upload session
-   * (default SMALL_BLOB_BYTES; none without a window). Memory: at most `window` such blobs.
+   * Largest blob collected whole and stored with others in batches, without an upload
+   * session (`BlobSpace.storeWholeMany`; default SMALL_BLOB_BYTES; none without a window).
+   * Memory: at most BATCHES_HELD batches of BATCH_BYTES.
    */
   smallBlobBytes?: number;
 }
@@ -73,6 +83,12 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
   private readonly unfinished: UploadSession[] = [];
   private stored = 0;
   private onIdle: (() => void) | undefined;
+  /** Small blobs complete and not yet handed to the core, and their bytes. */
+  private batch: SmallBlob[] = [];
+  private batchBytes = 0;
+  private batchTimer: NodeJS.Timeout | undefined;
+  /** Batches handed over, oldest first, each stored only after the one before it (so what is stored is always the list's first N). */
+  private readonly batches: Promise<void>[] = [];
 
   constructor(private readonly options: BlobUploadSinkOptions) {
     super();
@@ -114,7 +130,8 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
         { blob: current.id, expected: current.size, received: current.size - current.remaining },
       );
     }
-    await Promise.all(this.finishing);
+    this.flushBatch();
+    await Promise.all([...this.finishing, ...this.batches]);
     return this.stored;
   }
 
@@ -128,7 +145,9 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
     const unfinished = ahead.flatMap((result) => (result.status === 'fulfilled' && result.value.session ? [result.value.session] : []));
     if (this.current?.session) unfinished.push(this.current.session);
     this.current = undefined;
-    await Promise.allSettled(this.finishing);
+    // The small blobs collected whole are complete: they are stored (or, after a refusal, not).
+    this.flushBatch();
+    await Promise.allSettled([...this.finishing, ...this.batches]);
     unfinished.push(...this.unfinished);
     await Promise.all(unfinished.map((session) => this.options.blobs.discard(session, `Blob upload stream failed: ${reason}`)));
     return this.stored;
@@ -272,19 +291,57 @@ export class BlobUploadSink extends EventEmitter implements ChunkSink {
   private complete(current: CurrentBlob): void {
     this.current = undefined;
     const { session, parts } = current;
-    const count = () => {
-      this.stored++;
-    };
-    const finished =
-      session === undefined
-        ? this.options.blobs.storeWhole(blobIn(this.options.space, current.id), Buffer.concat(parts ?? [])).then(count)
-        : session.finish().then(count, (err: unknown) => {
-            this.unfinished.push(session);
-            throw err;
-          });
+    if (session === undefined) {
+      this.addToBatch({ id: current.id, bytes: parts?.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts ?? []) });
+      return;
+    }
+    const finished = session.finish().then(
+      () => {
+        this.stored++;
+      },
+      (err: unknown) => {
+        this.unfinished.push(session);
+        throw err;
+      },
+    );
     finished.catch((err: unknown) => this.fail(err));
     this.finishing.push(finished);
     if (this.finishing.length > this.options.window) this.await(this.finishing.shift() as Promise<void>);
+  }
+
+  /** A small blob is complete: into the batch, stored once the batch is full (or after BATCH_DELAY_MS, or at the end). */
+  private addToBatch(blob: SmallBlob): void {
+    this.batch.push(blob);
+    this.batchBytes += blob.bytes.length;
+    if (this.batch.length >= BATCH_BLOBS || this.batchBytes >= BATCH_BYTES) {
+      this.flushBatch();
+      // Memory: the next batch is collected only while at most BATCHES_HELD are held.
+      if (this.batches.length > BATCHES_HELD) this.await(this.batches[0] as Promise<void>);
+    } else {
+      this.batchTimer ??= setTimeout(() => this.flushBatch(), BATCH_DELAY_MS);
+    }
+  }
+
+  /** Hands the collected small blobs to the core, after the batch before them (if that one failed, they are not stored). */
+  private flushBatch(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.batch.length === 0) return;
+    const blobs = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    const { space } = this.options;
+    const stored = (this.batches[this.batches.length - 1] ?? Promise.resolve()).then(async () => {
+      const result = await this.options.blobs.storeWholeMany(space, blobs);
+      this.stored += result.stored;
+      if (result.refused) throw result.refused;
+    });
+    const held = stored.finally(() => {
+      this.batches.splice(this.batches.indexOf(held), 1);
+    });
+    // Reported once (by the first batch that fails), never unhandled.
+    held.catch((err: unknown) => this.fail(err));
+    this.batches.push(held);
   }
 
   /** Stops processing until `step` settles; then `next` (which may await again) and processing goes on. */

@@ -477,6 +477,42 @@ describe('SpoolCore', () => {
     await core.close();
   });
 
+  it('while a long fan-out runs, reads the uploader between its slices and shows what arrived in the next one; every follower sees every byte, in order', async () => {
+    const { core } = await openCore(undefined, { checkpointIntervalMs: 3_600_000 });
+    const session = await core.createUpload(textMeta);
+    const followers = 100;
+    const sizes: number[][] = Array.from({ length: followers }, () => []);
+    /** Writes the uploader had made when the last follower got each status, beyond it. */
+    const aheadAtLast: number[] = [];
+    for (let i = 0; i < followers; i++) {
+      await core.subscribe(session.id, (s) => {
+        const until = performance.now() + 0.1; // a socket write's worth: 100 followers take ≈10 ms
+        while (performance.now() < until);
+        sizes[i]?.push(s.size);
+        if (i === followers - 1) aheadAtLast.push(session.receivedBytes - s.size);
+      });
+    }
+    const writes = 40;
+    for (let i = 0; i < writes; i++) {
+      session.write(Buffer.from(`${String(i).padStart(3, '0')}\n`));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const total = session.receivedBytes;
+    const status = await session.finish();
+    expect(status).to.include({ state: 'COMPLETED', size: total });
+    for (const seen of sizes) {
+      // Growing (never backwards, never twice the same size but for the final COMPLETED), ending at every byte.
+      for (let k = 1; k < seen.length - 1; k++) expect(seen[k]).to.be.greaterThan(seen[k - 1] as number);
+      expect(seen.at(-1)).to.equal(total);
+      expect(seen.at(-1)).to.be.at.least(seen.at(-2) as number);
+      expect(seen).to.deep.equal(sizes[0]);
+    }
+    // Coalesced: far fewer statuses than writes; and writes landed during fan-outs (ingest first).
+    expect(sizes[0]?.length).to.be.lessThan(writes / 2);
+    expect(Math.max(...aheadAtLast)).to.be.greaterThan(0);
+    await core.close();
+  });
+
   it('replays the current status to a subscriber and refuses unknown ids', async () => {
     const { core } = await openCore();
     const session = await core.createUpload(textMeta);

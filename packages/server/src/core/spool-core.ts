@@ -679,7 +679,8 @@ export class SpoolCore {
       logger,
       onClosed: (s) => {
         if (this.active.get(s.id) === s) this.active.delete(s.id);
-        void lease.release();
+        // Awaited: a resume elsewhere right after `release` resolves must find the lease free.
+        return lease.release();
       },
       checksums: how.checksums,
       hashStored: (algorithms) => this.hashStored(record.id, algorithms),

@@ -31,9 +31,6 @@ import type { LineIndexEntry, ResourceRecord } from './types.js';
 /** Bytes of the newest data kept in memory per open upload, for followers at the tail. */
 const RECENT_BYTES = 256 * 1024;
 
-/** A visibility fan-out that took longer than this (ms) is followed by a pause as long, batching what arrives. */
-const SHOW_COOLDOWN_FROM_MS = 1;
-
 /** The error of a resource deleted while it was open: what its followers see. */
 export const DELETED_REASON = 'Resource deleted';
 
@@ -65,7 +62,8 @@ export interface UploadSessionDeps {
   metrics?: { checkpointed(seconds: number): void };
   limits: UploadLimits;
   logger: Logger;
-  onClosed: (session: UploadSession) => void;
+  /** The writer was let go; what it returns (the lease given back) is awaited before `release`, `finish` or `fail` resolve. */
+  onClosed: (session: UploadSession) => void | Promise<void>;
   /** The checksums computed as bytes arrive (see CreateUploadOptions.checksum); a resumed upload computes them at finish. */
   checksums: readonly ChecksumAlgorithm[];
   /**
@@ -300,7 +298,9 @@ export class UploadSession extends EventEmitter {
   /**
    * Publishes the written bytes (visible on write): at once when no fan-out is running,
    * else once it ends, with whatever was written meanwhile — one status for many batches
-   * under load, one per batch when idle.
+   * under load (a fan-out to 1,000 followers carries every write of its duration), one per
+   * batch when idle. The bus delivers a long fan-out in slices between which the event
+   * loop reads the uploader, so no pause is needed after it.
    */
   private show(): void {
     if (this.showing) {
@@ -310,27 +310,19 @@ export class UploadSession extends EventEmitter {
     if (this.phase === 'ended' || this.failure || this.written <= this.visible.size) return;
     this.visible = { id: this.id, state: TransferState.IN_PROGRESS, size: this.written, lines: this.lines ? this.writtenNewlines : null };
     this.showing = true;
-    const started = performance.now();
-    // The in-process bus fans out synchronously: what this call took is what the fan-out cost.
-    const published = this.deps.publish(this.visible);
-    const spentMs = performance.now() - started;
-    const done = () => {
-      this.showing = false;
-      if (this.showAgain) {
-        this.showAgain = false;
-        this.show();
-      }
-    };
     // the core logs a bus that fails; the next show or checkpoint tells again
-    void published
+    void this.deps
+      .publish(this.visible)
       .catch(() => undefined)
-      .finally(() => {
-        // A costly fan-out (many followers) counts as running as long again: pushes take at
-        // most half the loop, and each carries everything written meanwhile.
-        if (spentMs < SHOW_COOLDOWN_FROM_MS || this.phase === 'ended') done();
-        else setTimeout(done, spentMs).unref();
-      });
+      .finally(this.shown);
   }
+
+  private readonly shown = (): void => {
+    this.showing = false;
+    if (!this.showAgain) return;
+    this.showAgain = false;
+    this.show();
+  };
 
   /**
    * Offset of line `block * LINE_INDEX_STRIDE` if this upload knows it and the catalog may
@@ -553,7 +545,7 @@ export class UploadSession extends EventEmitter {
     this.stopIdleTimer();
     for (const [, hash] of this.hashes) hash.destroy();
     await this.deps.writer.close().catch(() => undefined);
-    this.deps.onClosed(this);
+    await this.deps.onClosed(this);
     if (this.closed) return;
     this.closed = true;
     this.emit('closed', outcome);

@@ -1,4 +1,4 @@
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, type SpoolError } from '@spool/common';
 import { expect } from 'chai';
@@ -22,6 +22,25 @@ describe('FileByteStore', () => {
     const configured = new FileByteStore(dir, { fileMode: 0o640, dirMode: 0o750 });
     await (await configured.openWriter('fresh')).close();
     expect([modeOf(path.join(dir, 'blobs')), modeOf(path.join(dir, 'blobs', 'fresh'))]).to.deep.equal([0o750, 0o640]);
+  });
+
+  it('keeps order and positions when small appends (written on the loop) and large ones (the thread pool) alternate', async () => {
+    const dir = freshDir();
+    const store = new FileByteStore(dir);
+    const writer = await store.openWriter('mixed');
+    const pieces = [
+      Buffer.from('a'),
+      Buffer.alloc(16 * 1024, 1),
+      Buffer.alloc(16 * 1024 + 1, 2),
+      Buffer.from('bc'),
+      Buffer.alloc(300_000, 3),
+    ];
+    for (const piece of pieces) await writer.append([piece, Buffer.from('|')]);
+    await writer.close();
+    const expected = Buffer.concat(pieces.flatMap((piece) => [piece, Buffer.from('|')]));
+    expect(readFileSync(path.join(dir, 'blobs', 'mixed')).equals(expected)).to.equal(true);
+    const closed = (await writer.append([Buffer.from('x')]).catch((e: unknown) => e)) as SpoolError;
+    expect(closed.code).to.equal(ErrorCode.STORAGE_FAILURE);
   });
 
   it('refuses ids that are not safe file names', async () => {

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, writevSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageFailureError } from '@spool/common';
@@ -15,6 +15,14 @@ export function safeFileName(id: string): string {
   if (!SAFE_ID.test(id)) throw new StorageFailureError(`Invalid resource id for file storage: ${JSON.stringify(id)}`);
   return id;
 }
+/**
+ * Appends up to this size are written on the event loop's thread: copying a few KiB into
+ * the page cache takes microseconds, less than the thread-pool round trip (two thread
+ * wake-ups and an event-loop wake-up) that an async write costs — for small live writes
+ * the largest fixed cost per write. Larger batches (fast uploads) still go to the pool.
+ */
+const WRITE_ON_LOOP_MAX_BYTES = 16 * 1024;
+
 /** Read size of range streams: 1 MiB, what a push piece is (fewer reads and wakeups per byte). */
 const RANGE_READ_BYTES = 1024 * 1024;
 
@@ -43,7 +51,11 @@ export class FileByteWriter implements ByteWriter {
     let pending = chunks.slice();
     let remaining = expected;
     while (remaining > 0) {
-      const { bytesWritten } = await this.handle.writev(pending, this.written - this.base);
+      const position = this.written - this.base;
+      const bytesWritten =
+        remaining <= WRITE_ON_LOOP_MAX_BYTES
+          ? writevSync(this.handle.fd, pending, position)
+          : (await this.handle.writev(pending, position)).bytesWritten;
       this.written += bytesWritten;
       remaining -= bytesWritten;
       if (remaining > 0) pending = dropBytes(pending, bytesWritten);

@@ -107,4 +107,21 @@ describe('SharedPushFrames', () => {
     byBytes.update(status(TransferState.IN_PROGRESS, 3000), 1500, false, big);
     expect(byBytes.update(status(TransferState.IN_PROGRESS, 1500), 0, false, big)).to.not.equal(first);
   });
+  it('serves every follower of one fan-out the same frames, and a status evicted meanwhile anew', () => {
+    const shared = new SharedPushFrames(1, 1 << 20);
+    const [a, b] = [10, 20].map((size) => status(TransferState.IN_PROGRESS, size)) as [ResourceStatus, ResourceStatus];
+    const read = countingRead('0123456789');
+    const first = shared.update(a, 0, true, read.read);
+    for (let follower = 0; follower < 5; follower++) expect(shared.update(a, 0, true, read.read)).to.equal(first);
+    expect(read.reads).to.equal(1);
+    shared.status(b); // evicts a (one status kept)
+    const again = shared.update(a, 0, true, read.read);
+    expect(again).to.not.equal(first);
+    expect(read.reads).to.equal(2);
+    expect(messages((again as { bytes: Buffer }).bytes)).to.deep.equal([
+      { type: 'status', id: 'r', state: 'IN_PROGRESS', size: 10, lines: 0 },
+      { type: 'data', offset: 0, length: 10 },
+      '0123456789',
+    ]);
+  });
 });

@@ -42,6 +42,8 @@ interface StatusFrames {
 export class SharedPushFrames {
   private readonly byStatus = new LruMap<string, StatusFrames>();
   private bytes = 0;
+  /** The entry asked for last: every follower of one fan-out asks with the same status object. */
+  private last: StatusFrames | undefined;
 
   constructor(
     private readonly maxStatuses = MAX_STATUSES,
@@ -76,6 +78,13 @@ export class SharedPushFrames {
   }
 
   private framesOf(status: ResourceStatus): StatusFrames {
+    // Still cached (an evicted entry is never `last`): no key to build, no LRU move per follower.
+    if (this.last?.source === status) return this.last;
+    this.last = this.entryOf(status);
+    return this.last;
+  }
+
+  private entryOf(status: ResourceStatus): StatusFrames {
     const key = `${status.id}/${status.state}/${status.size}`;
     const entry = this.byStatus.touch(key);
     if (entry && sameStatus(entry.source, status)) return entry;
@@ -94,6 +103,7 @@ export class SharedPushFrames {
   }
 
   private forget(key: string, entry: StatusFrames): void {
+    if (this.last === entry) this.last = undefined;
     this.byStatus.delete(key);
     this.bytes -= entry.bytes;
   }

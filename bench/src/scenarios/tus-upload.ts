@@ -59,6 +59,23 @@ async function peerRun(context: BenchContext, directory: string): Promise<RunMea
   }
 }
 
+/** The ceiling: the same client against a tus server that counts and discards the bytes. */
+async function ceilingRun(context: BenchContext): Promise<RunMeasurement> {
+  const { sizeBytes } = context;
+  const file = await context.fixtures.sourceFile();
+  const peer = await ServerProcess.start({ name: 'tus-count-server', script: path.join(peersDir, 'tus-count-server.js') });
+  try {
+    const timed = await timeTransfer(peer, () => tusUpload(`${peer.url}/files`, file));
+    const head = await fetch(timed.result, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0' } });
+    const counted = Number(head.headers.get('upload-offset'));
+    const server = await peer.stop();
+    verify(counted === sizeBytes, `the count-only server counted ${counted} bytes of ${sizeBytes}`);
+    return { bytes: sizeBytes, seconds: timed.seconds, cpu: timed.cpu, server, checks: ['size'] };
+  } finally {
+    await peer.stop();
+  }
+}
+
 /** `hashed`: tusUploadChecksum md5; else the default (CRC-32). */
 async function spoolRun(context: BenchContext, dataDir: string, hashed: boolean): Promise<RunMeasurement> {
   const { pattern, sizeBytes } = context;
@@ -104,6 +121,11 @@ export const tusUploadScenario: Scenario = {
         label: 'Spool /files/, tusUploadChecksum md5',
         run: () => spoolRun(context, path.join(context.tempDir, `spool-tus-${++runIndex}`), true),
       },
+      {
+        key: '(d)',
+        label: 'count-only tus server, bytes discarded (ceiling)',
+        run: () => ceilingRun(context),
+      },
     ];
     const results = await measureRows(context, 'tus-upload', rows);
     const peer = medianThroughput(findRow(results, '(a)'));
@@ -119,6 +141,7 @@ export const tusUploadScenario: Scenario = {
       ],
       notes: [
         'Same client, same file, same request sequence (POST, then one PATCH with the whole file); both servers write to a file and neither fsyncs.',
+        'The ceiling (d) stores nothing: (d) ÷ (a) is the most any server can reach against @tus/server with this client on this machine; the client shares the cores with the server.',
         'Spool also indexes the lines of every byte and makes them visible to readers every 100 ms (a catalog checkpoint); in (c) it also hashes them (MD5 on a worker thread, ~420 MiB/s on one core here); @tus/server only writes.',
       ],
     };

@@ -16,7 +16,7 @@ export function safeFileName(id: string): string {
   return id;
 }
 /**
- * Appends up to this size are written on the event loop's thread: copying a few KiB into
+ * Appends up to this size are written on the event loop’s thread (local files store only): copying a few KiB into
  * the page cache takes microseconds, less than the thread-pool round trip (two thread
  * wake-ups and an event-loop wake-up) that an async write costs — for small live writes
  * the largest fixed cost per write. Larger batches (fast uploads) still go to the pool.
@@ -36,6 +36,8 @@ export class FileByteWriter implements ByteWriter {
     private readonly handle: fs.FileHandle,
     private written: number,
     private readonly base = 0,
+    /** Small appends on the loop: for a local disk only (a network file system may block far longer). */
+    private readonly smallWritesOnLoop = false,
   ) {}
 
   get size(): number {
@@ -53,7 +55,7 @@ export class FileByteWriter implements ByteWriter {
     while (remaining > 0) {
       const position = this.written - this.base;
       const bytesWritten =
-        remaining <= WRITE_ON_LOOP_MAX_BYTES
+        this.smallWritesOnLoop && remaining <= WRITE_ON_LOOP_MAX_BYTES
           ? writevSync(this.handle.fd, pending, position)
           : (await this.handle.writev(pending, position)).bytesWritten;
       this.written += bytesWritten;
@@ -142,7 +144,7 @@ export class FileByteStore implements ByteStore {
         await handle.truncate(options.at);
         size = options.at;
       }
-      return new FileByteWriter(handle, size);
+      return new FileByteWriter(handle, size, 0, true);
     } catch (err) {
       throw new StorageFailureError(`Cannot open ${file} for writing: ${(err as Error).message}`, err);
     }

@@ -70,7 +70,7 @@ export const ConfigSchema = z
       .describe('Base URL clients reach the server at (behind a proxy); resource references are built from it'),
     checkpointIntervalMs: millis
       .default(100)
-      .describe('How often written bytes are recorded (durable); they are visible as soon as written (with events redis: at checkpoints)'),
+      .describe('How often written bytes are recorded (durable); they are visible as soon as written, on every node'),
     catchUpReadBudgetBytes: bytes
       .min(64 * 1024)
       .default(256 * 1024 * 1024)

@@ -49,14 +49,14 @@ for (const bytes of ['shared-dir', 'postgres'] as const) {
       for (const core of cores.splice(0)) await core.close();
     });
 
-    async function node(ttlMs = 60_000): Promise<SpoolCore> {
+    async function node(ttlMs = 60_000, options: Partial<typeof OPTIONS> = {}): Promise<SpoolCore> {
       const logger = quietLogger();
       const bus = await RedisEventBus.connect(TEST_REDIS_URL, prefix, logger);
       const catalog = new CachingCatalog(new PostgresCatalog(db));
       await catalog.shareInvalidations(bus);
       const store: ByteStore = bytes === 'shared-dir' ? new SharedDirByteStore(sharedDir) : new PostgresByteStore(db);
       const leases = await PostgresWriterLeases.start(db, { ttlMs, logger });
-      const core = new SpoolCore({ catalog, store, bus, leases, logger }, OPTIONS);
+      const core = new SpoolCore({ catalog, store, bus, leases, logger }, { ...OPTIONS, ...options });
       await core.start();
       cores.push(core);
       return core;
@@ -134,6 +134,28 @@ for (const bytes of ['shared-dir', 'postgres'] as const) {
       expect(Buffer.concat(read).toString()).to.equal('one\ntwo\nthree\n');
       expect(followed.map((s) => s.state)).to.not.include('FAILED');
       expect(b.activeUpload(first.id)).to.equal(undefined);
+    });
+
+    it('shows bytes written on node A to readers on node B before any checkpoint, and a takeover keeps them', async () => {
+      // Checkpoints an hour apart: whatever B sees, it sees because A wrote it.
+      const slow = { checkpointIntervalMs: 3_600_000 };
+      const [a, b] = [await node(60_000, slow), await node(60_000, slow)];
+      const session = await a.createUpload({ filename: 'v.log', mimeType: 'text/plain', supportsLineAccess: true }, { resumable: true });
+      const seen: ResourceStatus[] = [];
+      await b.subscribe(session.id, (s) => seen.push(s));
+      session.write(Buffer.from('seen before any checkpoint\n'));
+      await until(() => seen.at(-1)?.size === 27, 'the written bytes visible on B');
+      expect((await a.getRecord(session.id)).size).to.equal(0); // not recorded yet
+      expect((await b.getStatus(session.id)).size).to.equal(27);
+      expect((await b.read(session.id, 0, 27)).toString()).to.equal('seen before any checkpoint\n');
+      // A dies (its leases go) before recording them: B takes over at what readers saw, not less.
+      await (a as unknown as { leases: PostgresWriterLeases }).leases.close();
+      const resumed = await b.resumeUpload(session.id, 27);
+      resumed.write(Buffer.from('and after\n'));
+      const done = await resumed.finish();
+      expect(done).to.include({ state: 'COMPLETED', size: 37, lines: 2 });
+      for (let i = 1; i < seen.length; i++) expect((seen[i] as ResourceStatus).size).to.be.at.least((seen[i - 1] as ResourceStatus).size);
+      expect((await b.read(session.id, 0, 37)).toString()).to.equal('seen before any checkpoint\nand after\n');
     });
 
     it('tells every node’s cache of a delete', async () => {

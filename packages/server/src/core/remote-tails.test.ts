@@ -41,11 +41,27 @@ describe('RemoteTails', () => {
     tails.retain('r');
     tails.prepare(status(0));
     append('0123456789');
-    await tails.prepare(status(10));
-    expect(reads).to.deep.equal([]);
+    expect(await tails.prepare(status(10))).to.equal(true);
+    expect(reads).to.deep.equal([[9, 10]]); // only that the store holds the end
+
     expect(tails.read('r', 0, 10)).to.equal(undefined);
     tails.release('r');
     expect(tails.prepare(status(12))).to.equal(undefined);
+  });
+
+  it('does not show a status whose bytes the store does not hold (a writer fenced out), and reads again at the next', async () => {
+    const { store, append } = countingStore();
+    const tails = new RemoteTails(store, () => false, 1024);
+    tails.retain('r');
+    tails.prepare(status(0));
+    append('abc');
+    expect(await tails.prepare(status(8))).to.equal(false);
+    expect(tails.read('r', 0, 3)).to.equal(undefined);
+    expect(await tails.prepare(status(3))).to.equal(true);
+    expect(tails.read('r', 0, 3)?.map(String).join('')).to.equal('abc');
+    append('defgh');
+    expect(await tails.prepare(status(8))).to.equal(true);
+    expect(tails.read('r', 3, 8)?.map(String).join('')).to.equal('defgh');
   });
 
   it('leaves an upload written on this node to its own window', () => {

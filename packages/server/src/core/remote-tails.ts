@@ -46,22 +46,30 @@ export class RemoteTails {
     if (tail && --tail.users === 0) this.tails.delete(id);
   }
 
-  /** Undefined when followers may hear of `status` now; else resolves once its bytes are in the window (or given up). */
-  prepare(status: ResourceStatus): Promise<void> | undefined {
+  /**
+   * Undefined when followers may hear of `status` now; else resolves once its bytes are in
+   * the window with whether the store holds them. False is a status whose bytes the store
+   * does not hold (yet): a writer fenced out that still published, or the storage away. It
+   * is not shown; the next status tries again.
+   */
+  prepare(status: ResourceStatus): Promise<boolean> | undefined {
     const tail = this.tails.get(status.id);
-    if (!tail || this.isLocal(status.id)) return tail?.running;
+    if (!tail || this.isLocal(status.id)) return tail?.running?.then(() => true);
     if (!tail.window) {
       // The first status: followers start at its size, so the window does too.
       tail.window = new RecentBytes(this.windowBytes, status.size);
       tail.end = tail.wanted = status.size;
-      return tail.running;
+      return tail.running?.then(() => true);
     }
-    if (status.size <= tail.wanted) return tail.running;
-    tail.wanted = status.size;
-    tail.running ??= this.fill(status.id, tail).finally(() => {
-      tail.running = undefined;
-    });
-    return tail.running;
+    if (status.size > tail.wanted) {
+      tail.wanted = status.size;
+      tail.running ??= this.fill(status.id, tail).finally(() => {
+        tail.running = undefined;
+      });
+    }
+    const held = () => status.size <= tail.end;
+    if (tail.running) return tail.running.then(held);
+    return held() ? undefined : Promise.resolve(false);
   }
 
   read(id: string, start: number, end: number): readonly Buffer[] | undefined {
@@ -72,15 +80,20 @@ export class RemoteTails {
   private async fill(id: string, tail: Tail): Promise<void> {
     while (tail.end < tail.wanted) {
       const target = tail.wanted;
-      if (target - tail.end > this.windowBytes) {
-        tail.window = new RecentBytes(this.windowBytes, target);
-      } else {
-        try {
-          tail.window?.append(await this.store.read(id, tail.end, target));
-        } catch {
-          // Unreadable now (deleted, storage away): followers read the store and see why.
+      try {
+        if (target - tail.end > this.windowBytes) {
+          // Too far to keep: followers behind read the store, once it is known to hold them.
+          if ((await this.store.read(id, target - 1, target)).length !== 1) throw new Error('not stored');
           tail.window = new RecentBytes(this.windowBytes, target);
+        } else {
+          const bytes = await this.store.read(id, tail.end, target);
+          if (bytes.length !== target - tail.end) throw new Error('not stored');
+          tail.window?.append(bytes);
         }
+      } catch {
+        // Not in the store (yet): not shown; the next status reads again from here.
+        tail.wanted = tail.end;
+        return;
       }
       tail.end = target;
     }

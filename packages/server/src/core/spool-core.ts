@@ -28,11 +28,11 @@ import type { Catalog, CreatedWhole, NameUniqueness, Usage } from './catalog/cat
 import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
 import { CatchUpReads } from './catch-up-reads.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
-import { MemoryEventBus } from './events/memory-event-bus.js';
 import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { LocalWriterLeases, type WriterLease, type WriterLeases } from './leases/writer-leases.js';
 import { LineIndexer, reportedLines } from './lines/line-indexer.js';
 import { LinePage } from './lines/line-page.js';
+import { LruMap } from './lru-map.js';
 import { looksLikeId, validateResourceName } from './names.js';
 import { RemoteTails } from './remote-tails.js';
 import type { ByteStore } from './storage/byte-store.js';
@@ -144,6 +144,8 @@ export interface LinePageBytes {
 
 /** Default of `catchUpReadBudgetBytes`: 10,000 lagging followers hold 16 KiB pieces (160 MiB), 256 hold 1 MiB. */
 const DEFAULT_CATCH_UP_READ_BUDGET_BYTES = 256 * 1024 * 1024;
+/** Statuses of uploads written on other nodes remembered per node (a few hundred bytes each). */
+const HEARD_STATUSES = 10_000;
 
 /** Bytes read per step while scanning for lines. */
 const LINE_SCAN_BYTES = 64 * 1024;
@@ -186,6 +188,12 @@ export class SpoolCore {
   private readonly leases: WriterLeases;
   /** Newest bytes of uploads written by other nodes, read once per node for every follower here. */
   private readonly remoteTails: RemoteTails;
+  /**
+   * The newest status this node heard from the bus for uploads written elsewhere: with
+   * visible-on-write it may be ahead of the catalog (the last checkpoint), and readers here
+   * who saw it must be able to read its bytes and never see the size go back.
+   */
+  private readonly heard = new LruMap<string, ResourceStatus>();
   /** Storage reads of followers behind the tail: after ingest, in turns, within a memory budget. */
   private readonly catchUp: CatchUpReads;
 
@@ -195,9 +203,9 @@ export class SpoolCore {
     readonly deps: SpoolCoreDeps,
     options: SpoolCoreOptions,
   ) {
-    // Visible on write where every reader hears of bytes through this process; a shared bus
-    // reaches nodes whose range checks read the catalog, so there a checkpoint shows them.
-    this.options = { ...options, visibleOnWrite: options.visibleOnWrite ?? deps.bus instanceof MemoryEventBus };
+    // Visible on write on every bus: a node reading an upload another node writes checks
+    // ranges against the newest status it heard (`heard`), not only the catalog.
+    this.options = { ...options, visibleOnWrite: options.visibleOnWrite ?? true };
     this.access = deps.access ?? new AccessControl(false, [], deps.catalog);
     this.catalog = new DeferredWritesCatalog(deps.catalog, deps.logger);
     this.leases = deps.leases ?? new LocalWriterLeases();
@@ -611,8 +619,9 @@ export class SpoolCore {
     const lease = await this.leases.acquire(id);
     try {
       // Read again under the lease: the previous writer may have checkpointed until it lost it.
-      const record = await this.getRecord(id);
+      let record = await this.getRecord(id);
       if (isTerminal(record.state)) throw new ResourceTerminalError(id, record.state);
+      record = await this.keepUnrecordedTail(record, lease);
       if (offset !== undefined && offset !== record.size) throw new OffsetMismatchError(id, record.size, offset);
       const checksums = checksumAlgorithms(options.checksum);
       // Nothing stored yet: hash as the bytes arrive rather than re-reading them at finish.
@@ -623,6 +632,20 @@ export class SpoolCore {
       await lease.release();
       throw err;
     }
+  }
+
+  /**
+   * A takeover from a writer on another node that died (or lost its lease) after bytes it
+   * showed but before its next checkpoint: readers on every node may have seen them
+   * (visible on write), so they are recorded and kept, as a restart keeps them
+   * (`recoverOne`). Under this lease no stale writer can add to them any more.
+   */
+  private async keepUnrecordedTail(record: ResourceRecord, lease: WriterLease): Promise<ResourceRecord> {
+    if (lease.token === undefined || !this.options.visibleOnWrite) return record;
+    const stored = await this.deps.store.size(record.id);
+    if (stored <= record.size) return record;
+    await this.recordTail(record, stored, lease.token);
+    return this.getRecord(record.id);
   }
 
   /** The checksums of everything stored for `id`, read back from storage (finish of a resumed upload). */
@@ -754,7 +777,27 @@ export class SpoolCore {
   }
 
   async getStatus(id: string): Promise<ResourceStatus> {
-    return this.activeUpload(id)?.status ?? statusOf(await this.getRecord(id));
+    const local = this.activeUpload(id)?.status;
+    if (local) return local;
+    const recorded = statusOf(await this.getRecord(id));
+    const heard = this.heard.touch(id);
+    // The catalog's terminal state is final; an open upload may be ahead of its checkpoint.
+    if (!heard || isTerminal(recorded.state) || heard.size <= recorded.size) return recorded;
+    return { ...recorded, size: heard.size, lines: heard.lines };
+  }
+
+  /** Remembers the newest status of an upload another node writes (bounded: least recently used go). */
+  private hear(status: ResourceStatus): void {
+    if (this.active.has(status.id) || this.ending.has(status.id)) return;
+    if (isTerminal(status.state)) {
+      this.heard.delete(status.id);
+      return;
+    }
+    const known = this.heard.get(status.id);
+    if (known && known.size >= status.size) return;
+    this.heard.delete(status.id);
+    this.heard.set(status.id, status);
+    this.heard.evictBeyond(HEARD_STATUSES);
   }
 
   /** The writer of `id` if it is attached in this process. */
@@ -781,8 +824,14 @@ export class SpoolCore {
     // once, before any follower here hears of them (they then read them from memory).
     const deliver = (status: ResourceStatus) => {
       const ready = this.remoteTails.prepare(status);
-      if (ready) void ready.then(() => forward(status));
-      else forward(status);
+      const show = (held = true) => {
+        // An end is always shown (a deleted resource's bytes are gone); a size only if its bytes are stored.
+        if (!held && !isTerminal(status.state)) return;
+        this.hear(status);
+        forward(status);
+      };
+      if (ready) void ready.then(show);
+      else show();
     };
     // After a gap of the bus: the status now, or the end of a resource deleted meanwhile.
     const reread = () => {

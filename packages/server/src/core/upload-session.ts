@@ -45,8 +45,7 @@ export interface UploadLimits {
   idleTimeoutMs?: number;
   /**
    * Bytes become visible (status, pushes, ranges) once handed to the OS, not at the next
-   * checkpoint (which still makes them durable). Off where readers on other nodes check
-   * ranges against the catalog (a shared event bus): there a checkpoint makes them visible.
+   * checkpoint (which still makes them durable). Off: a checkpoint makes them visible.
    */
   visibleOnWrite?: boolean | undefined;
 }

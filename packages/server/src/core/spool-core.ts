@@ -779,8 +779,12 @@ export class SpoolCore {
   async getStatus(id: string): Promise<ResourceStatus> {
     const local = this.activeUpload(id)?.status;
     if (local) return local;
-    const recorded = statusOf(await this.getRecord(id));
-    const heard = this.heard.touch(id);
+    return this.withHeard(statusOf(await this.getRecord(id)));
+  }
+
+  /** The catalog's status of an upload another node writes, or the newer one heard from the bus. */
+  private withHeard(recorded: ResourceStatus): ResourceStatus {
+    const heard = this.heard.touch(recorded.id);
     // The catalog's terminal state is final; an open upload may be ahead of its checkpoint.
     if (!heard || isTerminal(recorded.state) || heard.size <= recorded.size) return recorded;
     return { ...recorded, size: heard.size, lines: heard.lines };
@@ -922,7 +926,7 @@ export class SpoolCore {
   private async checkRange(id: string, start: number, end: number): Promise<ResourceRecord | undefined> {
     const upload = this.activeUpload(id);
     const record = upload ? undefined : await this.getRecord(id);
-    const status = upload?.status ?? statusOf(record as ResourceRecord);
+    const status = upload?.status ?? this.withHeard(statusOf(record as ResourceRecord));
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > status.size) {
       throw new InvalidRangeError(`Range [${start}, ${end}) is not within [0, ${status.size}] of resource ${id}`, {
         start,

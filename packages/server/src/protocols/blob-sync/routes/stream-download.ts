@@ -79,14 +79,25 @@ function inlineBlob(blob: PlannedBlob, inline: Map<string, Buffer>): FetchedBlob
   return { header: blobRecordHeader(blob.size, bytes), bytes };
 }
 
+/** The inline blobs of one refill: one catalog query; `found` once it answered. */
+interface InlineGroup {
+  readonly query: Promise<Map<string, Buffer>>;
+  found?: Map<string, Buffer>;
+}
+
+/** A blob read ahead: its own fetch, or its place in an inline group's query. */
+type Pending = { blob: PlannedBlob; fetched: Promise<FetchedBlob> } | { blob: PlannedBlob; group: InlineGroup };
+
 /**
  * Fetches blobs ahead of the writer, bounded by count and bytes, so reads from storage
  * overlap the socket instead of alternating with it: refilled once half the window is
- * written, the inline blobs of a refill in one catalog query. A fetch that fails is
- * reported when the writer reaches that blob (never as an unhandled rejection).
+ * written, the inline blobs of a refill in one catalog query. Once that query answered,
+ * its blobs are handed over without a promise each (thousands of tiny blobs: the promises
+ * were a large share of the per-blob cost). A fetch that fails is reported when the
+ * writer reaches that blob (never as an unhandled rejection).
  */
 class ReadAhead {
-  private readonly pending: { blob: PlannedBlob; fetched: Promise<FetchedBlob> }[] = [];
+  private readonly pending: Pending[] = [];
   private next = 0;
   private pendingBytes = 0;
 
@@ -95,13 +106,15 @@ class ReadAhead {
     private readonly plan: readonly PlannedBlob[],
   ) {}
 
-  /** The next blob in order (call once per blob of the plan). */
-  take(): Promise<FetchedBlob> {
+  /** The next blob in order (call once per blob of the plan): at once if already read. */
+  take(): FetchedBlob | Promise<FetchedBlob> {
     this.fill();
-    const head = this.pending.shift() as { blob: PlannedBlob; fetched: Promise<FetchedBlob> };
+    const head = this.pending.shift() as Pending;
     this.pendingBytes -= weight(head.blob);
     this.fill();
-    return head.fetched;
+    if ('fetched' in head) return head.fetched;
+    const { blob, group } = head;
+    return group.found ? inlineBlob(blob, group.found) : group.query.then((found) => inlineBlob(blob, found));
   }
 
   private fill(): void {
@@ -117,9 +130,24 @@ class ReadAhead {
       this.pendingBytes += weight(blob);
     }
     const inlineIds = adding.flatMap((blob) => (blob.inline ? [blob.resourceId] : []));
-    const inline = inlineIds.length > 0 ? this.core.readInline(inlineIds) : undefined;
+    let group: InlineGroup | undefined;
+    if (inlineIds.length > 0) {
+      const query = this.core.readInline(inlineIds);
+      const created: InlineGroup = { query };
+      query.then(
+        (found) => {
+          created.found = found;
+        },
+        () => undefined,
+      );
+      group = created;
+    }
     for (const blob of adding) {
-      const fetched = inline && blob.inline ? inline.then((found) => inlineBlob(blob, found)) : fetchBlob(this.core, blob);
+      if (group && blob.inline) {
+        this.pending.push({ blob, group });
+        continue;
+      }
+      const fetched = fetchBlob(this.core, blob);
       fetched.catch(() => undefined);
       this.pending.push({ blob, fetched });
     }
@@ -141,10 +169,11 @@ class BatchedWriter {
     private readonly idleTimeoutMs: number,
   ) {}
 
-  async add(part: Buffer): Promise<void> {
+  /** Queues `part`; true when the batch is full and should be flushed (kept synchronous: called twice per blob). */
+  add(part: Buffer): boolean {
     this.parts.push(part);
     this.bytes += part.length;
-    if (this.bytes >= WRITE_BATCH_BYTES) await this.flush();
+    return this.bytes >= WRITE_BATCH_BYTES;
   }
 
   async flush(): Promise<void> {
@@ -173,11 +202,12 @@ export async function writeBlobStream(
   const reader = new ReadAhead(core, plan);
   const out = new BatchedWriter(res, idleTimeoutMs);
   for (const blob of plan) {
-    const fetched = await reader.take();
+    const next = reader.take();
+    const fetched = next instanceof Promise ? await next : next;
     if (res.destroyed) return;
-    await out.add(fetched.header);
+    out.add(fetched.header);
     if (fetched.bytes) {
-      await out.add(fetched.bytes);
+      if (out.add(fetched.bytes)) await out.flush();
       continue;
     }
     await out.flush();

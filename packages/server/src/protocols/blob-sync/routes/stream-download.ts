@@ -85,6 +85,18 @@ interface InlineGroup {
   found?: Map<string, Buffer>;
 }
 
+/** Remembers the query's answer once it came (a failed query is reported through `query` when its blob is taken). */
+function inlineGroup(query: Promise<Map<string, Buffer>>): InlineGroup {
+  const group: InlineGroup = { query };
+  query.then(
+    (found) => {
+      group.found = found;
+    },
+    () => undefined,
+  );
+  return group;
+}
+
 /** A blob read ahead: its own fetch, or its place in an inline group's query. */
 type Pending = { blob: PlannedBlob; fetched: Promise<FetchedBlob> } | { blob: PlannedBlob; group: InlineGroup };
 
@@ -130,18 +142,7 @@ class ReadAhead {
       this.pendingBytes += weight(blob);
     }
     const inlineIds = adding.flatMap((blob) => (blob.inline ? [blob.resourceId] : []));
-    let group: InlineGroup | undefined;
-    if (inlineIds.length > 0) {
-      const query = this.core.readInline(inlineIds);
-      const created: InlineGroup = { query };
-      query.then(
-        (found) => {
-          created.found = found;
-        },
-        () => undefined,
-      );
-      group = created;
-    }
+    const group = inlineIds.length > 0 ? inlineGroup(this.core.readInline(inlineIds)) : undefined;
     for (const blob of adding) {
       if (group && blob.inline) {
         this.pending.push({ blob, group });

@@ -205,6 +205,31 @@ describe('Cluster: pipes across nodes (sender on one node, receivers on others)'
     expect(JSON.parse(got.body.toString())).to.deep.equal({ name: 'TeapotError', message: 'short and stout' });
   });
 
+  it('rendezvous: GET /stream on any node lists the streams of every node, oldest first', async () => {
+    const ids: string[] = [];
+    for (const node of [a, b, c]) {
+      const created = await request(`${node.url}/stream`, { method: 'POST' });
+      ids.push(created.json<{ stream: string }>().stream);
+    }
+    for (const node of [a, b, c]) {
+      const listed = await request(`${node.url}/stream`);
+      expect(listed.status).to.equal(200);
+      expect(listed.headers['spool-unreachable-nodes']).to.equal(undefined);
+      const streams = listed.json<{ id: string; state: string; created_at: string }[]>();
+      const ours = streams.filter((stream) => ids.includes(stream.id));
+      expect(ours.map((stream) => stream.id)).to.deep.equal(ids);
+      expect(ours.every((stream) => stream.state === 'CREATED')).to.equal(true);
+      const created = streams.map((stream) => stream.created_at);
+      expect(created).to.deep.equal([...created].sort());
+    }
+    // Asked as by another node, a node lists its own streams only.
+    const own = await request(`${b.url}/stream`, { headers: { 'x-spool-forwarded-from': a.url } });
+    const listed = own.json<{ id: string }[]>().map((stream) => stream.id);
+    expect(listed).to.include(ids[1]);
+    expect(listed).to.not.include(ids[0]);
+    expect(listed).to.not.include(ids[2]);
+  });
+
   it('with access control: the owner checks the client’s own token again; the forwarding mark grants nothing', async () => {
     const UPLOADER = 'uploader-token-0123456789';
     const READER = 'reader-token-0123456789';
@@ -318,6 +343,11 @@ describe('Cluster: pipes across nodes (sender on one node, receivers on others)'
         .and.lessThan(64 * MIB);
       expect(up.status === 502 || !up.complete, `sender saw ${up.status} ${up.text}`).to.equal(true);
       if (up.status === 502) expect(JSON.parse(up.text)).to.include({ name: 'NodeUnreachableError' });
+      // The dead node still holds the stream in Redis: a list leaves it out and names the node.
+      const listed = await request(`${receiverNode.url}/stream`);
+      expect(listed.status).to.equal(200);
+      expect(listed.headers['spool-unreachable-nodes']).to.equal(owner.url);
+      expect(listed.json<{ id: string }[]>().map((stream) => stream.id)).to.not.include(id);
       // The stream lived on the dead node: another node says it is gone.
       const status = await request(`${senderNode.url}/stream/${id}/status`);
       expect(status.status).to.equal(404);

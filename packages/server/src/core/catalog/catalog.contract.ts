@@ -260,6 +260,24 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
         expect((await catalog.findByName('blobs/w2'))?.id).to.equal('w2');
       });
 
+      it('gives every byte back exactly: NULs, bytes that are not UTF-8, only empty resources', async () => {
+        const all = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7) % 256));
+        const invalidUtf8 = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x00, 0x80]);
+        await catalog.createWhole([
+          { ...whole('b1', ''), bytes: all },
+          { ...whole('b2', ''), bytes: invalidUtf8 },
+          whole('b3', ''),
+          whole('b4', ''),
+        ]);
+        const bytes = await catalog.readInline(['b2', 'b1', 'b3']);
+        expect(bytes.get('b1')?.equals(all)).to.equal(true);
+        expect(bytes.get('b2')?.equals(invalidUtf8)).to.equal(true);
+        expect(bytes.get('b3')?.length).to.equal(0);
+        const empty = await catalog.readInline(['b4']);
+        expect([...empty.keys()]).to.deep.equal(['b4']);
+        expect(empty.get('b4')?.length).to.equal(0);
+      });
+
       it('keeps resources created otherwise out of the catalog bytes', async () => {
         const created = await catalog.create(meta('file'));
         expect(created.inline).to.equal(false);

@@ -11,7 +11,7 @@ describe('PostgresCatalog', () => {
   // Each contract test starts from an empty catalog: the tables are emptied, the schema stays.
   catalogContract('PostgresCatalog', async () => {
     const db = await database.connect();
-    await db.pool.query('TRUNCATE resources, line_index, writer_leases, resource_chunks RESTART IDENTITY');
+    await db.pool.query('TRUNCATE resources, line_index, writer_leases, resource_chunks, inline_bytes RESTART IDENTITY');
     const catalog = new PostgresCatalog(db);
     await db.release();
     return catalog;

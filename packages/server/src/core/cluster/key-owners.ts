@@ -14,6 +14,11 @@ export interface KeyOwners {
   claim(key: string): Promise<Ownership>;
   /** Frees `key` if `nodeUrl` still holds it (that node was found gone: nothing listens there). */
   forget(key: string, nodeUrl: string): Promise<void>;
+  /**
+   * The other nodes holding keys that start with `keyPrefix` (a cluster-wide list asks
+   * them for theirs), each once; none on a single node.
+   */
+  otherHolders(keyPrefix: string): Promise<string[]>;
   /** Called once the node listens: the URL other nodes reach it at. */
   attach(nodeUrl: string): void;
   /** This node's URL once attached. */
@@ -28,6 +33,9 @@ export class LocalKeyOwners implements KeyOwners {
     return { here: true, release: () => undefined };
   }
   async forget(): Promise<void> {}
+  async otherHolders(): Promise<string[]> {
+    return [];
+  }
   attach(nodeUrl: string): void {
     this.nodeUrl = nodeUrl;
   }

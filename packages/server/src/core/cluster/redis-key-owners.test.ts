@@ -47,6 +47,22 @@ describe('RedisKeyOwners', () => {
     await Promise.all([a.close(), b.close(), stranger.close()]);
   });
 
+  it('names the other nodes holding keys under a prefix, each once, taking glob characters literally', async () => {
+    const prefix = `${freshRedisPrefix()}[*]?`;
+    const [a, b, c] = [await node(prefix, 'http://a:1'), await node(prefix, 'http://b:2'), await node(prefix, 'http://c:3')];
+    await a.claim('rendezvous:1');
+    await a.claim('rendezvous:2');
+    await b.claim('rendezvous:3');
+    await c.claim('pipe:/rendezvous:4');
+    expect((await c.otherHolders('rendezvous:')).sort()).to.deep.equal(['http://a:1', 'http://b:2']);
+    expect(await a.otherHolders('rendezvous:')).to.deep.equal(['http://b:2']);
+    expect(await a.otherHolders('rendezvous:*')).to.deep.equal([]);
+    expect(await a.otherHolders('pipe:')).to.deep.equal(['http://c:3']);
+    const elsewhere = await node(freshRedisPrefix(), 'http://d:4');
+    expect(await elsewhere.otherHolders('rendezvous:')).to.deep.equal([]);
+    await Promise.all([a.close(), b.close(), c.close(), elsewhere.close()]);
+  });
+
   it('refuses to claim before the node knows its own URL', async () => {
     const owners = await RedisKeyOwners.connect(TEST_REDIS_URL, freshRedisPrefix(), quietLogger());
     let error: unknown;

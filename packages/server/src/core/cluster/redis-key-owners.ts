@@ -29,6 +29,13 @@ end
 return lost`;
 /** Keys refreshed per script call (bounded arguments). */
 const REFRESH_BATCH = 500;
+/** Keys asked for per SCAN round trip when listing holders. */
+const SCAN_BATCH = 1000;
+
+/** `text` matched literally by a Redis glob (SCAN MATCH). */
+function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
 
 /**
  * Key ownership in Redis (`<redisKeyPrefix>owner:<key>` → the owner node's URL): the
@@ -123,6 +130,30 @@ export class RedisKeyOwners implements KeyOwners {
 
   async forget(key: string, nodeUrl: string): Promise<void> {
     await this.redis.eval(FORGET, 1, this.redisKey(key), nodeUrl);
+  }
+
+  async otherHolders(keyPrefix: string): Promise<string[]> {
+    const holders = new Set<string>();
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${globLiteral(this.redisKey(keyPrefix))}*`, 'COUNT', SCAN_BATCH);
+        cursor = next;
+        // A key may expire between SCAN and MGET: null, skipped.
+        if (keys.length > 0) for (const owner of await this.redis.mget(keys)) if (owner) holders.add(owner);
+      } while (cursor !== '0');
+    } catch (err) {
+      throw new SpoolError(
+        ErrorCode.STORAGE_FAILURE,
+        `Redis is unreachable: cannot tell which nodes hold ${keyPrefix}* (${(err as Error).message})`,
+        undefined,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (this.nodeUrl) holders.delete(this.nodeUrl);
+    return [...holders];
   }
 
   private async refresh(): Promise<void> {

@@ -5,9 +5,12 @@ import type { SpoolConfig } from '../../config/schema.js';
 import { publicAccess, requires } from '../access-rule.js';
 import { defineProtocol, type HttpRoute } from '../protocol.js';
 import { readJsonBody } from '../shared/http/json-body.js';
-import { atOwner } from '../shared/rendezvous/owner-routing.js';
+import { askOtherNodes, atOwner, isForwarded } from '../shared/rendezvous/owner-routing.js';
 import { destinationError, invalidBody, RendezvousError, rendezvousErrorResponse, sourceError } from './errors.js';
-import { type ClientError, RendezvousSessions, sessionJson } from './sessions.js';
+import { type ClientError, RendezvousSessions, STREAM_KEY_PREFIX, sessionJson, streamKey } from './sessions.js';
+
+/** Names the nodes whose streams a `GET /stream` could not list (the list is partial then). */
+const UNREACHABLE_NODES_HEADER = 'Spool-Unreachable-Nodes';
 
 /** RFC 9110 token: what a header name may be. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -101,11 +104,22 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
     res.status(200).end();
   };
 
+  /** Every stream of the cluster, oldest first: this node's and those of the other nodes holding one. */
+  const list = async (req: Request, res: Response) => {
+    const here = sessions.list().map(sessionJson);
+    if (isForwarded(req)) return void res.json(here);
+    const { answers, failed } = await askOtherNodes(deps.owners, deps.logger, STREAM_KEY_PREFIX, req);
+    const all = [...here, ...answers.flatMap((answer) => (Array.isArray(answer) ? (answer as Record<string, unknown>[]) : []))];
+    all.sort((x, y) => String(x.created_at).localeCompare(String(y.created_at)));
+    if (failed.length > 0) res.setHeader(UNREACHABLE_NODES_HEADER, failed.join(', '));
+    res.json(all);
+  };
+
   /** A stream's routes run on the node that created it (forwarded there from any other). */
   const atStreamOwner =
     (handle: (req: Request, res: Response) => Promise<void> | void) =>
     (req: Request, res: Response): Promise<void> =>
-      atOwner(deps.owners, deps.logger, `rendezvous:${streamId(req)}`, req, res, () => handle(req, res));
+      atOwner(deps.owners, deps.logger, streamKey(streamId(req)), req, res, () => handle(req, res));
   const routes: HttpRoute[] = [
     {
       method: 'GET',
@@ -114,7 +128,7 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
       handle: (_req, res) => void res.status(200).type('text/plain').send('pong'),
     },
     { method: 'POST', path: '/stream', access: requires('create'), handle: create },
-    { method: 'GET', path: '/stream', access: requires('list'), handle: (_req, res) => void res.json(sessions.list().map(sessionJson)) },
+    { method: 'GET', path: '/stream', access: requires('list'), handle: list },
     { method: 'PUT', path: '/stream/:id', access: requires('create'), handle: atStreamOwner(upload) },
     { method: 'GET', path: '/stream/:id', access: requires('read'), handle: atStreamOwner(download) },
     // A HEAD would connect as the destination and take no byte.
@@ -135,7 +149,7 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
     { method: 'POST', path: '/stream/:id/error', access: requires('read'), handle: atStreamOwner(reportError) },
   ];
   return {
-    http: { basePath: '/', routes, errorResponse: rendezvousErrorResponse },
+    http: { basePath: '/', routes, errorResponse: rendezvousErrorResponse, exposedHeaders: [UNREACHABLE_NODES_HEADER] },
     stop: () => sessions.stop(),
   };
 });

@@ -62,6 +62,13 @@ export interface RendezvousSession {
   readonly release: () => void;
 }
 
+/** The cluster keys of streams (`KeyOwners`): a stream is met at the node holding its key. */
+export const STREAM_KEY_PREFIX = 'rendezvous:';
+
+export function streamKey(id: string): string {
+  return `${STREAM_KEY_PREFIX}${id}`;
+}
+
 const SIDE_NAME: Record<Side, string> = { src: 'source', dst: 'destination' };
 
 export interface RendezvousOptions {
@@ -99,7 +106,7 @@ export class RendezvousSessions {
   async create(downloadHeaders: Record<string, string>, uploadHeaders: Record<string, string>): Promise<RendezvousSession> {
     this.checkRoom();
     const id = randomUUID();
-    const ownership = await this.owners.claim(`rendezvous:${id}`);
+    const ownership = await this.owners.claim(streamKey(id));
     if (!ownership.here) throw new Error(`Stream id ${id} is already owned by ${ownership.nodeUrl}`);
     // Checked again after the wait: creations running together stay within the limit.
     try {

@@ -125,6 +125,75 @@ function forward(req: Request, res: Response, nodeUrl: string, selfUrl: string |
   });
 }
 
+/** Most bytes one node's answer to `askOtherNodes` may have. */
+const MAX_NODE_ANSWER_BYTES = 16 * 1024 * 1024;
+/** How long one node may take to answer `askOtherNodes`. */
+const NODE_ANSWER_TIMEOUT_MS = 5_000;
+
+/** What the other nodes answered: the JSON bodies of their 200s, and the URLs of those that gave none. */
+export interface NodeAnswers {
+  readonly answers: unknown[];
+  readonly failed: string[];
+}
+
+/** One node's JSON answer to `req` forwarded (GET), or why there is none. */
+function askNode(nodeUrl: string, req: Request, selfUrl: string | undefined): Promise<unknown> {
+  const headers = endToEnd(req.headers);
+  headers[FORWARDED_HEADER] = selfUrl ?? 'unknown';
+  return new Promise((resolve, reject) => {
+    const out = httpRequest(`${nodeUrl}${req.originalUrl}`, { method: 'GET', headers, agent: nodeAgent, timeout: NODE_ANSWER_TIMEOUT_MS });
+    out.on('timeout', () => out.destroy(new Error(`no answer within ${NODE_ANSWER_TIMEOUT_MS} ms`)));
+    out.on('error', reject);
+    out.on('response', (answer: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      answer.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_NODE_ANSWER_BYTES) out.destroy(new Error(`answer over ${MAX_NODE_ANSWER_BYTES} bytes`));
+        else chunks.push(chunk);
+      });
+      answer.on('error', reject);
+      answer.on('end', () => {
+        if (answer.statusCode !== 200) return reject(new Error(`answered ${answer.statusCode}`));
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (err) {
+          reject(new Error(`answered no JSON: ${(err as Error).message}`));
+        }
+      });
+    });
+    out.end();
+  });
+}
+
+/**
+ * Asks every other node holding a key under `keyPrefix` the GET `req` asked here (same
+ * path and query, the client's credentials, checked there again), marked forwarded so
+ * each answers for itself only: how a node lists what the whole cluster holds. A node
+ * that does not answer 200 with JSON in time is named in `failed` (logged), not waited for.
+ */
+export async function askOtherNodes(owners: KeyOwners, logger: Logger, keyPrefix: string, req: Request): Promise<NodeAnswers> {
+  const nodes = await owners.otherHolders(keyPrefix);
+  const settled = await Promise.allSettled(nodes.map((nodeUrl) => askNode(nodeUrl, req, owners.nodeUrl)));
+  const answers: unknown[] = [];
+  const failed: string[] = [];
+  settled.forEach((result, index) => {
+    if (result.status === 'fulfilled') {
+      answers.push(result.value);
+      return;
+    }
+    const nodeUrl = nodes[index] as string;
+    failed.push(nodeUrl);
+    logger.warn('a node did not answer a cluster-wide list', { node: nodeUrl, error: (result.reason as Error).message });
+  });
+  return { answers, failed };
+}
+
+/** Whether `req` came from another node (`atOwner`, `askOtherNodes`): answer it for this node only. */
+export function isForwarded(req: Request): boolean {
+  return req.headers[FORWARDED_HEADER] !== undefined;
+}
+
 /**
  * Runs a party's request where its meeting point `key` lives: here when this node owns
  * it (claiming it when free: the first party makes its node the owner, held while the
@@ -140,7 +209,7 @@ export async function atOwner(
   res: Response,
   here: () => Promise<void> | void,
 ): Promise<void> {
-  const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+  const forwarded = isForwarded(req);
   for (let attempt = 0; ; attempt++) {
     const ownership = await owners.claim(key);
     if (ownership.here) {

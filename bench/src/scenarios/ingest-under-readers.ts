@@ -10,15 +10,19 @@ const MESSAGE_BYTES = 256 * 1024;
 /** The uploader keeps at most this much unsent in its socket (then waits): full speed without unbounded buffering. */
 const UPLOADER_WINDOW_BYTES = 4 * 1024 * 1024;
 const FOLLOWERS = 1000;
+/** Row (f): the issue's memory claim — 10,000 lagging followers fit in 1 GiB. */
+const MANY_FOLLOWERS = 10_000;
+const MANY_FOLLOWERS_RSS_LIMIT_BYTES = 2 ** 30;
 const PACED_BYTES_PER_SECOND = 20e6;
 type Followers = 'none' | 'spool' | 'step';
 
-const ROWS: { key: string; rate: number | undefined; followers: Followers; alone?: string }[] = [
+const ROWS: { key: string; rate: number | undefined; followers: Followers; alone?: string; count?: number }[] = [
   { key: '(a)', rate: undefined, followers: 'none' },
   { key: '(b)', rate: undefined, followers: 'spool', alone: '(a)' },
   { key: '(c)', rate: PACED_BYTES_PER_SECOND, followers: 'none' },
   { key: '(d)', rate: PACED_BYTES_PER_SECOND, followers: 'spool', alone: '(c)' },
   { key: '(e)', rate: PACED_BYTES_PER_SECOND, followers: 'step', alone: '(c)' },
+  { key: '(f)', rate: PACED_BYTES_PER_SECOND, followers: 'spool', alone: '(c)', count: MANY_FOLLOWERS },
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,19 +69,22 @@ async function upload(
 
 export const ingestUnderReadersScenario: Scenario = {
   name: 'ingest-under-readers',
-  description: `uploader at full speed and at 20 MB/s, alone and with ${FOLLOWERS} followers from offset 0 (half stalled), Spool push and Step request/reply`,
+  description: `uploader at full speed and at 20 MB/s, alone and with ${FOLLOWERS} followers from offset 0 (half stalled), Spool push and Step request/reply; ${MANY_FOLLOWERS} followers at 20 MB/s (memory)`,
   async run(context: BenchContext): Promise<ScenarioReport> {
     const rates = new Map<string, number>();
     const notes: string[] = [];
     const targets: ScenarioReport['targets'] = [];
     notes.push(
-      'row  uploader                followers                                 upload MB/s  ratio  followers MB/s  server CPU s  server peak RSS',
+      'row  uploader                followers                                       upload MB/s  ratio  followers MB/s  server CPU s  server peak RSS',
     );
     for (const row of ROWS) {
       if (context.rowFilter && !context.rowFilter.has(row.key.replace(/[()]/g, ''))) continue;
+      const count = row.count ?? FOLLOWERS;
       const server = await SpoolServerProcess.start({
         dataDir: `${context.tempDir}/ingest-${row.key.replace(/[()]/g, '')}`,
         profileDir: context.profileDir,
+        // Every follower is a socket: room for them and the uploader (the default is 10,000).
+        env: { SPOOL_MAX_CONNECTIONS: String(count + 100) },
       });
       let followers: Awaited<ReturnType<typeof startCatchUpFollowers>> | undefined;
       try {
@@ -85,7 +92,7 @@ export const ingestUnderReadersScenario: Scenario = {
         let readStarted = 0;
         const result = await upload(server.wsUrl, row.rate, async (id) => {
           if (row.followers === 'none') return;
-          followers = await startCatchUpFollowers(server.wsUrl, id, row.followers, FOLLOWERS);
+          followers = await startCatchUpFollowers(server.wsUrl, id, row.followers, count);
           readStarted = performance.now();
         });
         const readSeconds = readStarted ? (performance.now() - readStarted) / 1000 : 1;
@@ -99,11 +106,18 @@ export const ingestUnderReadersScenario: Scenario = {
         const who =
           row.followers === 'none'
             ? 'none'
-            : `${FOLLOWERS} ${row.followers === 'spool' ? 'Spool push' : 'Step request/reply'} (500 reading, 500 stalled)`;
+            : `${count} ${row.followers === 'spool' ? 'Spool push' : 'Step request/reply'} (${count / 2} reading, ${count / 2} stalled)`;
         notes.push(
-          `${row.key}  ${(row.rate ? `paced ${row.rate / 1e6} MB/s` : 'full speed').padEnd(22)}  ${who.padEnd(40)}  ${mbps.toFixed(1).padStart(11)}  ${(ratio?.toFixed(2) ?? '—').padStart(5)}  ${(followerBytes / readSeconds / 1e6).toFixed(1).padStart(14)}  ${cpu.toFixed(1).padStart(12)}  ${(memory.peakRssBytes / 1e6).toFixed(0).padStart(12)} MB`,
+          `${row.key}  ${(row.rate ? `paced ${row.rate / 1e6} MB/s` : 'full speed').padEnd(22)}  ${who.padEnd(46)}  ${mbps.toFixed(1).padStart(11)}  ${(ratio?.toFixed(2) ?? '—').padStart(5)}  ${(followerBytes / readSeconds / 1e6).toFixed(1).padStart(14)}  ${cpu.toFixed(1).padStart(12)}  ${(memory.peakRssBytes / 1e6).toFixed(0).padStart(12)} MB`,
         );
         context.log(`ingest-under-readers ${row.key}: ${mbps.toFixed(1)} MB/s${ratio ? ` (${ratio.toFixed(2)}× alone)` : ''}`);
+        if (row.count !== undefined) {
+          targets.push({
+            description: `server peak RSS < 1 GiB with ${row.count} followers (${row.key})`,
+            actual: `${(memory.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+            pass: memory.peakRssBytes < MANY_FOLLOWERS_RSS_LIMIT_BYTES,
+          });
+        }
         if (ratio !== undefined) {
           targets.push({
             description: `uploader keeps ≥ 0.9 of its solo rate (${row.key})`,

@@ -26,7 +26,7 @@ import type { Logger } from 'winston';
 import { AccessControl } from './access/access-control.js';
 import type { Catalog, CreatedWhole, NameUniqueness, Usage } from './catalog/catalog.js';
 import { DeferredWritesCatalog } from './catalog/deferred-writes-catalog.js';
-import { CatchUpReads } from './catch-up-reads.js';
+import { type CatchUpPace, CatchUpReads } from './catch-up-reads.js';
 import { contextChannel, type EventBus, resourceChannel } from './events/event-bus.js';
 import { OffThreadHash } from './hashing/off-thread-hash.js';
 import { LocalWriterLeases, type WriterLease, type WriterLeases } from './leases/writer-leases.js';
@@ -886,13 +886,14 @@ export class SpoolCore {
    * the tail: from memory when the upload still has them, else from storage in pieces
    * whose reads are scheduled after ingest and whose size shares a memory budget among
    * every such reader (`CatchUpReads`). Pull the next piece once the previous one is sent.
+   * `pace`: one per connection, so its piece size carries from one range to the next.
    */
-  async openCatchUp(id: string, start: number, end: number): Promise<AsyncIterable<Buffer>> {
+  async openCatchUp(id: string, start: number, end: number, pace?: CatchUpPace): Promise<AsyncIterable<Buffer>> {
     const stored = await this.checkRange(id, start, end);
     if (stored?.inline) return Readable.from([await this.inlineRange(id, start, end)]);
     const recent = this.recentBytes(id, start, end);
     if (recent) return Readable.from(recent);
-    return this.catchUp.pieces(start, end, (from, to) => this.deps.store.read(id, from, to));
+    return this.catchUp.pieces(start, end, (from, to) => this.deps.store.read(id, from, to), pace);
   }
 
   /**

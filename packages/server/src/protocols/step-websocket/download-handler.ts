@@ -8,6 +8,7 @@ import {
   toStepStatusChanged,
 } from '@spool/common';
 import type { Logger } from 'winston';
+import { CatchUpPace } from '../../core/catch-up-reads.js';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { WsConnection } from '../../transport/websocket/index.js';
 import { inherited } from '../access-rule.js';
@@ -36,6 +37,8 @@ export const STEP_DOWNLOAD_MESSAGES: MessageTable<typeof StepDownloadClientMessa
  */
 export class StepDownloadHandler extends ResourceReaderConnection<typeof StepDownloadClientMessageSchema> {
   private readonly requests = new RequestQueue<Request>();
+  /** Piece size earned by this reader's chunks behind the tail. */
+  private readonly pace = new CatchUpPace();
   private pendingStatus: ResourceStatus | undefined;
 
   constructor(
@@ -74,7 +77,7 @@ export class StepDownloadHandler extends ResourceReaderConnection<typeof StepDow
   private async answer(request: Request): Promise<void> {
     if (request['@'] === 'RequestChunk') {
       // Scheduled pieces (ingest first, bounded memory), however large the request.
-      const pieces = await this.core.openCatchUp(this.resourceId, request.startOffset, request.endOffset);
+      const pieces = await this.core.openCatchUp(this.resourceId, request.startOffset, request.endOffset, this.pace);
       await this.conn.sendBinary(pieces, { length: request.endOffset - request.startOffset });
       return;
     }

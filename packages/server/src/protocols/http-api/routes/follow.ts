@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { InvalidRangeError, isTerminal, TransferState } from '@spool/common';
 import type { Request, Response } from 'express';
+import { CatchUpPace } from '../../../core/catch-up-reads.js';
 import { copyToResponse } from '../../../transport/http/stream-copy.js';
 import { StatusWatch } from '../../shared/status-watch.js';
 import { setContentHeaders } from '../content-headers.js';
@@ -47,10 +48,11 @@ export async function followContent(ctx: HttpContext, req: Request, res: Respons
     }
     res.flushHeaders();
     let position = start;
+    const pace = new CatchUpPace();
     for (;;) {
       if (position < status.size) {
         // One piece buffered at most (the budget counts pieces held).
-        const pieces = Readable.from(await ctx.core.openCatchUp(id, position, status.size), { highWaterMark: 1 });
+        const pieces = Readable.from(await ctx.core.openCatchUp(id, position, status.size, pace), { highWaterMark: 1 });
         position += await copyToResponse(pieces, body.target);
         if (body.target.destroyed || res.destroyed) return;
         body.flush();

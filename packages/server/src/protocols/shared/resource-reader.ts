@@ -1,5 +1,6 @@
 import type { ResourceStatus } from '@spool/common';
 import type { z } from 'zod';
+import { CatchUpPace } from '../../core/catch-up-reads.js';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { WsConnection } from '../../transport/websocket/index.js';
 import type { MessageDispatcher } from './message-dispatcher.js';
@@ -16,6 +17,8 @@ import { subscribeWhileOpen } from './subscribe-while-open.js';
  */
 export abstract class ResourceReaderConnection<S extends z.ZodType> {
   protected closed = false;
+  /** Piece size this connection's reads behind the tail have earned (kept from one range to the next). */
+  private readonly pace = new CatchUpPace();
   protected readonly pump = new OutboundPump(
     () => this.step(),
     () => this.closed,
@@ -43,6 +46,14 @@ export abstract class ResourceReaderConnection<S extends z.ZodType> {
     conn.on('close', () => {
       this.closed = true;
     });
+  }
+
+  /**
+   * Bytes `[start, end)` behind the tail, in the core's scheduled pieces (ingest first,
+   * bounded memory), at the piece size this connection has earned so far.
+   */
+  protected openCatchUp(start: number, end: number): Promise<AsyncIterable<Buffer>> {
+    return this.core.openCatchUp(this.resourceId, start, end, this.pace);
   }
 
   /** Subscribes to the resource (an unknown id ends the connection through `fail`). */

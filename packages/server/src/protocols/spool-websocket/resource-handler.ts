@@ -13,7 +13,6 @@ import {
 } from '@spool/common';
 import type { Logger } from 'winston';
 import type { z } from 'zod';
-import { CatchUpPace } from '../../core/catch-up-reads.js';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { EncodedFrames, WsConnection } from '../../transport/websocket/index.js';
 import { inherited } from '../access-rule.js';
@@ -58,8 +57,6 @@ export class SpoolResourceHandler extends ResourceReaderConnection<typeof SpoolR
   /** Next byte to push, or undefined when not following. */
   private followOffset: number | undefined;
   private readonly requests = new RequestQueue<ReadRequest>();
-  /** Piece size earned by this follower's reads behind the tail. */
-  private readonly pace = new CatchUpPace();
 
   constructor(
     conn: WsConnection,
@@ -156,7 +153,7 @@ export class SpoolResourceHandler extends ResourceReaderConnection<typeof SpoolR
 
   /** Pushes bytes [start, end) read from storage in scheduled pieces (ingest first), at the pace the socket drains. */
   private async push(start: number, end: number): Promise<void> {
-    const pieces = await this.core.openCatchUp(this.resourceId, start, end, this.pace);
+    const pieces = await this.openCatchUp(start, end);
     const header: SpoolData = { type: 'data', offset: start, length: end - start };
     await this.conn.sendText(JSON.stringify(header));
     await this.conn.sendBinary(pieces, { length: end - start });

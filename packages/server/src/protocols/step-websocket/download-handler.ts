@@ -8,7 +8,6 @@ import {
   toStepStatusChanged,
 } from '@spool/common';
 import type { Logger } from 'winston';
-import { CatchUpPace } from '../../core/catch-up-reads.js';
 import type { SpoolCore } from '../../core/spool-core.js';
 import type { WsConnection } from '../../transport/websocket/index.js';
 import { inherited } from '../access-rule.js';
@@ -37,8 +36,6 @@ export const STEP_DOWNLOAD_MESSAGES: MessageTable<typeof StepDownloadClientMessa
  */
 export class StepDownloadHandler extends ResourceReaderConnection<typeof StepDownloadClientMessageSchema> {
   private readonly requests = new RequestQueue<Request>();
-  /** Piece size earned by this reader's chunks behind the tail. */
-  private readonly pace = new CatchUpPace();
   private pendingStatus: ResourceStatus | undefined;
 
   constructor(
@@ -77,7 +74,7 @@ export class StepDownloadHandler extends ResourceReaderConnection<typeof StepDow
   private async answer(request: Request): Promise<void> {
     if (request['@'] === 'RequestChunk') {
       // Scheduled pieces (ingest first, bounded memory), however large the request.
-      const pieces = await this.core.openCatchUp(this.resourceId, request.startOffset, request.endOffset, this.pace);
+      const pieces = await this.openCatchUp(request.startOffset, request.endOffset);
       await this.conn.sendBinary(pieces, { length: request.endOffset - request.startOffset });
       return;
     }

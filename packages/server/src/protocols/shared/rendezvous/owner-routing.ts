@@ -58,6 +58,13 @@ function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[
   return kept;
 }
 
+/** The headers a request passed to another node carries: the client's end-to-end ones and the forwarding mark. */
+function forwardedHeaders(req: Request, selfUrl: string | undefined): Record<string, string | string[]> {
+  const headers = endToEnd(req.headers);
+  headers[FORWARDED_HEADER] = selfUrl ?? 'unknown';
+  return headers;
+}
+
 /**
  * Sends `req` to `nodeUrl` as it came (method, path and query, end-to-end headers,
  * credentials) and relays the answer to `res`, both bodies streamed with back-pressure.
@@ -67,8 +74,7 @@ function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[
  * NodeUnreachableError when no answer came (nothing written to `res` then).
  */
 function forward(req: Request, res: Response, nodeUrl: string, selfUrl: string | undefined): Promise<void> {
-  const headers = endToEnd(req.headers);
-  headers[FORWARDED_HEADER] = selfUrl ?? 'unknown';
+  const headers = forwardedHeaders(req, selfUrl);
   const client = req.socket.remoteAddress;
   if (client) headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${client}` : client;
   const hasBody = requestHasBody(req);
@@ -138,9 +144,9 @@ export interface NodeAnswers {
 
 /** One node's JSON answer to `req` forwarded (GET), or why there is none. */
 function askNode(nodeUrl: string, req: Request, selfUrl: string | undefined): Promise<unknown> {
-  const headers = endToEnd(req.headers);
-  headers[FORWARDED_HEADER] = selfUrl ?? 'unknown';
+  const headers = forwardedHeaders(req, selfUrl);
   return new Promise((resolve, reject) => {
+    // `timeout`: the socket idle that long (no connection, no byte of the answer).
     const out = httpRequest(`${nodeUrl}${req.originalUrl}`, { method: 'GET', headers, agent: nodeAgent, timeout: NODE_ANSWER_TIMEOUT_MS });
     out.on('timeout', () => out.destroy(new Error(`no answer within ${NODE_ANSWER_TIMEOUT_MS} ms`)));
     out.on('error', reject);

@@ -13,18 +13,25 @@ const STEP_CHUNK_BYTES = 1024 * 1024;
 interface Setup {
   wsUrl: string;
   id: string;
-  kind: 'spool' | 'step';
+  kind: FollowerKind;
   count: number;
 }
+
+/**
+ * `spool`: pushed from offset 0; `step`: request/reply from offset 0; `watch`: Spool
+ * resource connections that only hear statuses (no bytes: what the followers cost
+ * before any catch-up read).
+ */
+export type FollowerKind = 'spool' | 'step' | 'watch';
 
 interface Reader {
   bytes(): number;
   close(): void;
 }
 
-/** A Spool follower from offset 0: pushed; a stalled one stops reading its socket once connected. */
-function spoolReader(wsUrl: string, id: string, stalled: boolean): { reader: Reader; connected: Promise<void> } {
-  const follower = new RawSpoolFollower(`${wsUrl}/ws/spool/v1/resources/${id}`, 0, {
+/** A Spool follower from `from` (pushed; undefined: statuses only); a stalled one stops reading its socket once connected. */
+function spoolReader(wsUrl: string, id: string, stalled: boolean, from: number | undefined): { reader: Reader; connected: Promise<void> } {
+  const follower = new RawSpoolFollower(`${wsUrl}/ws/spool/v1/resources/${id}`, from, {
     onBytes: () => undefined,
     onEnd: () => undefined,
     onError: () => undefined,
@@ -73,7 +80,7 @@ function stepReader(wsUrl: string, id: string, stalled: boolean): { reader: Read
 export async function startCatchUpFollowers(
   wsUrl: string,
   id: string,
-  kind: 'spool' | 'step',
+  kind: FollowerKind,
   count: number,
 ): Promise<{ stop(): Promise<number> }> {
   const worker = new Worker(new URL(import.meta.url), { workerData: { wsUrl, id, kind, count } satisfies Setup });
@@ -97,9 +104,12 @@ export async function startCatchUpFollowers(
 
 async function runWorker(setup: Setup): Promise<void> {
   const readers: Reader[] = [];
-  const open = setup.kind === 'spool' ? spoolReader : stepReader;
   await connectFollowers(setup.count, (i) => {
-    const { reader, connected } = open(setup.wsUrl, setup.id, i % 2 === 1);
+    const stalled = i % 2 === 1;
+    const { reader, connected } =
+      setup.kind === 'step'
+        ? stepReader(setup.wsUrl, setup.id, stalled)
+        : spoolReader(setup.wsUrl, setup.id, stalled, setup.kind === 'spool' ? 0 : undefined);
     readers.push(reader);
     return { connected, done: connected.then(() => ({ sha256: '', bytes: 0, records: 0 })) };
   });

@@ -31,11 +31,12 @@ export class RawSpoolFollower {
 
   constructor(
     private readonly url: string,
-    private readonly from: number,
+    /** Offset to follow from; undefined: a watcher (statuses only, no bytes pushed). */
+    private readonly from: number | undefined,
     private readonly events: RawFollowerEvents,
   ) {}
 
-  /** Resolves once the handshake is done and the follow sent. */
+  /** Resolves once the handshake is done and the follow (if any) sent. */
   connect(): Promise<void> {
     const url = new URL(this.url);
     const key = randomBytes(16).toString('base64');
@@ -71,7 +72,7 @@ export class RawSpoolFollower {
               reject(new Error(`upgrade refused: ${head[0]}`));
               return false;
             }
-            this.send(OPCODE.text, Buffer.from(JSON.stringify({ type: 'follow', from: this.from })));
+            if (this.from !== undefined) this.send(OPCODE.text, Buffer.from(JSON.stringify({ type: 'follow', from: this.from })));
             resolve();
             if (rest.length > 0) this.onData(rest);
             return true;

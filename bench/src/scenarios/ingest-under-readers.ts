@@ -1,4 +1,4 @@
-import { startCatchUpFollowers } from '../catch-up-followers.js';
+import { type FollowerKind, startCatchUpFollowers } from '../catch-up-followers.js';
 import type { BenchContext, Scenario, ScenarioReport } from '../scenario.js';
 import { verify } from '../scenario.js';
 import { SpoolServerProcess } from '../spool-server.js';
@@ -14,16 +14,24 @@ const FOLLOWERS = 1000;
 const MANY_FOLLOWERS = 10_000;
 const MANY_FOLLOWERS_RSS_LIMIT_BYTES = 2 ** 30;
 const PACED_BYTES_PER_SECOND = 20e6;
-type Followers = 'none' | 'spool' | 'step';
+type Followers = 'none' | FollowerKind;
 
-const ROWS: { key: string; rate: number | undefined; followers: Followers; alone?: string; count?: number }[] = [
+/**
+ * `floor`: a row that measures what the target cannot go below, not the target itself —
+ * (g) holds the followers of (b) connected but reading nothing (statuses only), so its
+ * ratio is the most any scheduling of catch-up reads could give (b) on this machine.
+ */
+const ROWS: { key: string; rate: number | undefined; followers: Followers; alone?: string; count?: number; floor?: true }[] = [
   { key: '(a)', rate: undefined, followers: 'none' },
   { key: '(b)', rate: undefined, followers: 'spool', alone: '(a)' },
   { key: '(c)', rate: PACED_BYTES_PER_SECOND, followers: 'none' },
   { key: '(d)', rate: PACED_BYTES_PER_SECOND, followers: 'spool', alone: '(c)' },
   { key: '(e)', rate: PACED_BYTES_PER_SECOND, followers: 'step', alone: '(c)' },
   { key: '(f)', rate: PACED_BYTES_PER_SECOND, followers: 'spool', alone: '(c)', count: MANY_FOLLOWERS },
+  { key: '(g)', rate: undefined, followers: 'watch', alone: '(a)', floor: true },
 ];
+
+const FOLLOWER_NAMES: Record<FollowerKind, string> = { spool: 'Spool push', step: 'Step request/reply', watch: 'Spool status-only' };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -104,9 +112,7 @@ export const ingestUnderReadersScenario: Scenario = {
         const alone = row.alone ? rates.get(row.alone) : undefined;
         const ratio = alone ? mbps / alone : undefined;
         const who =
-          row.followers === 'none'
-            ? 'none'
-            : `${count} ${row.followers === 'spool' ? 'Spool push' : 'Step request/reply'} (${count / 2} reading, ${count / 2} stalled)`;
+          row.followers === 'none' ? 'none' : `${count} ${FOLLOWER_NAMES[row.followers]} (${count / 2} reading, ${count / 2} stalled)`;
         notes.push(
           `${row.key}  ${(row.rate ? `paced ${row.rate / 1e6} MB/s` : 'full speed').padEnd(22)}  ${who.padEnd(46)}  ${mbps.toFixed(1).padStart(11)}  ${(ratio?.toFixed(2) ?? '—').padStart(5)}  ${(followerBytes / readSeconds / 1e6).toFixed(1).padStart(14)}  ${cpu.toFixed(1).padStart(12)}  ${(memory.peakRssBytes / 1e6).toFixed(0).padStart(12)} MB`,
         );
@@ -118,7 +124,7 @@ export const ingestUnderReadersScenario: Scenario = {
             pass: memory.peakRssBytes < MANY_FOLLOWERS_RSS_LIMIT_BYTES,
           });
         }
-        if (ratio !== undefined) {
+        if (ratio !== undefined && !row.floor) {
           targets.push({
             description: `uploader keeps ≥ 0.9 of its solo rate (${row.key})`,
             actual: `${ratio.toFixed(2)}×`,
@@ -133,6 +139,7 @@ export const ingestUnderReadersScenario: Scenario = {
     notes.push(
       `Each row: the uploader (Spool protocol, raw ws, ${MESSAGE_BYTES / 1024} KiB messages, at most ${UPLOADER_WINDOW_BYTES / 1048576} MiB unsent) sends for ${UPLOAD_SECONDS} s, then finishes; its rate counts until completed.`,
       'Followers connect right after the resource is created and read from offset 0; odd ones stop reading their socket once connected (stalled). They run on a worker thread of the benchmark process (its own event loop), so reading them does not hold the uploader back. Followers MB/s = bytes all followers received / time from their connection to the upload end.',
+      "(g) is a floor, not a target: (b)'s followers connected but not following (they hear statuses only), so no catch-up read runs; its ratio is the most any scheduling of catch-up reads could give (b) here.",
       'Clients and server share this machine (2 cores, shared with other work): the figures are relative.',
     );
     return {

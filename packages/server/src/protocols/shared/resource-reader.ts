@@ -1,4 +1,4 @@
-import type { ResourceStatus } from '@spool/common';
+import { isTerminal, type ResourceStatus } from '@spool/common';
 import type { z } from 'zod';
 import { CatchUpPace } from '../../core/catch-up-reads.js';
 import type { SpoolCore } from '../../core/spool-core.js';
@@ -6,6 +6,7 @@ import type { WsConnection } from '../../transport/websocket/index.js';
 import type { MessageDispatcher } from './message-dispatcher.js';
 import { OutboundPump } from './outbound-pump.js';
 import { runGuarded } from './run-guarded.js';
+import { type StatusTicker, statusTicker } from './status-ticker.js';
 import { subscribeWhileOpen } from './subscribe-while-open.js';
 
 /**
@@ -19,6 +20,11 @@ export abstract class ResourceReaderConnection<S extends z.ZodType> {
   protected closed = false;
   /** Piece size this connection's reads behind the tail have earned (kept from one range to the next). */
   private readonly pace = new CatchUpPace();
+  /** When the last status-only message went (see `statusMayGo`). */
+  private statusSentAt = Number.NEGATIVE_INFINITY;
+  private waitingForTick = false;
+  /** Which ticker wakes this connection for a held-back status (tests give their own). */
+  protected ticker: StatusTicker = statusTicker;
   protected readonly pump = new OutboundPump(
     () => this.step(),
     () => this.closed,
@@ -55,6 +61,32 @@ export abstract class ResourceReaderConnection<S extends z.ZodType> {
   protected openCatchUp(start: number, end: number): Promise<AsyncIterable<Buffer>> {
     return this.core.openCatchUp(this.resourceId, start, end, this.pace);
   }
+
+  /**
+   * Whether a status-only message (no bytes with it) may be sent now: the first one, an
+   * end, or one at least the ticker's spacing after the last; else false, and the pump
+   * runs again at the next tick, which sends the newest status then. Followers at the
+   * tail get their bytes (and the status with them) at once regardless.
+   */
+  protected statusMayGo(status: ResourceStatus): boolean {
+    if (isTerminal(status.state) || performance.now() - this.statusSentAt >= this.ticker.spacingMs) return true;
+    if (!this.waitingForTick) {
+      this.waitingForTick = true;
+      this.ticker.wakeAtTick(this.onTick);
+    }
+    return false;
+  }
+
+  /** Call when a status-only message was sent. */
+  protected statusSent(): void {
+    this.statusSentAt = performance.now();
+  }
+
+  private readonly onTick = (): void => {
+    this.waitingForTick = false;
+    this.statusSentAt = Number.NEGATIVE_INFINITY;
+    this.pump.kick();
+  };
 
   /** Subscribes to the resource (an unknown id ends the connection through `fail`). */
   async start(): Promise<void> {

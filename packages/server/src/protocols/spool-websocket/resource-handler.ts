@@ -37,14 +37,15 @@ export const SPOOL_RESOURCE_MESSAGES: MessageTable<typeof SpoolResourceClientMes
 };
 
 /**
- * One Spool resource connection: status push (current at once, then every change), an
+ * One Spool resource connection: status push (current at once, then every change — one
+ * without bytes at most every 100 ms while they keep coming: `status-ticker.ts`), an
  * optional push-follow (`follow` from an offset: the server sends bytes as they become
  * visible), and request/reply reads (`readRange`, `readLines`, with request ids).
  *
  * Everything outbound goes through one pump that waits for each send, so a follower is
  * read for at the pace its socket drains: a stalled follower just stops being read for (no
  * queue per follower; memory O(1)), and never slows the uploader or anyone else. Statuses
- * are coalesced to the newest; a terminal status is sent only after every byte up to its
+ * are coalesced to the newest (the one sent at a tick is the newest then); a terminal status is sent only after every byte up to its
  * size was pushed to a follower. The usual push — a follower at the tail, its bytes still
  * in the upload's memory — is written synchronously from frames shared by every follower
  * at that point (`SharedPushFrames`), in one socket write.
@@ -100,8 +101,9 @@ export class SpoolResourceHandler extends ResourceReaderConnection<typeof SpoolR
     }
     if (status && status !== this.sent) {
       const bytesStillDue = this.followOffset !== undefined && this.followOffset < status.size;
-      if (!isTerminal(status.state) || !bytesStillDue) {
+      if ((!isTerminal(status.state) || !bytesStillDue) && this.statusMayGo(status)) {
         this.sent = status;
+        this.statusSent();
         return this.conn.sendText(JSON.stringify(toSpoolStatus(status)));
       }
     }
@@ -132,8 +134,9 @@ export class SpoolResourceHandler extends ResourceReaderConnection<typeof SpoolR
     const from = this.followOffset;
     let frames: EncodedFrames | undefined;
     if (from === undefined || from >= status.size) {
-      if (!statusDue) return undefined;
+      if (!statusDue || !this.statusMayGo(status)) return undefined;
       frames = this.shared.status(status);
+      this.statusSent();
     } else {
       if (status.size - from > PUSH_PIECE_BYTES) return undefined;
       frames = this.shared.update(status, from, statusDue, () => this.core.recentBytes(this.resourceId, from, status.size));

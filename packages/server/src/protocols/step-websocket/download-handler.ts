@@ -60,11 +60,12 @@ export class StepDownloadHandler extends ResourceReaderConnection<typeof StepDow
     this.fail(new InvalidMessageError('Download connections accept no binary data'), CloseCode.UNSUPPORTED_DATA);
   }
 
-  /** Status first (newest only), then the next reply. */
+  /** Status first (newest only, spaced while it keeps changing: `statusMayGo`), then the next reply. */
   protected step(): Promise<void> | boolean {
     const status = this.pendingStatus;
-    if (status) {
+    if (status && this.statusMayGo(status)) {
       this.pendingStatus = undefined;
+      this.statusSent();
       return this.conn.sendText(JSON.stringify(toStepStatusChanged(status)));
     }
     const request = this.requests.shift();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { EventBus } from './event-bus.js';
+import { type EventBus, resourceChannel } from './event-bus.js';
 
 /** The behaviour every EventBus implementation must show. */
 export function eventBusContract(name: string, open: () => Promise<EventBus>, settle = () => new Promise((r) => setTimeout(r, 0))): void {
@@ -43,6 +43,34 @@ export function eventBusContract(name: string, open: () => Promise<EventBus>, se
       expect(got.get('a2')).to.deep.equal(a);
       expect(got.get('b1')).to.deep.equal(b);
       expect(got.get('b2')).to.deep.equal(b);
+    });
+
+    // One resource's statuses: a listener behind may skip to the newest (a bus across
+    // processes coalesces), but never goes back and always gets the last.
+    it('on a resource channel, each listener sees the statuses in order, may skip some, and gets the last', async () => {
+      const channel = resourceChannel('r1');
+      const listeners = 300;
+      const got: number[][] = Array.from({ length: listeners }, () => []);
+      for (let i = 0; i < listeners; i++) {
+        await bus.subscribe<{ size: number }>(channel, (m) => {
+          // As slow as a socket write: a fan-out to all of them outlasts a publish.
+          const until = performance.now() + 0.01;
+          while (performance.now() < until);
+          got[i]?.push(m.size);
+        });
+      }
+      const published = 200;
+      for (let i = 1; i <= published; i++) await bus.publish(channel, { id: 'r1', state: 'IN_PROGRESS', size: i, lines: null });
+      let last: number | undefined;
+      for (let wait = 0; wait < 500 && last !== published; wait++) {
+        await settle();
+        last = Math.min(...got.map((sizes) => sizes[sizes.length - 1] ?? 0));
+        if (last !== published) await new Promise((r) => setTimeout(r, 10));
+      }
+      for (const sizes of got) {
+        expect(sizes[sizes.length - 1]).to.equal(published);
+        expect(sizes.every((size, i) => i === 0 || size > (sizes[i - 1] as number))).to.equal(true);
+      }
     });
 
     it('keeps channels apart and stops delivery after unsubscribe', async () => {

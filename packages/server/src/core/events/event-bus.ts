@@ -5,7 +5,8 @@ export type BusListener<T> = (message: T) => void;
  * Status fan-out between the core and every connection. Embedded: in-process; multi-node:
  * Redis pub/sub. Per channel, messages reach each listener in publish order, equal to
  * what was published — not necessarily the same object (a bus across processes hands
- * each listener its own copy). Every implementation must pass `event-bus.contract.ts`.
+ * each listener its own copy); on a newest-only channel (`isNewestOnly`) a listener that
+ * falls behind may skip to the newest, never backwards, and always gets the last. Every implementation must pass `event-bus.contract.ts`.
  */
 export interface EventBus {
   publish<T>(channel: string, message: T): Promise<void>;
@@ -20,4 +21,10 @@ export interface EventBus {
 }
 
 export const resourceChannel = (id: string): string => `resource:${id}`;
+/**
+ * Channels on which each message says everything the ones before it did (one resource's
+ * status, never backwards): a listener that falls behind may get only the newest. A bus
+ * whose publishers do not wait for delivery (across processes) uses it to coalesce.
+ */
+export const isNewestOnly = (channel: string): boolean => channel.startsWith('resource:');
 export const contextChannel = (contextId: string): string => `context:${contextId}`;

@@ -1,13 +1,15 @@
 import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'winston';
 import { connectRedis } from '../redis-clients.js';
-import type { BusListener, EventBus } from './event-bus.js';
+import { type BusListener, type EventBus, isNewestOnly } from './event-bus.js';
 
 /** Channels whose newest message waits for Redis to come back; beyond, the oldest waiting ones are dropped (logged). */
 const MAX_WAITING_CHANNELS = 10_000;
 
 interface Channel {
   readonly listeners: Set<BusListener<unknown>>;
+  /** Only the newest message matters (`isNewestOnly`): of several that arrive together, only the last is delivered. */
+  readonly newestOnly: boolean;
   readonly gapHandlers: Set<() => void>;
   /** The SUBSCRIBE of this channel, shared by listeners that arrive while it is on its way. */
   subscribing: Promise<unknown>;
@@ -18,7 +20,12 @@ interface Channel {
  * subscribe per node, channels under `keyPrefix`. A node subscribes to a channel once
  * whatever its number of listeners and parses each message once; every listener of the
  * node gets that object, so what a node derives from one status (the shared push frames
- * of the Spool protocol) is still derived once per node.
+ * of the Spool protocol) is still derived once per node. On a channel where only the
+ * newest message matters (one resource's status), messages that arrive together — read
+ * in one go from the subscriber connection, because this node fell behind — are
+ * delivered as the newest alone: a publisher never waits for the other nodes' followers,
+ * so a node whose fan-out is slower than the writes skips ahead instead of falling ever
+ * further behind.
  *
  * Order: a channel's messages come from one publisher connection (a resource has one
  * writer), which Redis delivers in order. Loss of Redis: pub/sub keeps nothing for a
@@ -31,6 +38,8 @@ interface Channel {
  */
 export class RedisEventBus implements EventBus {
   private readonly channels = new Map<string, Channel>();
+  /** Newest-only channels with messages read but not yet delivered, and the newest of each. */
+  private readonly newest = new Map<Channel, unknown>();
   /** The newest message of each channel published while the publisher was away, oldest first. */
   private readonly waiting = new Map<string, string>();
   private flushing: Promise<void> | undefined;
@@ -94,7 +103,12 @@ export class RedisEventBus implements EventBus {
     const full = this.keyPrefix + channel;
     let entry = this.channels.get(full);
     if (!entry) {
-      entry = { listeners: new Set(), gapHandlers: new Set(), subscribing: this.sub.subscribe(full) };
+      entry = {
+        listeners: new Set(),
+        newestOnly: isNewestOnly(channel),
+        gapHandlers: new Set(),
+        subscribing: this.sub.subscribe(full),
+      };
       this.channels.set(full, entry);
     }
     const own = entry;
@@ -164,6 +178,23 @@ export class RedisEventBus implements EventBus {
       this.logger.warn('unparsable message on a Redis channel ignored', { channel: fullChannel });
       return;
     }
+    if (!entry.newestOnly) {
+      this.fanOut(entry, message);
+      return;
+    }
+    // ioredis emits the messages of one read one after the other, synchronously: the
+    // microtask runs once they all have, with the newest of each channel.
+    if (this.newest.size === 0) queueMicrotask(this.deliverNewest);
+    this.newest.set(entry, message);
+  }
+
+  private readonly deliverNewest = (): void => {
+    const newest = [...this.newest];
+    this.newest.clear();
+    for (const [entry, message] of newest) this.fanOut(entry, message);
+  };
+
+  private fanOut(entry: Channel, message: unknown): void {
     for (const listener of [...entry.listeners]) {
       try {
         listener(message);

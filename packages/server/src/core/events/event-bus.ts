@@ -6,7 +6,8 @@ export type BusListener<T> = (message: T) => void;
  * Redis pub/sub. Per channel, messages reach each listener in publish order, equal to
  * what was published — not necessarily the same object (a bus across processes hands
  * each listener its own copy); on a newest-only channel (`isNewestOnly`) a listener that
- * falls behind may skip to the newest, never backwards, and always gets the last. Every implementation must pass `event-bus.contract.ts`.
+ * falls behind may skip to the newest, never backwards, and always gets the last. Every
+ * implementation must pass `event-bus.contract.ts`.
  */
 export interface EventBus {
   publish<T>(channel: string, message: T): Promise<void>;

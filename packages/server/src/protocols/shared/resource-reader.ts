@@ -23,8 +23,8 @@ export abstract class ResourceReaderConnection<S extends z.ZodType> {
   /** When the last status-only message went (see `statusMayGo`). */
   private statusSentAt = Number.NEGATIVE_INFINITY;
   private waitingForTick = false;
-  /** Which ticker wakes this connection for a held-back status (tests give their own). */
-  protected ticker: StatusTicker = statusTicker;
+  /** Wakes this connection for a held-back status (one for the whole process). */
+  private readonly ticker: StatusTicker = statusTicker;
   protected readonly pump = new OutboundPump(
     () => this.step(),
     () => this.closed,

@@ -1,11 +1,6 @@
 import { expect } from 'chai';
+import { spin } from '../testing/slow-listeners.js';
 import { SlicedFanOut } from './sliced-fan-out.js';
-
-/** Busy-waits `ms`: a listener as slow as a socket write, so that slices end. */
-function spin(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-}
 
 describe('SlicedFanOut', () => {
   it('delivers at once, within the call, when the fan-out is short', async () => {

@@ -1,9 +1,9 @@
-import { EventEmitter } from 'node:events';
 import { describeZodError, InvalidMessageError, MessageTooLargeError } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { SpoolConfig } from '../../../config/schema.js';
 import { pumpRequestBody } from '../../../transport/http/body-pump.js';
+import { BufferSink } from '../../../transport/http/buffer-sink.js';
 import { refuseContentEncoding } from '../../../transport/http/content-encoding.js';
 import { HttpError, HttpErrorCode } from '../../../transport/http/errors.js';
 import { acceptBody, requestHasBody } from '../../../transport/http/request-body.js';
@@ -11,18 +11,6 @@ import { bodyTimeouts } from './upload-budget.js';
 
 /** Control bodies (descriptions, reasons) are small: the default limit. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
-
-/** Collects a small body in memory (bounded by the pump's room). */
-class BufferSink extends EventEmitter {
-  private readonly chunks: Buffer[] = [];
-  write(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
-    return true;
-  }
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
-}
 
 export interface JsonBodyOptions {
   /** Largest body (default 64 KiB). */

@@ -1,8 +1,11 @@
 import { Agent, type ClientRequest, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream';
+import { MessageTooLargeError } from '@spool/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
 import type { KeyOwners } from '../../../core/cluster/key-owners.js';
+import { pumpRequestBody } from '../../../transport/http/body-pump.js';
+import { BufferSink } from '../../../transport/http/buffer-sink.js';
 import { acceptBody, requestHasBody } from '../../../transport/http/request-body.js';
 
 /**
@@ -151,22 +154,27 @@ function askNode(nodeUrl: string, req: Request, selfUrl: string | undefined): Pr
     out.on('timeout', () => out.destroy(new Error(`no answer within ${NODE_ANSWER_TIMEOUT_MS} ms`)));
     out.on('error', reject);
     out.on('response', (answer: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      answer.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (bytes > MAX_NODE_ANSWER_BYTES) out.destroy(new Error(`answer over ${MAX_NODE_ANSWER_BYTES} bytes`));
-        else chunks.push(chunk);
-      });
-      answer.on('error', reject);
-      answer.on('end', () => {
-        if (answer.statusCode !== 200) return reject(new Error(`answered ${answer.statusCode}`));
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (err) {
-          reject(new Error(`answered no JSON: ${(err as Error).message}`));
-        }
-      });
+      // The same bounded pump as a request body: at most MAX_NODE_ANSWER_BYTES, idle timeout.
+      const sink = new BufferSink();
+      pumpRequestBody(answer, sink, {
+        room: MAX_NODE_ANSWER_BYTES,
+        tooLarge: () => new MessageTooLargeError(MAX_NODE_ANSWER_BYTES),
+        idleTimeoutMs: NODE_ANSWER_TIMEOUT_MS,
+        deadlineMs: 0,
+      }).done.then(
+        () => {
+          if (answer.statusCode !== 200) return reject(new Error(`answered ${answer.statusCode}`));
+          try {
+            resolve(JSON.parse(sink.text()));
+          } catch (err) {
+            reject(new Error(`answered no JSON: ${(err as Error).message}`));
+          }
+        },
+        (err: unknown) => {
+          out.destroy();
+          reject(err);
+        },
+      );
     });
     out.end();
   });

@@ -28,6 +28,11 @@ async function optionalJson(config: SpoolConfig, req: Request, res: Response): P
   }
 }
 
+/** Another node's answer to the stream list: its streams (each checked no further: nodes trust each other's JSON). */
+function isList(value: unknown): value is Record<string, unknown>[] {
+  return Array.isArray(value);
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -108,8 +113,11 @@ export const rendezvousProtocol = defineProtocol('rendezvous', (deps) => {
   const list = async (req: Request, res: Response) => {
     const here = sessions.list().map(sessionJson);
     if (isForwarded(req)) return void res.json(here);
-    const { answers, failed } = await askOtherNodes(deps.owners, deps.logger, STREAM_KEY_PREFIX, req);
-    const all = [...here, ...answers.flatMap((answer) => (Array.isArray(answer) ? (answer as Record<string, unknown>[]) : []))];
+    const { answers, failed } = await askOtherNodes(deps.owners, deps.logger, STREAM_KEY_PREFIX, req, {
+      accept: isList,
+      expected: 'a list',
+    });
+    const all = [...here, ...answers.flat()];
     all.sort((x, y) => String(x.created_at).localeCompare(String(y.created_at)));
     if (failed.length > 0) res.setHeader(UNREACHABLE_NODES_HEADER, failed.join(', '));
     res.json(all);

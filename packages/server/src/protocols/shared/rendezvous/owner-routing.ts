@@ -136,43 +136,61 @@ function forward(req: Request, res: Response, nodeUrl: string, selfUrl: string |
 
 /** Most bytes one node's answer to `askOtherNodes` may have. */
 const MAX_NODE_ANSWER_BYTES = 16 * 1024 * 1024;
-/** How long one node may take to answer `askOtherNodes`. */
-const NODE_ANSWER_TIMEOUT_MS = 5_000;
+/** How long one node may stay silent while answering `askOtherNodes` (connecting, or between bytes). */
+const NODE_ANSWER_IDLE_MS = 5_000;
+/** How long one node may take for its whole answer, however it trickles it: the list waits for no node longer. */
+export const NODE_ANSWER_DEADLINE_MS = 10_000;
 
-/** What the other nodes answered: the JSON bodies of their 200s, and the URLs of those that gave none. */
-export interface NodeAnswers {
-  readonly answers: unknown[];
+/** What the other nodes answered: the accepted JSON bodies of their 200s, and the URLs of those that gave none. */
+export interface NodeAnswers<T> {
+  readonly answers: T[];
   readonly failed: string[];
 }
 
+/** What `askOtherNodes` takes as a node's answer. */
+export interface NodeAnswerCheck<T> {
+  /** Whether a node's JSON is an answer (else the node is named in `failed`, as one that gave none). */
+  readonly accept: (value: unknown) => value is T;
+  /** What an accepted answer is, for the log of one that is not ("a list"). */
+  readonly expected: string;
+  /** Default NODE_ANSWER_DEADLINE_MS. */
+  readonly deadlineMs?: number;
+}
+
 /** One node's JSON answer to `req` forwarded (GET), or why there is none. */
-function askNode(nodeUrl: string, req: Request, selfUrl: string | undefined): Promise<unknown> {
+function askNode(nodeUrl: string, req: Request, selfUrl: string | undefined, deadlineMs: number): Promise<unknown> {
   const headers = forwardedHeaders(req, selfUrl);
   return new Promise((resolve, reject) => {
     // `timeout`: the socket idle that long (no connection, no byte of the answer).
-    const out = httpRequest(`${nodeUrl}${req.originalUrl}`, { method: 'GET', headers, agent: nodeAgent, timeout: NODE_ANSWER_TIMEOUT_MS });
-    out.on('timeout', () => out.destroy(new Error(`no answer within ${NODE_ANSWER_TIMEOUT_MS} ms`)));
-    out.on('error', reject);
+    const out = httpRequest(`${nodeUrl}${req.originalUrl}`, { method: 'GET', headers, agent: nodeAgent, timeout: NODE_ANSWER_IDLE_MS });
+    const deadline = setTimeout(() => out.destroy(new Error(`no whole answer within ${deadlineMs} ms`)), deadlineMs);
+    const settle = (settled: () => void) => {
+      clearTimeout(deadline);
+      settled();
+    };
+    out.on('timeout', () => out.destroy(new Error(`no answer within ${NODE_ANSWER_IDLE_MS} ms`)));
+    out.on('error', (err) => settle(() => reject(err)));
     out.on('response', (answer: IncomingMessage) => {
       // The same bounded pump as a request body: at most MAX_NODE_ANSWER_BYTES, idle timeout.
       const sink = new BufferSink();
       pumpRequestBody(answer, sink, {
         room: MAX_NODE_ANSWER_BYTES,
         tooLarge: () => new MessageTooLargeError(MAX_NODE_ANSWER_BYTES),
-        idleTimeoutMs: NODE_ANSWER_TIMEOUT_MS,
+        idleTimeoutMs: NODE_ANSWER_IDLE_MS,
         deadlineMs: 0,
       }).done.then(
-        () => {
-          if (answer.statusCode !== 200) return reject(new Error(`answered ${answer.statusCode}`));
-          try {
-            resolve(JSON.parse(sink.text()));
-          } catch (err) {
-            reject(new Error(`answered no JSON: ${(err as Error).message}`));
-          }
-        },
+        () =>
+          settle(() => {
+            if (answer.statusCode !== 200) return reject(new Error(`answered ${answer.statusCode}`));
+            try {
+              resolve(JSON.parse(sink.text()));
+            } catch (err) {
+              reject(new Error(`answered no JSON: ${(err as Error).message}`));
+            }
+          }),
         (err: unknown) => {
           out.destroy();
-          reject(err);
+          settle(() => reject(err));
         },
       );
     });
@@ -184,21 +202,33 @@ function askNode(nodeUrl: string, req: Request, selfUrl: string | undefined): Pr
  * Asks every other node holding a key under `keyPrefix` the GET `req` asked here (same
  * path and query, the client's credentials, checked there again), marked forwarded so
  * each answers for itself only: how a node lists what the whole cluster holds. A node
- * that does not answer 200 with JSON in time is named in `failed` (logged), not waited for.
+ * that does not answer 200 with accepted JSON within its deadline is named in `failed`
+ * (logged), not waited for.
  */
-export async function askOtherNodes(owners: KeyOwners, logger: Logger, keyPrefix: string, req: Request): Promise<NodeAnswers> {
+export async function askOtherNodes<T>(
+  owners: KeyOwners,
+  logger: Logger,
+  keyPrefix: string,
+  req: Request,
+  check: NodeAnswerCheck<T>,
+): Promise<NodeAnswers<T>> {
   const nodes = await owners.otherHolders(keyPrefix);
-  const settled = await Promise.allSettled(nodes.map((nodeUrl) => askNode(nodeUrl, req, owners.nodeUrl)));
-  const answers: unknown[] = [];
+  const deadlineMs = check.deadlineMs ?? NODE_ANSWER_DEADLINE_MS;
+  const settled = await Promise.allSettled(nodes.map((nodeUrl) => askNode(nodeUrl, req, owners.nodeUrl, deadlineMs)));
+  const answers: T[] = [];
   const failed: string[] = [];
   settled.forEach((result, index) => {
-    if (result.status === 'fulfilled') {
+    const error = result.status === 'rejected' ? (result.reason as Error).message : undefined;
+    if (result.status === 'fulfilled' && check.accept(result.value)) {
       answers.push(result.value);
       return;
     }
     const nodeUrl = nodes[index] as string;
     failed.push(nodeUrl);
-    logger.warn('a node did not answer a cluster-wide list', { node: nodeUrl, error: (result.reason as Error).message });
+    logger.warn('a node did not answer a cluster-wide list', {
+      node: nodeUrl,
+      error: error ?? `answered JSON that is not ${check.expected}`,
+    });
   });
   return { answers, failed };
 }

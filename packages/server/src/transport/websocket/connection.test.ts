@@ -133,8 +133,10 @@ describe('websocket WsConnection (with a ws client)', function () {
     expect(serverHash.digest('hex')).to.equal(clientHash.digest('hex'));
     expect(chunkEvents).to.be.greaterThan(chunkCount);
     // A buffering server would grow by the whole 160 MiB message. Measured growth is
-    // ~35 MiB whatever the size (garbage from the ws client's masked copies awaiting GC).
-    expect(peakRss - rssAtStart, 'rss growth').to.be.lessThan(80 * MiB);
+    // ~35 MiB whatever the size (garbage from the ws client's masked copies awaiting GC),
+    // but once 84 MB on Node 24 in CI (2026-12-06): the bound leaves GC room and still
+    // fails a server that holds the message.
+    expect(peakRss - rssAtStart, 'rss growth').to.be.lessThan(112 * MiB);
   });
 
   it('sends a 100 MiB Readable as one binary message', async function () {

@@ -68,33 +68,43 @@ public class StepInteropClient {
         + ",\"ackChecksum\":\"" + field(ack, "checksum") + "\",\"numberOflines\":" + field(ack, "numberOflines") + "}");
   }
 
+  static long linesOf(String status) {
+    String numberOfLines = field(status, "numberOfLines");
+    return numberOfLines == null || numberOfLines.equals("null") ? -1 : Long.parseLong(numberOfLines);
+  }
+
   static void download(WebSocketContainer container, String uri) throws Exception {
     Endpoint endpoint = new Endpoint();
     Session session = container.connectToServer(endpoint, ClientEndpointConfig.Builder.create().build(), URI.create(uri));
     MessageDigest md5 = MessageDigest.getInstance("MD5");
     long received = 0;
+    long size = 0;
     String state = "";
     long lines = -1;
     while (true) {
-      Object message = endpoint.next();
-      if (!(message instanceof String text) || !"StatusChanged".equals(field(text, "@"))) throw new IllegalStateException("unexpected " + message);
-      state = field(text, "transferStatus");
-      long size = Long.parseLong(field(text, "currentSize"));
-      String numberOfLines = field(text, "numberOfLines");
-      lines = numberOfLines == null || numberOfLines.equals("null") ? -1 : Long.parseLong(numberOfLines);
       if (size > received) {
         session.getBasicRemote().sendText("{\"@\":\"RequestChunk\",\"startOffset\":" + received + ",\"endOffset\":" + size + "}");
         Object reply;
         while (!((reply = endpoint.next()) instanceof ByteBuffer)) {
-          // A status may arrive before our reply: keep the newest for the next round.
+          // A status sent before our request arrived comes before the reply: note it whole
+          // (its size too: it may be the last one, COMPLETED), and ask for the rest after.
           String t = (String) reply;
+          if (!"StatusChanged".equals(field(t, "@"))) throw new IllegalStateException("unexpected " + t);
           state = field(t, "transferStatus");
+          size = Math.max(size, Long.parseLong(field(t, "currentSize")));
+          lines = linesOf(t);
         }
         ByteBuffer bytes = (ByteBuffer) reply;
         received += bytes.remaining();
         md5.update(bytes);
+        continue;
       }
       if ((state.equals("COMPLETED") || state.equals("FAILED")) && received >= size) break;
+      Object message = endpoint.next();
+      if (!(message instanceof String text) || !"StatusChanged".equals(field(text, "@"))) throw new IllegalStateException("unexpected " + message);
+      state = field(text, "transferStatus");
+      size = Math.max(size, Long.parseLong(field(text, "currentSize")));
+      lines = linesOf(text);
     }
     String firstLine = "";
     if (lines > 0) {

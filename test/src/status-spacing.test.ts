@@ -2,7 +2,8 @@
  * Status without bytes is spaced while an upload keeps changing it (issue 16, ingest
  * first), over real sockets: a Spool watcher and a Step download connection hear at most
  * one status per tick (100 ms) during a burst of writes, then the newest one, and the end
- * at once; a follower at the tail still gets every write's bytes as they come.
+ * at once; a follower at the tail still gets every write's bytes as they come, and so
+ * does a Step reader waiting at the tail (its status is how it learns of them).
  */
 
 import type { SpoolServer } from '@spool/server';
@@ -85,5 +86,40 @@ describe('Status spacing: a status without bytes at most once a tick while the u
     );
     // The end is never held for a tick (the last status before it may have gone just now).
     expect(performance.now() - finished).to.be.below(1_000);
+  });
+
+  it('sends a Step reader waiting at the tail each status at once: it asks for the new bytes write by write', async () => {
+    const { socket: upload, ready } = await createRawUpload(server.wsUrl);
+    const step = new RawStepSocket(`${server.wsUrl}/ws/streaming/download/${ready.id}`);
+    sockets.push(upload, step);
+    await step.opened();
+    await step.waitFor((m) => m['@'] === 'StatusChanged');
+    // As the Java download stream follows: on each status, ask for the bytes it adds.
+    let readTo = 0;
+    const statuses = arrivals(step, (data, isBinary) => !isBinary && data.toString().includes('StatusChanged'));
+    step.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) return;
+      const message = JSON.parse(data.toString()) as { '@': string; resourceStatus?: { currentSize: number } };
+      const size = message.resourceStatus?.currentSize ?? 0;
+      if (message['@'] !== 'StatusChanged' || size <= readTo) return;
+      step.sendJson({ '@': 'RequestChunk', startOffset: readTo, endOffset: size });
+      readTo = size;
+    });
+
+    const started = performance.now();
+    for (let i = 0; i < WRITES; i++) {
+      await upload.binary(Buffer.from(`line ${i}\n`));
+      await sleep(WRITE_GAP_MS);
+    }
+    const burstMs = performance.now() - started;
+    const content = Array.from({ length: WRITES }, (_, i) => `line ${i}\n`).join('');
+    await step.waitFor(
+      (m) => m['@'] === 'StatusChanged' && (m.resourceStatus as { currentSize: number }).currentSize === content.length,
+      2_000,
+    );
+    // Spaced, it would have had at most one a tick (about burstMs / 100 of them).
+    expect(statuses.length, `${statuses.length} StatusChanged for ${WRITES} writes in ${burstMs.toFixed(0)} ms`).to.be.above(WRITES / 2);
+    for (let waited = 0; Buffer.concat(step.binaries).length < content.length && waited < 2_000; waited += 20) await sleep(20);
+    expect(Buffer.concat(step.binaries).toString()).to.equal(content);
   });
 });

@@ -239,8 +239,9 @@ export const followLatencyScenario: Scenario = {
     const targets: ScenarioReport['targets'] = [];
     for (const row of ROWS) {
       if (context.rowFilter && !context.rowFilter.has(row.key.replace(/[()]/g, ''))) continue;
+      const step = row.protocol === 'step';
       const server = await SpoolServerProcess.start({
-        dataDir: `${context.tempDir}/latency-${row.followers}-${row.checkpointMs}`,
+        dataDir: `${context.tempDir}/latency-${row.protocol}-${row.followers}-${row.checkpointMs}`,
         profileDir: context.profileDir,
         env: { SPOOL_CHECKPOINT_INTERVAL_MS: String(row.checkpointMs) },
       });
@@ -250,7 +251,7 @@ export const followLatencyScenario: Scenario = {
       try {
         const cpuBefore = server.process.cpuSeconds();
         const produced = await produce(server.wsUrl, sentAt, async (id) => {
-          const open = row.protocol === 'step' ? followStep : follow;
+          const open = step ? followStep : follow;
           followers = await connectFollowers(row.followers, () => open(server.wsUrl, id, sentAt, histogram));
         });
         const results = await Promise.all(followers);
@@ -266,7 +267,7 @@ export const followLatencyScenario: Scenario = {
         const memory = await server.stop();
         latencies.push({
           key: row.key,
-          label: `${row.followers} ${row.protocol === 'step' ? 'Step ' : ''}follower${row.followers > 1 ? 's' : ''}, checkpoint every ${row.checkpointMs} ms, server CPU ${cpuSeconds.toFixed(1)} s, ${(pushes / row.followers).toFixed(0)} ${row.protocol === 'step' ? 'replies' : 'pushes'}/follower, ${usPerPush.toFixed(1)} µs CPU per follower·${row.protocol === 'step' ? 'reply' : 'push'}`,
+          label: `${row.followers} ${step ? 'Step ' : ''}follower${row.followers > 1 ? 's' : ''}, checkpoint every ${row.checkpointMs} ms, server CPU ${cpuSeconds.toFixed(1)} s, ${(pushes / row.followers).toFixed(0)} ${step ? 'replies' : 'pushes'}/follower, ${usPerPush.toFixed(1)} µs CPU per follower·${step ? 'reply' : 'push'}`,
           requests: histogram.count,
           p50Ms: histogram.percentile(0.5),
           p90Ms: histogram.percentile(0.9),
